@@ -1,0 +1,58 @@
+# papi-research — every target creates the environment (.venv) first if it is missing.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PROVINCE ?= Sơn La
+export SOURCE_DATE_EPOCH ?= 1735689600
+export MPLBACKEND := Agg
+export PYTHONHASHSEED := 0
+
+.PHONY: help env report reports test test-fast lab bench bench-quick site clean
+
+help:
+	@echo "make report      the Sơn La briefing for the latest year (HTML + PDF in reports/)"
+	@echo "make test        the whole test suite"
+	@echo "make reports     every province, Vietnamese and English, then the index site"
+	@echo "make lab         JupyterLab on notebooks/ with the project's kernel"
+	@echo "make bench       the batch benchmark (naive vs batch vs cached)"
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found (Python 3.11 is required)"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m ipykernel install --prefix $(VENV) --name python3 --display-name "Python 3 (papi-research)" >/dev/null
+	touch $(STAMP)
+
+env: $(STAMP)
+
+report: $(STAMP)
+	$(BIN)/papi run "$(PROVINCE)" --lang vi --format html,pdf
+
+reports: $(STAMP)
+	$(BIN)/papi run --all --lang vi,en --format html,pdf
+	$(BIN)/papi site
+
+site: $(STAMP)
+	$(BIN)/papi site
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q -n 2
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow"
+
+lab: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[lab]"
+	$(BIN)/jupyter lab notebooks/
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_batch.py
+
+bench-quick: $(STAMP)
+	$(BIN)/python benchmarks/bench_batch.py --quick
+
+clean:
+	rm -rf reports/*/ reports/manifest.json reports/index.html test-artifacts

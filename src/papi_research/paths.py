@@ -1,0 +1,94 @@
+"""Where things live: the data directories, the project's reference tables and outputs.
+
+Search order for the PAPI data directory (first hit wins):
+
+1. an explicit ``data_dir`` argument (the CLI's ``--data-dir``);
+2. the environment variable ``PAPI_DATA_DIR``;
+3. ``<project>/data/raw/papi``;
+4. ``<project>/../shared/papi``.
+
+The companion panels are looked up the same way with ``PAPI_COMPANION_DIR``, then a
+``companion`` folder beside the PAPI data directory, ``<project>/data/raw/companion`` and
+``<project>/../shared/companion``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .errors import DataNotFoundError
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def project_dir() -> Path:
+    """The project checkout (the folder holding ``pyproject.toml``), or the working directory."""
+    env = os.environ.get("PAPI_PROJECT_DIR")
+    if env:
+        return Path(env).resolve()
+    for parent in PACKAGE_DIR.parents:
+        if (parent / "pyproject.toml").is_file() and (parent / "src" / "papi_research").is_dir():
+            return parent
+    return Path.cwd()
+
+
+def reference_dir() -> Path:
+    """Editable reference tables (lead agencies, group rules, translations): ``<project>/data/reference``."""
+    env = os.environ.get("PAPI_REFERENCE_DIR")
+    return Path(env) if env else project_dir() / "data" / "reference"
+
+
+def _candidates_papi(data_dir: str | os.PathLike | None) -> list[tuple[str, Path]]:
+    out: list[tuple[str, Path]] = []
+    if data_dir is not None:
+        out.append(("--data-dir", Path(data_dir)))
+        return out
+    env = os.environ.get("PAPI_DATA_DIR")
+    if env:
+        out.append(("PAPI_DATA_DIR", Path(env)))
+        return out
+    root = project_dir()
+    out.append(("project default", root / "data" / "raw" / "papi"))
+    out.append(("shared default", root.parent / "shared" / "papi"))
+    return out
+
+
+def find_papi_dir(data_dir: str | os.PathLike | None = None) -> Path:
+    """Resolve the PAPI data directory or raise an error listing where we looked."""
+    tried = _candidates_papi(data_dir)
+    for _, path in tried:
+        if path.is_dir():
+            return path.resolve()
+    looked = "\n".join(f"  - {p} ({how})" for how, p in tried)
+    raise DataNotFoundError(
+        "PAPI data directory not found. Looked in:\n" + looked + "\n"
+        "Point at it with --data-dir DIR or the environment variable PAPI_DATA_DIR "
+        "(a folder holding 2011.csv ... 2024.csv, provinces.csv, labels_official_2011_2019.csv "
+        "and missing_official_status.csv)."
+    )
+
+
+def find_companion_dir(papi_dir: Path | None = None, companion_dir: str | os.PathLike | None = None) -> Path:
+    """Resolve the companion-panel directory or raise an error listing where we looked."""
+    tried: list[tuple[str, Path]] = []
+    if companion_dir is not None:
+        tried.append(("--companion-dir", Path(companion_dir)))
+    else:
+        env = os.environ.get("PAPI_COMPANION_DIR")
+        if env:
+            tried.append(("PAPI_COMPANION_DIR", Path(env)))
+        else:
+            if papi_dir is not None:
+                tried.append(("beside the PAPI data", Path(papi_dir).parent / "companion"))
+            root = project_dir()
+            tried.append(("project default", root / "data" / "raw" / "companion"))
+            tried.append(("shared default", root.parent / "shared" / "companion"))
+    for _, path in tried:
+        if path.is_dir():
+            return path.resolve()
+    looked = "\n".join(f"  - {p} ({how})" for how, p in tried)
+    raise DataNotFoundError(
+        "Companion data directory not found. Looked in:\n" + looked + "\n"
+        "Point at it with the environment variable PAPI_COMPANION_DIR."
+    )

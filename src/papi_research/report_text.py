@@ -1,0 +1,62 @@
+"""Plain-text renderings for the terminal: data check summary and scorecards."""
+
+from __future__ import annotations
+
+from .codebook import comparability_notes
+from .data import PapiData
+from .i18n import fmt_int, fmt_num, t
+from .scores import Scorecard, group_name, year_scores
+
+
+def data_check_text(data: PapiData) -> str:
+    lines = [f"PAPI data: {data.directory}", f"data version: {data.version}",
+             f"years: {data.years[0]}–{data.years[-1]} ({len(data.years)} years), "
+             f"{len(data.provinces)} provinces, {len(data.panel)} sub-dimension scores", "",
+             "year  regime  complete  partial  missing  ranked  groups (best/high/low/poor)  basis"]
+    for y in data.years:
+        ys = year_scores(data, y)
+        st = ys.provinces["status"].value_counts()
+        g = ys.group_counts()
+        lines.append(f"{y}  {ys.regime.total_max:>6}  {st.get('complete', 0):>8}  {st.get('partial', 0):>7}  "
+                     f"{st.get('missing', 0):>7}  {ys.n_ranked:>6}  "
+                     f"{g['best']}/{g['high_average']}/{g['low_average']}/{g['poor']:<22}  {ys.rule.basis}")
+    lines += ["", "Gaps (missing or partial province-years) and their official status:"]
+    for y in data.years:
+        ys = year_scores(data, y)
+        for code, row in ys.provinces[ys.provinces["status"] != "complete"].iterrows():
+            p = data.provinces.by_code(code)
+            lines.append(f"  {y} {code} {p.name_vi} ({p.name_en}): {row['status']} — {data.gap_reason(y, code)}")
+    lines += ["", "Comparability:"] + [f"  - {n}" for n in comparability_notes("en")]
+    lines += ["", "OK: all files valid."]
+    return "\n".join(lines)
+
+
+def scorecard_text(card: Scorecard, lang: str) -> str:
+    p = card.province
+    head = f"{p.name(lang)} ({p.code}) — PAPI {card.year} — {p.region(lang)}"
+    lines = [head, "=" * len(head)]
+    if card.status == "complete":
+        lines.append(f"{t('total', lang)}: {fmt_num(card.total, lang)}/{card.total_max}   "
+                     f"{t('rank', lang)}: {t('rank_of', lang, rank=card.rank, n=card.ys.n_ranked)}   "
+                     f"{t('group', lang)}: {group_name(card.group, lang)}")
+        if card.previous:
+            pv = card.previous
+            lines.append(f"{pv['year']}: {fmt_num(pv['total'], lang)}/{card.total_max}, "
+                         f"{t('rank', lang).lower()} {t('rank_of', lang, rank=pv['rank'], n=pv['n_ranked'])}")
+    else:
+        lines.append(f"{t('status', lang)}: {t('status_' + card.status, lang)} — {card.missing_reason}")
+    lines.append("")
+    dt = card.dimension_table()
+    name_col = "short_vi" if lang == "vi" else "short_en"
+    lines.append(f"{'':3}{t('dimension', lang):<28}{t('score', lang):>8}{t('rank', lang):>10}"
+                 f"{t('national_median', lang):>20}{t('national_best', lang):>18}")
+    for r in dt.to_dict("records"):
+        rank = "–" if r["rank"] is None else f"{r['rank']}/{r['n']}"
+        lines.append(f"{r['number']:<3}{r[name_col]:<28}{fmt_num(r['score'], lang):>8}{rank:>10}"
+                     f"{fmt_num(r['national_median'], lang):>20}{fmt_num(r['national_best'], lang):>18}")
+    lines.append("")
+    label = "label_vi" if lang == "vi" else "label_en"
+    for r in card.subdimension_table().to_dict("records"):
+        lines.append(f"   {r['code']}  {r[label][:60]:<62}{fmt_num(r['score'], lang):>7} / {fmt_num(r['max'], lang)}")
+    lines += ["", t("boundaries_note", lang), t("citation", lang, year=card.year)]
+    return "\n".join(lines)
