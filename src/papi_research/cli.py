@@ -104,3 +104,4 @@ def scores(province, year, all_, lang, as_json, data_dir):
 
 
 # --- commands of later modules are registered below (drivers, run, site, render) ---
+

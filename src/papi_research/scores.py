@@ -83,7 +83,7 @@ def assign_groups(values: pd.Series, tie_rule: str = "at_or_above") -> pd.Series
             return "low_average"
         return "poor"
 
-    return values.map(one).astype(object)
+    return pd.Series([one(x) for x in values], index=values.index, dtype=object)
 
 
 def rank_desc(values: pd.Series) -> pd.Series:
@@ -200,6 +200,21 @@ def panel_totals(data: PapiData) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+def clean(obj):
+    """JSON-ready copy: NaN/NA → None, numpy scalars → Python numbers, recursively."""
+    if isinstance(obj, dict):
+        return {k: clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [clean(v) for v in obj]
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        return None if np.isnan(obj) else float(obj)
+    if obj is pd.NA or obj is pd.NaT:
+        return None
+    return obj
+
+
 def _num(x) -> float | None:
     return None if x is None or pd.isna(x) else float(x)
 
@@ -281,7 +296,7 @@ class Scorecard:
 
     def to_dict(self) -> dict:
         p = self.province
-        return {
+        return clean({
             "province": {"code": p.code, "name_vi": p.name_vi, "name_en": p.name_en, "slug": p.slug,
                          "region_vi": p.region_vi, "region_en": p.region_en,
                          "merged_into_vi": p.merged_into_vi, "merged_into_en": p.merged_into_en},
@@ -290,16 +305,17 @@ class Scorecard:
             "rank": self.rank, "n_ranked": self.ys.n_ranked, "group": self.group,
             "group_basis": self.ys.rule.basis,
             "previous": self.previous,
-            "dimensions": [{k: r[k] for k in ("number", "name_vi", "name_en", "score", "rank", "n", "group",
-                                              "national_min", "national_median", "national_mean",
-                                              "national_best", "best_province", "regional_median")}
+            "dimensions": [{**{k: r[k] for k in ("number", "name_vi", "name_en", "score", "rank", "n", "group",
+                                                 "national_min", "national_median", "national_mean",
+                                                 "national_best", "best_province", "regional_median")},
+                            "rank": _int(r["rank"]), "group": r["group"] if isinstance(r["group"], str) else None}
                            for r in self.dimension_table().to_dict("records")],
             "subdimensions": [{"code": r["code"], "dimension": int(r["dimension"]), "label_vi": r["label_vi"],
                                "label_en": r["label_en"], "score": r["score"], "max": float(r["max"]),
-                               "national_median": r["national_median"], "rank": r["rank"]}
+                               "national_median": r["national_median"], "rank": _int(r["rank"])}
                               for r in self.subdimension_table().to_dict("records")],
             "missing_reason": self.missing_reason,
-        }
+        })
 
 
 def scorecard(data: PapiData, province: Province | str, year: int | None = None) -> Scorecard:

@@ -1,0 +1,245 @@
+"""Rich notebook output: display bundles (HTML + Markdown/Typst) that both briefing renderers understand.
+
+Each function builds a *bundle*: a ``dict`` of MIME type → text holding
+
+* ``text/html`` – used by the HTML renderers (nbconvert template, Quarto HTML), styled by the
+  briefing CSS (``render/templates/briefing.css``) through ``papi-*`` classes;
+* ``text/markdown`` – Pandoc Markdown used for the PDF (builtin Pandoc → Typst, or Quarto's Typst
+  format); layout that Markdown cannot express (score tiles) is a self-contained ```` ```{=typst} ````
+  raw block, callouts are Quarto callout divs (``::: {.callout-note}``);
+* ``text/plain`` – a readable fallback for terminals and plain Jupyter.
+
+``md(text)``, ``table(df, caption)``, ``tiles(items)`` and ``callout(text, kind)`` *display* the bundle
+(in a notebook) and return ``None`` (so a call ending a cell does not display it twice); the
+``*_bundle`` functions build and return the :class:`Bundle` without displaying it.
+
+Every bundle carries ``metadata = {"papi": {"kind": ...}}`` so a renderer can tell what it is.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+import mistune
+import pandas as pd
+
+from .errors import ParameterError
+
+TONES = ("good", "neutral", "bad")
+CALLOUT_KINDS = ("note", "warning")
+
+# Typst colours for the tile tones (kept in step with the CSS variables in briefing.css).
+_TYPST_TONE = {"good": ('rgb("#e8f3ec")', 'rgb("#1e7a46")'),
+               "neutral": ('rgb("#f1f3f6")', 'rgb("#5b6573")'),
+               "bad": ('rgb("#fbeceb")', 'rgb("#b3261e")')}
+
+_markdown_to_html = mistune.create_markdown(escape=True, plugins=["strikethrough", "table"])
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """One display bundle: MIME type → text, plus metadata naming its kind."""
+
+    kind: str
+    data: dict[str, str]
+    metadata: dict = field(default_factory=dict)
+
+    @property
+    def html(self) -> str:
+        return self.data["text/html"]
+
+    @property
+    def markdown(self) -> str:
+        return self.data["text/markdown"]
+
+    @property
+    def plain(self) -> str:
+        return self.data["text/plain"]
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "data": dict(self.data), "metadata": dict(self.metadata)}
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return dict(self.data), dict(self.metadata)
+
+
+def _bundle(kind: str, html_text: str, markdown: str, plain: str) -> Bundle:
+    return Bundle(kind=kind, data={"text/html": html_text, "text/markdown": markdown, "text/plain": plain},
+                  metadata={"papi": {"kind": kind}})
+
+
+def _show(bundle: Bundle) -> None:
+    """Display ``bundle`` when running under IPython (outside IPython: print the plain text)."""
+    try:
+        from IPython import get_ipython
+        from IPython.display import display
+    except ImportError:  # pragma: no cover - IPython is a dependency (ipykernel)
+        get_ipython = None
+    if get_ipython is not None and get_ipython() is not None:
+        display(bundle.data, metadata=bundle.metadata, raw=True)
+    else:
+        print(bundle.plain)
+
+
+def typst_str(text: str) -> str:
+    """``text`` as a Typst string literal (quotes and backslashes escaped)."""
+    return '"' + str(text).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def _md_cell(text: object) -> str:
+    """A table cell for a Pandoc pipe table: one line, pipes escaped."""
+    s = "" if text is None or (isinstance(text, float) and pd.isna(text)) else str(text)
+    return s.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ").strip()
+
+
+def _check_text(value: object, parameter: str) -> str:
+    if not isinstance(value, str):
+        raise ParameterError(parameter, f"must be a string; got {type(value).__name__}")
+    return value
+
+
+# --- Markdown text -----------------------------------------------------------------------------
+
+def md_bundle(text: str) -> Bundle:
+    """A paragraph (or several) of Markdown; HTML is rendered in-process, raw HTML escaped."""
+    text = _check_text(text, "text").strip()
+    return _bundle("md", '<div class="papi-md">' + _markdown_to_html(text) + "</div>", text, text)
+
+
+def md(text: str) -> None:
+    """Display Markdown text (a sentence or a paragraph from the catalogue)."""
+    return _show(md_bundle(text))
+
+
+# --- Tables ------------------------------------------------------------------------------------
+
+_NUMERIC = re.compile(r"^[−+\-–]?[\d.,  ]+%?(/\d+)?$|^–$")
+
+
+def _is_numeric_column(values: Iterable[object]) -> bool:
+    vals = [str(v).strip() for v in values if v is not None and str(v).strip() != ""]
+    return bool(vals) and all(_NUMERIC.match(v) for v in vals)
+
+
+def table_bundle(df: pd.DataFrame, caption: str | None = None) -> Bundle:
+    """A table whose cells are already formatted strings (the index is not shown)."""
+    if not isinstance(df, pd.DataFrame):
+        raise ParameterError("df", f"must be a pandas DataFrame; got {type(df).__name__}")
+    if caption is not None:
+        caption = _check_text(caption, "caption")
+    cols = [str(c) for c in df.columns]
+    rows = [["" if (v is None or (isinstance(v, float) and pd.isna(v))) else str(v) for v in r]
+            for r in df.itertuples(index=False, name=None)]
+    numeric = [_is_numeric_column(r[i] for r in rows) for i in range(len(cols))]
+
+    # HTML
+    def cls(i: int) -> str:
+        return ' class="num"' if numeric[i] else ""
+
+    parts = ['<figure class="papi-table">']
+    if caption:
+        parts.append(f"<figcaption>{html.escape(caption)}</figcaption>")
+    parts.append("<table><thead><tr>")
+    parts += [f"<th{cls(i)}>{html.escape(c)}</th>" for i, c in enumerate(cols)]
+    parts.append("</tr></thead><tbody>")
+    for r in rows:
+        parts.append("<tr>" + "".join(f"<td{cls(i)}>{html.escape(v)}</td>" for i, v in enumerate(r)) + "</tr>")
+    parts.append("</tbody></table></figure>")
+
+    # Markdown (Pandoc pipe table; the caption follows as ": caption")
+    lines = ["| " + " | ".join(_md_cell(c) for c in cols) + " |",
+             "|" + "|".join("---:" if numeric[i] else ":---" for i in range(len(cols))) + "|"]
+    lines += ["| " + " | ".join(_md_cell(v) for v in r) + " |" for r in rows]
+    markdown = "\n".join(lines)
+    if caption:
+        markdown += "\n\n: " + _md_cell(caption)
+
+    # plain text
+    widths = [max([len(c)] + [len(r[i]) for r in rows]) for i, c in enumerate(cols)]
+    plain_lines = ([caption] if caption else []) + [
+        "  ".join(c.ljust(w) for c, w in zip(cols, widths)),
+        *("  ".join(v.rjust(w) if numeric[i] else v.ljust(w) for i, (v, w) in enumerate(zip(r, widths)))
+          for r in rows)]
+    return _bundle("table", "".join(parts), markdown, "\n".join(plain_lines))
+
+
+def table(df: pd.DataFrame, caption: str | None = None) -> None:
+    """Display a table of formatted strings with an optional caption."""
+    return _show(table_bundle(df, caption))
+
+
+# --- Score tiles -------------------------------------------------------------------------------
+
+def _check_tiles(items: object) -> list[dict[str, str]]:
+    if not isinstance(items, (list, tuple)) or not items:
+        raise ParameterError("items", "must be a non-empty list of dicts with 'label' and 'value'")
+    out = []
+    for i, item in enumerate(items):
+        if not isinstance(item, Mapping):
+            raise ParameterError(f"items[{i}]", f"must be a dict; got {type(item).__name__}")
+        for key in ("label", "value"):
+            if key not in item or item[key] is None:
+                raise ParameterError(f"items[{i}].{key}", "is required")
+        tone = item.get("tone") or "neutral"
+        if tone not in TONES:
+            raise ParameterError(f"items[{i}].tone", f"must be one of {', '.join(TONES)}; got {tone!r}")
+        out.append({"label": str(item["label"]), "value": str(item["value"]),
+                    "sub": "" if item.get("sub") is None else str(item["sub"]), "tone": tone})
+    return out
+
+
+def tiles_bundle(items: list[dict]) -> Bundle:
+    """Score tiles: each item {"label", "value", "sub" (optional), "tone" good|neutral|bad}."""
+    tiles = _check_tiles(items)
+    esc = html.escape
+    cells = []
+    for it in tiles:
+        sub = f'<div class="papi-tile-sub">{esc(it["sub"])}</div>' if it["sub"] else ""
+        cells.append(f'<div class="papi-tile papi-tone-{it["tone"]}"><div class="papi-tile-label">{esc(it["label"])}'
+                     f'</div><div class="papi-tile-value">{esc(it["value"])}</div>{sub}</div>')
+    html_text = f'<div class="papi-tiles" data-n="{len(tiles)}">' + "".join(cells) + "</div>"
+
+    ncols = min(4, len(tiles))
+    blocks = []
+    for it in tiles:
+        fill, ink = _TYPST_TONE[it["tone"]]
+        body = [f"#text(size: 7.5pt, fill: rgb(\"#444b55\"), {typst_str(it['label'])})",
+                f"#v(2pt, weak: true)#text(size: 15pt, weight: \"bold\", fill: {ink}, {typst_str(it['value'])})"]
+        if it["sub"]:
+            body.append(f"#v(2pt, weak: true)#text(size: 7.5pt, fill: rgb(\"#5b6573\"), {typst_str(it['sub'])})")
+        blocks.append(f"  block(width: 100%, height: 100%, fill: {fill}, stroke: (left: 2.5pt + {ink}), "
+                      f"inset: (x: 7pt, y: 6pt), radius: 2pt, breakable: false)[\n    "
+                      + " \\\n    ".join(body) + "\n  ],")
+    typst = (f"#grid(columns: (1fr,) * {ncols}, gutter: 6pt,\n" + "\n".join(blocks) + "\n)\n#v(4pt)")
+    markdown = "```{=typst}\n" + typst + "\n```"
+    plain = "\n".join(f"{it['label']}: {it['value']}" + (f" ({it['sub']})" if it["sub"] else "") for it in tiles)
+    return _bundle("tiles", html_text, markdown, plain)
+
+
+def tiles(items: list[dict]) -> None:
+    """Display score tiles (headline numbers: total, rank, group, change...)."""
+    return _show(tiles_bundle(items))
+
+
+# --- Callouts ----------------------------------------------------------------------------------
+
+def callout_bundle(text: str, kind: str = "note") -> Bundle:
+    """A boxed note or warning; ``text`` is Markdown."""
+    text = _check_text(text, "text").strip()
+    if kind not in CALLOUT_KINDS:
+        raise ParameterError("kind", f"must be one of {', '.join(CALLOUT_KINDS)}; got {kind!r}")
+    html_text = (f'<div class="papi-callout papi-callout-{kind}" role="note">' + _markdown_to_html(text) + "</div>")
+    markdown = f"::: {{.callout-{kind} appearance=\"simple\"}}\n{text}\n:::"
+    return _bundle("callout", html_text, markdown, text)
+
+
+def callout(text: str, kind: str = "note") -> None:
+    """Display a boxed note (``kind="note"``) or warning (``kind="warning"``)."""
+    return _show(callout_bundle(text, kind))
+
+
+__all__ = ["Bundle", "md", "table", "tiles", "callout", "md_bundle", "table_bundle", "tiles_bundle",
+           "callout_bundle", "typst_str", "TONES", "CALLOUT_KINDS"]

@@ -1,0 +1,55 @@
+"""Era-aware codebook: regimes, structure by year, comparability."""
+
+from __future__ import annotations
+
+import pytest
+
+from papi_research.codebook import comparable_dimensions, dimensions, regime_of
+from papi_research.data import load_cached
+from papi_research.errors import ParameterError
+
+
+@pytest.fixture(scope="module")
+def cb():
+    return load_cached().codebook
+
+
+def test_regimes():
+    assert (regime_of(2017).n_dimensions, regime_of(2017).total_max) == (6, 60)
+    assert (regime_of(2018).n_dimensions, regime_of(2018).total_max) == (8, 80)
+    with pytest.raises(ParameterError):
+        regime_of(2009)
+
+
+def test_structure_by_year(cb):
+    assert cb.structure(2011)[2] == ["SC21", "SC22", "SC23"]
+    assert cb.structure(2018)[2] == ["SC21", "SC22", "SC23", "SC24"]
+    assert cb.structure(2018)[8] == ["SC81", "SC82"]
+    assert cb.structure(2019)[8] == ["SC81", "SC82", "SC83"]
+    assert cb.structure(2020) == cb.structure(2019)
+    assert cb.structure(2021)[5] == ["SC51", "SC53", "SC54"]
+    assert cb.structure(2024) == cb.structure(2021)
+    assert 7 not in cb.structure(2017)
+
+
+def test_labels(cb):
+    assert cb.label(2015, "SC21") == "Poverty Lists"
+    assert cb.label(2019, "SC21") == "Access to Information"
+    assert cb.label(2024, "SC83", "vi") == "Phúc đáp qua cổng thông tin điện tử"
+    with pytest.raises(KeyError):
+        cb.label(2024, "SC52")
+
+
+def test_dimension_names_official_vietnamese():
+    d = dimensions()
+    assert d[1].name_vi == "Tham gia của người dân ở cấp cơ sở"
+    assert d[2].name_vi == "Công khai, minh bạch trong việc ra quyết định ở địa phương"
+    assert d[8].name_vi == "Quản trị điện tử" and d[7].first_year == 2018
+
+
+def test_comparable_dimensions():
+    assert comparable_dimensions(2019, 2024) == list(range(1, 9))
+    assert comparable_dimensions(2013, 2017) == [2, 4, 6]
+    assert comparable_dimensions(2016, 2017) == list(range(1, 7))
+    assert comparable_dimensions(2017, 2018) == [1, 2, 3, 4, 5, 6]
+    assert comparable_dimensions(2015, 2019) == [2, 4, 6]
