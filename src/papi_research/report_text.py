@@ -49,11 +49,11 @@ def scorecard_text(card: Scorecard, lang: str) -> str:
     dt = card.dimension_table()
     name_col = "short_vi" if lang == "vi" else "short_en"
     lines.append(f"{'':3}{t('dimension', lang):<28}{t('score', lang):>8}{t('rank', lang):>10}"
-                 f"{t('national_median', lang):>20}{t('national_best', lang):>18}")
+                 f"{t('national_median', lang):>22}{t('national_best', lang):>22}")
     for r in dt.to_dict("records"):
         rank = "–" if r["rank"] is None else f"{r['rank']}/{r['n']}"
         lines.append(f"{r['number']:<3}{r[name_col]:<28}{fmt_num(r['score'], lang):>8}{rank:>10}"
-                     f"{fmt_num(r['national_median'], lang):>20}{fmt_num(r['national_best'], lang):>18}")
+                     f"{fmt_num(r['national_median'], lang):>22}{fmt_num(r['national_best'], lang):>22}")
     lines.append("")
     label = "label_vi" if lang == "vi" else "label_en"
     for r in card.subdimension_table().to_dict("records"):

@@ -1,0 +1,383 @@
+"""The one figure house style: seaborn-based, DejaVu Sans (Vietnamese-capable), deterministic PNG.
+
+Every chart function takes its table first (``data=``, like seaborn), draws with the house style
+and returns a :class:`HouseFigure` (a matplotlib ``Figure``). Ending a notebook cell with it shows
+it as a PNG rendered here at a fixed size and dpi (``DPI``), without the ``bbox_inches="tight"``
+crop, so the same inputs give the same bytes whatever backend the kernel runs. The figures are
+not registered with pyplot, so they are never shown twice and never leak.
+
+Words on a chart (axis labels, legend entries) come from the catalogue (``br_fig_*`` keys in
+``data/i18n/briefing.yml``); numbers on a chart follow the language through ``i18n.fmt_num``.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+from .errors import ParameterError
+from .i18n import check_lang, fmt_num, t
+
+DPI = 150
+"""Dots per inch of every PNG (a 6.4-inch figure is 960 pixels wide)."""
+
+WIDTH = 6.4
+"""Figure width in inches: the text width of an A4 page with 2-cm margins, give or take."""
+
+FONT = "DejaVu Sans"
+"""Shipped with matplotlib; covers every Vietnamese letter (ơ, ư, đ and the stacked tone marks)."""
+
+GROUP_COLORS: dict[str, str] = {
+    "best": "#1b7a4b",          # deep green
+    "high_average": "#8cc084",  # light green
+    "low_average": "#f0b25a",   # amber
+    "poor": "#c8433a",          # brick red
+}
+"""The four PAPI performance groups (quartiles), best to poor."""
+
+ROLE_COLORS: dict[str, str] = {
+    "province": "#1f4e8c",      # the province the briefing is about
+    "median": "#7a7f87",        # national median
+    "best": "#c9901c",          # national best province
+    "region": "#62a8d9",        # regional median
+    "range": "#d9dde3",         # national min–max range
+    "up": "#1b7a4b",
+    "down": "#c8433a",
+}
+"""Roles on a provincial chart: the province, the national median, the best province, the region."""
+
+_STYLE: dict = {
+    **sns.axes_style("whitegrid"),
+    **sns.plotting_context("paper", font_scale=1.0),
+    "font.family": "sans-serif",
+    "font.sans-serif": [FONT],
+    "axes.edgecolor": "#c9ced6",
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.titlesize": 9.5,
+    "axes.labelsize": 8.5,
+    "xtick.labelsize": 8,
+    "ytick.labelsize": 8,
+    "legend.fontsize": 7.5,
+    "legend.frameon": False,
+    "grid.color": "#e6e9ee",
+    "grid.linewidth": 0.7,
+    "figure.dpi": DPI,
+    "savefig.dpi": DPI,
+    "figure.facecolor": "white",
+    "savefig.facecolor": "white",
+    "path.simplify": True,
+    "svg.hashsalt": "papi-research",
+    "axes.prop_cycle": matplotlib.cycler(color=[ROLE_COLORS["province"], ROLE_COLORS["median"],
+                                                ROLE_COLORS["best"], ROLE_COLORS["region"]]),
+}
+
+
+def style() -> dict:
+    """The house style as matplotlib rcParams (a copy)."""
+    return dict(_STYLE)
+
+
+@contextmanager
+def house_style() -> Iterator[None]:
+    """Draw (or save) inside the house style without touching the global rcParams."""
+    with matplotlib.rc_context(_STYLE):
+        yield
+
+
+def apply() -> None:
+    """Make the house style the global default (for extra charts a researcher adds to a notebook)."""
+    sns.set_theme(rc=_STYLE)
+    _register_ipython()
+
+
+class HouseFigure(Figure):
+    """A matplotlib Figure shown in notebooks as the house-style PNG (see :func:`to_png`)."""
+
+    def _repr_png_(self) -> bytes:  # used when no IPython formatter is registered for the type
+        return to_png(self)
+
+
+def to_png(fig: Figure) -> bytes:
+    """The figure as PNG bytes: fixed dpi, full figure size, no software/time metadata."""
+    buf = io.BytesIO()
+    with house_style():
+        fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None})
+    return buf.getvalue()
+
+
+def save_png(fig: Figure, path: str | os.PathLike) -> Path:
+    """Write :func:`to_png` to ``path`` atomically (a temporary file renamed into place)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = to_png(fig)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+_REGISTERED: set[int] = set()
+
+
+def _register_ipython() -> None:
+    """In an IPython kernel, show HouseFigure through :func:`to_png` (whatever the backend)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - ipykernel is a dependency
+        return
+    ip = get_ipython()
+    if ip is None or id(ip) in _REGISTERED:
+        return
+    ip.display_formatter.formatters["image/png"].for_type(HouseFigure, to_png)
+    _REGISTERED.add(id(ip))
+
+
+def _new_figure(height: float, width: float = WIDTH, **layout) -> HouseFigure:
+    _register_ipython()
+    fig = HouseFigure(figsize=(width, height), dpi=DPI, layout="constrained", **layout)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _require(data: pd.DataFrame, columns: list[str], function: str) -> pd.DataFrame:
+    if not isinstance(data, pd.DataFrame):
+        raise ParameterError("data", f"{function}() needs a pandas DataFrame; got {type(data).__name__}")
+    missing = [c for c in columns if c not in data.columns]
+    if missing:
+        raise ParameterError("data", f"{function}() needs column(s) {', '.join(missing)}; "
+                                     f"the frame has {', '.join(map(str, data.columns))}")
+    return data
+
+
+def _num_axis(axis, lang: str, decimals: int = 0) -> None:
+    axis.set_major_formatter(FuncFormatter(lambda v, _pos: fmt_num(v, lang, decimals)))
+
+
+# --- provincial charts ---------------------------------------------------------------------------
+
+def dimension_profile(data: pd.DataFrame, *, lang: str = "vi", label: str | None = None) -> HouseFigure:
+    """Each dimension's score against the national median, the best province and the regional median.
+
+    ``data``: one row per dimension with ``short_vi``/``short_en``, ``score``, ``national_min``,
+    ``national_median``, ``national_best`` and ``regional_median`` (``Scorecard.dimension_table()``).
+    ``label`` names the province in the legend (default: the catalogue's "this province").
+    """
+    lang = check_lang(lang)
+    name_col = f"short_{lang}"
+    cols = [name_col, "score", "national_min", "national_median", "national_best", "regional_median"]
+    df = _require(data, cols, "dimension_profile").reset_index(drop=True)
+    n = len(df)
+    with house_style():
+        fig = _new_figure(0.42 * n + 0.9)
+        ax = fig.add_subplot()
+        y = np.arange(n)[::-1]
+        ax.hlines(y, df["national_min"], df["national_best"], color=ROLE_COLORS["range"], lw=5,
+                  label=t("br_fig_range", lang), zorder=1)
+        ax.scatter(df["national_median"], y, marker="|", s=160, lw=2.2, color=ROLE_COLORS["median"],
+                   label=t("br_fig_national_median", lang), zorder=3)
+        ax.scatter(df["regional_median"], y, marker="s", s=26, color=ROLE_COLORS["region"],
+                   label=t("br_fig_regional_median", lang), zorder=3)
+        ax.scatter(df["national_best"], y, marker="D", s=26, color=ROLE_COLORS["best"],
+                   label=t("br_fig_national_best", lang), zorder=3)
+        ax.scatter(df["score"], y, marker="o", s=58, color=ROLE_COLORS["province"], edgecolor="white",
+                   lw=0.8, label=label or t("br_fig_this_province", lang), zorder=4)
+        for yi, score in zip(y, df["score"]):
+            if pd.notna(score):
+                ax.annotate(fmt_num(score, lang), (score, yi), xytext=(0, 6.5), textcoords="offset points",
+                            ha="center", va="bottom", fontsize=7, color=ROLE_COLORS["province"])
+        ax.set_yticks(y, df[name_col].tolist())
+        ax.set_ylim(-0.6, n - 0.2)
+        lo = float(np.nanmin(df[["national_min", "score"]].to_numpy(dtype=float)))
+        hi = float(np.nanmax(df[["national_best", "score"]].to_numpy(dtype=float)))
+        ax.set_xlim(max(0.0, np.floor(lo) - 0.5), min(10.0, np.ceil(hi) + 0.3))
+        ax.set_xlabel(t("br_fig_points_of_10", lang))
+        _num_axis(ax.xaxis, lang)
+        ax.grid(axis="y", visible=False)
+        fig.legend(loc="outside lower center", ncols=5, handletextpad=0.3, columnspacing=1.0)
+    return fig
+
+
+def score_trend(data: pd.DataFrame, *, lang: str = "vi", x: str = "year",
+                series: tuple[str, ...] = ("province", "national_median", "regional_median", "national_best"),
+                label: str | None = None, ylabel: str | None = None) -> HouseFigure:
+    """A province's total by year beside the national median, regional median and best total.
+
+    ``data``: one row per year with column ``x`` and any of ``series`` (NaN where a year has no
+    value; the line breaks there). Give years of one regime only: totals out of 60 (2011–2017) and
+    out of 80 (2018+) are not comparable.
+    """
+    lang = check_lang(lang)
+    df = _require(data, [x], "score_trend").sort_values(x).reset_index(drop=True)
+    style_of = {"province": (ROLE_COLORS["province"], "o", 2.2, label or t("br_fig_this_province", lang)),
+                "national_median": (ROLE_COLORS["median"], "", 1.4, t("br_fig_national_median", lang)),
+                "regional_median": (ROLE_COLORS["region"], "", 1.4, t("br_fig_regional_median", lang)),
+                "national_best": (ROLE_COLORS["best"], "", 1.2, t("br_fig_national_best", lang))}
+    unknown = [s for s in series if s not in style_of]
+    if unknown:
+        raise ParameterError("series", f"unknown series {', '.join(unknown)}; choose from {', '.join(style_of)}")
+    with house_style():
+        fig = _new_figure(2.7)
+        ax = fig.add_subplot()
+        for s in series:
+            if s not in df.columns:
+                continue
+            color, marker, lw, name = style_of[s]
+            ls = "--" if s == "national_best" else "-"
+            ax.plot(df[x], df[s], color=color, marker=marker or None, ms=4.5, lw=lw, ls=ls, label=name,
+                    zorder=4 if s == "province" else 2)
+        if "province" in df.columns:
+            last = df.dropna(subset=["province"]).tail(1)
+            for xv, yv in zip(last[x], last["province"]):
+                ax.annotate(fmt_num(yv, lang), (xv, yv), xytext=(0, 7), textcoords="offset points",
+                            ha="center", fontsize=7, color=ROLE_COLORS["province"])
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_xlim(df[x].min() - 0.4, df[x].max() + 0.4)
+        ax.set_ylabel(ylabel or t("br_fig_total", lang))
+        _num_axis(ax.yaxis, lang)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    return fig
+
+
+def change_bars(data: pd.DataFrame, *, x: str = "change", y: str = "label", lang: str = "vi",
+                xlabel: str | None = None) -> HouseFigure:
+    """Horizontal bars of signed changes (points), green up and red down, labelled with the value.
+
+    ``data``: one row per bar, ``y`` the label and ``x`` the signed value (NaN bars are skipped).
+    """
+    lang = check_lang(lang)
+    df = _require(data, [x, y], "change_bars").reset_index(drop=True)
+    n = len(df)
+    with house_style():
+        fig = _new_figure(0.34 * n + 0.8)
+        ax = fig.add_subplot()
+        pos = np.arange(n)[::-1]
+        vals = pd.to_numeric(df[x], errors="coerce")
+        colors = [ROLE_COLORS["up"] if v >= 0 else ROLE_COLORS["down"] for v in vals.fillna(0)]
+        ax.barh(pos, vals.fillna(0), color=colors, height=0.62, zorder=2)
+        ax.axvline(0, color="#5b6573", lw=0.9, zorder=3)
+        span = float(np.nanmax(np.abs(vals))) if vals.notna().any() else 1.0
+        span = span or 1.0
+        for p, v in zip(pos, vals):
+            if pd.notna(v):
+                ax.annotate(fmt_num(v, lang, sign=True), (v, p), xytext=(3 if v >= 0 else -3, 0),
+                            textcoords="offset points", ha="left" if v >= 0 else "right", va="center",
+                            fontsize=7, color="#333a44")
+        ax.set_xlim(-span * 1.35, span * 1.35)
+        ax.set_yticks(pos, df[y].astype(str).tolist())
+        ax.set_xlabel(xlabel or t("br_fig_change_points", lang))
+        _num_axis(ax.xaxis, lang, 1)
+        ax.grid(axis="y", visible=False)
+    return fig
+
+
+def gap_bars(data: pd.DataFrame, *, score: str = "score", reference: str = "national_median",
+             y: str = "label", lang: str = "vi") -> HouseFigure:
+    """Score against a reference (default: the national median) for a handful of rows: dot and bar.
+
+    ``data``: one row per item with a label column ``y`` and numeric ``score`` and ``reference``.
+    """
+    lang = check_lang(lang)
+    df = _require(data, [score, reference, y], "gap_bars").reset_index(drop=True)
+    n = len(df)
+    with house_style():
+        fig = _new_figure(0.36 * n + 0.9)
+        ax = fig.add_subplot()
+        pos = np.arange(n)[::-1]
+        ax.hlines(pos, df[score], df[reference], color=ROLE_COLORS["range"], lw=4, zorder=1)
+        ax.scatter(df[reference], pos, marker="|", s=140, lw=2, color=ROLE_COLORS["median"], zorder=3,
+                   label=t("br_fig_national_median", lang))
+        ax.scatter(df[score], pos, s=48, color=ROLE_COLORS["province"], edgecolor="white", lw=0.8, zorder=4,
+                   label=t("br_fig_this_province", lang))
+        ax.set_yticks(pos, df[y].astype(str).tolist())
+        ax.set_ylim(-0.6, n - 0.4)
+        ax.set_xlabel(t("br_fig_points", lang))
+        _num_axis(ax.xaxis, lang, 1)
+        ax.grid(axis="y", visible=False)
+        fig.legend(loc="outside lower center", ncols=2)
+    return fig
+
+
+# --- national charts -----------------------------------------------------------------------------
+
+def league_chart(data: pd.DataFrame, *, x: str = "total", y: str = "name", hue: str = "group",
+                 lang: str = "vi", xlabel: str | None = None) -> HouseFigure:
+    """Every ranked province's total as a bar, coloured by performance group, best at the top.
+
+    ``data``: one row per ranked province, already sorted best first, with ``y`` (label), ``x``
+    (total) and ``hue`` (a key of :data:`GROUP_COLORS`).
+    """
+    lang = check_lang(lang)
+    df = _require(data, [x, y, hue], "league_chart").reset_index(drop=True)
+    bad = sorted(set(df[hue].dropna()) - set(GROUP_COLORS))
+    if bad:
+        raise ParameterError("data", f"league_chart(): unknown group(s) {', '.join(map(str, bad))} in column {hue}")
+    n = len(df)
+    with house_style():
+        fig = _new_figure(0.13 * n + 1.0)
+        ax = fig.add_subplot()
+        pos = np.arange(n)[::-1]
+        ax.barh(pos, df[x], color=[GROUP_COLORS[g] for g in df[hue]], height=0.78, zorder=2)
+        ax.set_yticks(pos, df[y].astype(str).tolist(), fontsize=6.2)
+        ax.set_ylim(-0.7, n - 0.3)
+        lo = float(df[x].min())
+        ax.set_xlim(max(0.0, np.floor(lo * 0.95)), float(df[x].max()) * 1.01)
+        ax.set_xlabel(xlabel or t("br_fig_total", lang))
+        _num_axis(ax.xaxis, lang)
+        ax.grid(axis="y", visible=False)
+        handles = [matplotlib.patches.Patch(color=GROUP_COLORS[g], label=t(f"br_group_{g}", lang))
+                   for g in GROUP_COLORS]
+        fig.legend(handles=handles, loc="outside lower center", ncols=4)
+    return fig
+
+
+def dimension_trends(data: pd.DataFrame, *, x: str = "year", y: str = "median", col: str = "label",
+                     lang: str = "vi", break_after: int | None = 2017) -> HouseFigure:
+    """Small multiples: one panel per dimension with its national median by year.
+
+    ``data``: long table with ``x`` (year), ``y`` (value) and ``col`` (panel label, in panel order
+    of first appearance). A dashed line marks the regime break after ``break_after``.
+    """
+    lang = check_lang(lang)
+    df = _require(data, [x, y, col], "dimension_trends")
+    labels = list(dict.fromkeys(df[col].tolist()))
+    ncols = 4
+    nrows = max(1, int(np.ceil(len(labels) / ncols)))
+    with house_style():
+        fig = _new_figure(1.75 * nrows + 0.3)
+        axes = fig.subplots(nrows, ncols, sharex=True, sharey=True, squeeze=False).ravel()
+        for ax, name in zip(axes, labels):
+            part = df[df[col] == name].sort_values(x)
+            ax.plot(part[x], part[y], color=ROLE_COLORS["province"], marker="o", ms=2.5, lw=1.4)
+            if break_after is not None:
+                ax.axvline(break_after + 0.5, color=ROLE_COLORS["median"], lw=0.8, ls="--")
+            ax.set_title(str(name), fontsize=7.5, loc="left")
+            ax.xaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
+            ax.tick_params(labelsize=6.5)
+            _num_axis(ax.yaxis, lang)
+        for ax in axes[len(labels):]:
+            ax.set_visible(False)
+        fig.supylabel(t("br_fig_points_of_10", lang), fontsize=7.5)
+    return fig
+
+
+__all__ = ["DPI", "WIDTH", "FONT", "GROUP_COLORS", "ROLE_COLORS", "HouseFigure", "style", "house_style",
+           "apply", "to_png", "save_png", "dimension_profile", "score_trend", "change_bars", "gap_bars",
+           "league_chart", "dimension_trends"]
