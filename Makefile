@@ -29,6 +29,7 @@ $(STAMP): pyproject.toml
 env: $(STAMP)
 
 report: $(STAMP)
+	$(BIN)/papi scores "$(PROVINCE)"
 	$(BIN)/papi run "$(PROVINCE)" --lang vi --format html,pdf
 
 reports: $(STAMP)
