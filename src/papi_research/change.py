@@ -1,5 +1,7 @@
 """What moved the score: exact decomposition of a province's change between two years.
 
+(Also home of ``Note``, the bilingual note every analysis result carries.)
+
 Within one regime the change in total is split into dimension changes (which sum to it exactly,
 because a total is the sum of its dimensions) and, for each dimension whose sub-dimension labels
 and maxima are the same in both years, into sub-dimension changes (which sum to the dimension's
@@ -46,9 +48,12 @@ class Note:
 
 
 def make_note(key: str, **fields) -> Note:
-    """A note whose sentences come from the ``an_`` catalogue."""
-    from .i18n import t
-    return Note(key, t(key, "vi", **fields), t(key, "en", **fields))
+    """A note whose sentences come from the ``an_`` catalogue (float fields are formatted per language)."""
+    from .i18n import fmt_num, t
+
+    def fill(lang: str) -> dict:
+        return {k: (fmt_num(v, lang) if isinstance(v, float) else v) for k, v in fields.items()}
+    return Note(key, t(key, "vi", **fill("vi")), t(key, "en", **fill("en")))
 
 
 @dataclass
@@ -94,7 +99,8 @@ class ChangeResult:
             "by_dimension": [{"number": int(r["number"]), "name_vi": r["name_vi"], "name_en": r["name_en"],
                               "from_score": _num(r["from_score"]), "to_score": _num(r["to_score"]),
                               "change": _num(r["change"]), "comparable": bool(r["comparable"]),
-                              "decomposed": bool(r["decomposed"]), "reason": r["reason"]}
+                              "decomposed": bool(r["decomposed"]),
+                              "reason": r["reason"] if isinstance(r["reason"], str) else None}
                              for r in self.by_dimension.to_dict("records")],
             "by_subdimension": [{"dimension": int(r["dimension"]), "label_vi": r["label_vi"],
                                  "label_en": r["label_en"], "code_from": r["code_from"], "code_to": r["code_to"],

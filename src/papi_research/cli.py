@@ -105,3 +105,102 @@ def scores(province, year, all_, lang, as_json, data_dir):
 
 # --- commands of later modules are registered below (drivers, run, site, render) ---
 
+
+@main.command("run")
+@click.argument("province", nargs=-1)
+@click.option("--all", "all_", is_flag=True, help="Every province.")
+@click.option("--region", default=None, help="Every province of a region (English or Vietnamese name).")
+@click.option("--year", type=int, default=None, help="Year (default: the latest with data).")
+@click.option("--comparison-year", type=int, default=None, help="Year to compare with (default: the notebook's).")
+@click.option("--target", default="group:high_average", show_default=True, help="Target passed to the notebook.")
+@click.option("--lang", "langs", default="vi", show_default=True, help="Languages, comma-separated: vi,en.")
+@click.option("--format", "formats", default="html,pdf", show_default=True,
+              help="Briefing formats, comma-separated (html,pdf); 'ipynb' keeps only the executed notebooks.")
+@click.option("--jobs", "-j", type=int, default=None, help="Parallel workers (default: the number of cores).")
+@click.option("--force", is_flag=True, help="Run even when the cache says nothing changed.")
+@click.option("--out", type=click.Path(file_okay=False), default=None, help="Output folder (default: reports/).")
+@click.option("--executor", type=click.Choice(["local", "dask"]), default="local", show_default=True)
+@click.option("--scheduler", default=None, help="Dask scheduler address (default: a LocalCluster).")
+@click.option("--renderer", type=click.Choice(["auto", "quarto", "builtin"]), default="auto", show_default=True)
+@click.option("--notebook", type=click.Path(dir_okay=False), default=None,
+              help="Notebook to run (default: notebooks/province_briefing.ipynb).")
+@click.option("--fresh-kernels", is_flag=True, help="A new kernel per notebook (slow; checks the fast path).")
+@click.option("--timeout", type=int, default=600, show_default=True, help="Seconds allowed per notebook cell.")
+@click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON.")
+@click.option("--dry-run", is_flag=True, help="Validate and show what would run; start nothing.")
+@data_dir_option
+def run_cmd(province, all_, region, year, comparison_year, target, langs, formats, jobs, force, out, executor,
+            scheduler, renderer, notebook, fresh_kernels, timeout, as_json, dry_run, data_dir):
+    """Execute the briefing notebook per province (papermill) and render HTML/PDF briefings."""
+    from pathlib import Path
+
+    from .runner import RunOptions, execute_plan, parse_list, plan_run
+    options = RunOptions(provinces=tuple(province), all=all_, region=region, year=year, langs=parse_list(langs),
+                         formats=parse_list(formats), jobs=jobs, force=force, out=Path(out) if out else None,
+                         executor=executor, scheduler=scheduler, renderer=renderer,
+                         notebook=Path(notebook) if notebook else None, data_dir=data_dir, target=target,
+                         comparison_year=comparison_year, fresh=fresh_kernels, execution_timeout=timeout)
+    plan = plan_run(options)
+    if dry_run:
+        if as_json:
+            _dump(plan.to_dict())
+        else:
+            for j in plan.jobs:
+                click.echo(f"{j.action:<8} {j.key}" + (f"  ({j.reason})" if j.reason else ""))
+        return
+    summary = execute_plan(plan, echo=lambda s: click.echo(s, err=True))
+    if as_json:
+        _dump(summary.to_dict())
+    else:
+        click.echo(summary.text())
+    sys.exit(summary.exit_code)
+
+
+
+@main.command("drivers")
+@click.argument("province")
+@click.option("--year", type=int, default=None, help="Year (default: the latest with data).")
+@click.option("--comparison-year", type=int, default=None,
+              help="Year to compare with (default: the latest earlier year of the same regime with a total).")
+@click.option("--target", default="group:high_average", show_default=True,
+              help="group:best | group:high_average | group:low_average | top:N | a score.")
+@click.option("--lang", type=LANG, default="vi", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (unrounded).")
+@data_dir_option
+def drivers_cmd(province, year, comparison_year, target, lang, as_json, data_dir):
+    """What drives a province's score: change, variance shares, models, priorities, target plan."""
+    from .drivers import drivers_report, drivers_text
+    report = drivers_report(_data(data_dir), province, year=year, target=target, comparison_year=comparison_year)
+    if as_json:
+        _dump(report.to_dict())
+    else:
+        click.echo(drivers_text(report, lang))
+
+
+@main.command("render")
+@click.argument("executed", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--format", "formats", default="html,pdf", show_default=True, help="Formats, comma-separated: html,pdf.")
+@click.option("--renderer", type=click.Choice(["auto", "quarto", "builtin"]), default="auto", show_default=True,
+              help="auto = Quarto when `quarto` is on PATH, else builtin (nbconvert HTML, Typst PDF).")
+def render_cmd(executed, formats, renderer):
+    """Render executed briefing notebooks to HTML and A4 PDF beside them (same stem)."""
+    import time
+
+    from .render import check_formats, render, resolve_renderer
+    fmts = check_formats(formats)
+    name = resolve_renderer(renderer)
+    for path in executed:
+        start = time.perf_counter()
+        written = render(path, fmts, name)
+        took = time.perf_counter() - start
+        click.echo(f"{path}: " + ", ".join(str(p) for p in written.values()) + f"  ({name}, {took:.2f} s)")
+
+
+@main.command("site")
+@click.option("--out", type=click.Path(file_okay=False), default="reports", show_default=True,
+              help="Output folder of `papi run` (holds manifest.json).")
+def site_cmd(out):
+    """Build <out>/index.html: every briefing (province × year × language) with links, score, rank, group."""
+    from .site import build_site, collect
+    path = build_site(out)
+    click.echo(f"{path} ({len(collect(out).rows)} briefings)")

@@ -150,8 +150,13 @@ def table_bundle(df: pd.DataFrame, caption: str | None = None) -> Bundle:
     parts.append("</tbody></table></figure>")
 
     # Markdown (Pandoc pipe table; the caption follows as ": caption")
+    # dash counts give Pandoc the relative column widths (content length, capped), so wide tables
+    # get sensible proportions in the PDF
+    dashes = [max(3, min(30, max([min(len(cols[i]), 12)] + [len(w) for w in cols[i].split()]
+                                 + [len(r[i]) for r in rows])))
+              for i in range(len(cols))]
     lines = ["| " + " | ".join(_md_cell(c) for c in cols) + " |",
-             "|" + "|".join("---:" if numeric[i] else ":---" for i in range(len(cols))) + "|"]
+             "|" + "|".join(("-" * n + ":") if numeric[i] else (":" + "-" * n) for i, n in enumerate(dashes)) + "|"]
     lines += ["| " + " | ".join(_md_cell(v) for v in r) + " |" for r in rows]
     markdown = "\n".join(lines)
     if caption:
@@ -203,17 +208,18 @@ def tiles_bundle(items: list[dict]) -> Bundle:
     html_text = f'<div class="papi-tiles" data-n="{len(tiles)}">' + "".join(cells) + "</div>"
 
     ncols = min(4, len(tiles))
-    blocks = []
+    cells_typ = []
     for it in tiles:
         fill, ink = _TYPST_TONE[it["tone"]]
         body = [f"#text(size: 7.5pt, fill: rgb(\"#444b55\"), {typst_str(it['label'])})",
-                f"#v(2pt, weak: true)#text(size: 15pt, weight: \"bold\", fill: {ink}, {typst_str(it['value'])})"]
+                f"#text(size: 15pt, weight: \"bold\", fill: {ink}, {typst_str(it['value'])})"]
         if it["sub"]:
-            body.append(f"#v(2pt, weak: true)#text(size: 7.5pt, fill: rgb(\"#5b6573\"), {typst_str(it['sub'])})")
-        blocks.append(f"  block(width: 100%, height: 100%, fill: {fill}, stroke: (left: 2.5pt + {ink}), "
-                      f"inset: (x: 7pt, y: 6pt), radius: 2pt, breakable: false)[\n    "
-                      + " \\\n    ".join(body) + "\n  ],")
-    typst = (f"#grid(columns: (1fr,) * {ncols}, gutter: 6pt,\n" + "\n".join(blocks) + "\n)\n#v(4pt)")
+            body.append(f"#text(size: 7.5pt, fill: rgb(\"#5b6573\"), {typst_str(it['sub'])})")
+        cells_typ.append(f"  grid.cell(fill: {fill}, stroke: (left: 2.5pt + {ink}), inset: (x: 7pt, y: 6pt))[\n    "
+                         + " \\\n    ".join(body) + "\n  ],")
+    # grid cells (not blocks) so every tile of a row has the same height
+    typst = (f"#block(breakable: false, below: 10pt, grid(columns: (1fr,) * {ncols}, column-gutter: 6pt, "
+             f"row-gutter: 6pt,\n" + "\n".join(cells_typ) + "\n))")
     markdown = "```{=typst}\n" + typst + "\n```"
     plain = "\n".join(f"{it['label']}: {it['value']}" + (f" ({it['sub']})" if it["sub"] else "") for it in tiles)
     return _bundle("tiles", html_text, markdown, plain)

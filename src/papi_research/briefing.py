@@ -1,0 +1,1030 @@
+"""Build every section of a provincial (or national) briefing as plain values: sentences, tables, tiles.
+
+The notebooks stay thin: ``build(province, year=..., lang=...)`` returns a :class:`Briefing` whose
+sections (:class:`Section`, an ordered list of :class:`Block`) hold finished sentences from the
+catalogue (``br_*`` keys in ``data/i18n/briefing.yml``), tables of formatted strings and score
+tiles; ``show(section)`` hands them to ``papi_research.display``; ``Briefing.figure(name)`` draws a
+chart with ``papi_research.figures``. Numbers come from ``scores`` (exact scorecards) and from
+``drivers.drivers_report`` (change, models, priorities, target); nothing is computed here that
+those modules already compute.
+
+A province-year that is missing or partial still gives a complete briefing: the headline says so
+with the official reason, score sections show the national references, and sections that need a
+total say why they are empty.
+"""
+
+from __future__ import annotations
+
+import importlib
+import warnings
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from . import __version__
+from .codebook import comparability_notes, comparable_dimensions, dimensions, regime_of, same_regime
+from .data import PapiData, load_cached
+from .errors import ParameterError
+from .i18n import check_lang, fmt_int, fmt_num, t
+from .provinces import Province
+from .scores import GROUPS, Scorecard, group_name, scorecard, year_scores
+
+SECTIONS = ("headline", "profile", "subdimensions", "change", "drivers", "priorities", "target", "peers",
+            "notes")
+"""Section keys of a provincial briefing, in reading order."""
+
+NATIONAL_SECTIONS = ("overview", "league", "groups", "trends", "notes")
+"""Section keys of the national overview, in reading order."""
+
+FIGURES = ("profile", "trend", "change")
+"""Figures of a provincial briefing (3, cheap to draw)."""
+
+NATIONAL_FIGURES = ("league", "trends")
+
+_TONE = {"best": "good", "high_average": "neutral", "low_average": "neutral", "poor": "bad", None: "neutral"}
+
+
+# --- plain values ----------------------------------------------------------------------------------
+
+@dataclass
+class Block:
+    """One thing to show: ``kind`` is heading | md | table | tiles | callout.
+
+    * heading: ``text`` and ``level``; md: ``text`` (Markdown); callout: ``text`` and ``tone``
+      ("note" | "warning"); table: ``frame`` (formatted strings) and ``caption``; tiles: ``items``.
+    """
+
+    kind: str
+    text: str | None = None
+    level: int = 2
+    tone: str = "note"
+    frame: pd.DataFrame | None = None
+    caption: str | None = None
+    items: list[dict] | None = None
+
+    def to_dict(self) -> dict:
+        out: dict[str, Any] = {"kind": self.kind}
+        if self.text is not None:
+            out["text"] = self.text
+        if self.kind == "heading":
+            out["level"] = self.level
+        if self.kind == "callout":
+            out["tone"] = self.tone
+        if self.frame is not None:
+            out["columns"] = [str(c) for c in self.frame.columns]
+            out["rows"] = self.frame.astype(str).values.tolist()
+        if self.caption is not None:
+            out["caption"] = self.caption
+        if self.items is not None:
+            out["items"] = [dict(i) for i in self.items]
+        return out
+
+    def plain(self) -> str:
+        """The block as plain text (for tests, logs and terminals)."""
+        if self.kind == "table" and self.frame is not None:
+            head = [self.caption] if self.caption else []
+            rows = [" | ".join(map(str, self.frame.columns))]
+            rows += [" | ".join(map(str, r)) for r in self.frame.itertuples(index=False, name=None)]
+            return "\n".join(head + rows)
+        if self.kind == "tiles" and self.items is not None:
+            return "\n".join(f"{i['label']}: {i['value']}" + (f" ({i['sub']})" if i.get("sub") else "")
+                             for i in self.items)
+        return self.text or ""
+
+
+@dataclass
+class Section:
+    """A titled section: its key, its title in the briefing's language and its blocks in order."""
+
+    key: str
+    title: str
+    blocks: list[Block] = field(default_factory=list)
+    level: int = 2
+
+    def add(self, kind: str, **kw) -> Block:
+        b = Block(kind, **kw)
+        self.blocks.append(b)
+        return b
+
+    def md(self, text: str) -> None:
+        if text:
+            self.add("md", text=text)
+
+    def note(self, text: str, warning: bool = False) -> None:
+        if text:
+            self.add("callout", text=text, tone="warning" if warning else "note")
+
+    def table(self, frame: pd.DataFrame, caption: str | None = None) -> None:
+        if frame is not None and len(frame):
+            self.add("table", frame=frame, caption=caption)
+
+    def tables(self) -> list[pd.DataFrame]:
+        return [b.frame for b in self.blocks if b.kind == "table" and b.frame is not None]
+
+    def text(self) -> str:
+        """Everything the section says, as plain text."""
+        return "\n\n".join([self.title] + [b.plain() for b in self.blocks])
+
+    def to_dict(self) -> dict:
+        return {"key": self.key, "title": self.title, "blocks": [b.to_dict() for b in self.blocks]}
+
+
+def show(section: Section) -> None:
+    """Display a section in the notebook through ``papi_research.display`` (heading first)."""
+    from . import display
+    display.md("#" * section.level + " " + section.title)
+    for b in section.blocks:
+        if b.kind == "heading":
+            display.md("#" * b.level + " " + (b.text or ""))
+        elif b.kind == "md":
+            display.md(b.text or "")
+        elif b.kind == "callout":
+            display.callout(b.text or "", kind=b.tone)
+        elif b.kind == "table" and b.frame is not None:
+            display.table(b.frame, caption=b.caption)
+        elif b.kind == "tiles" and b.items:
+            display.tiles(b.items)
+
+
+# --- small formatting helpers ---------------------------------------------------------------------
+
+def _num(x) -> float | None:
+    return None if x is None or (isinstance(x, float) and np.isnan(x)) or pd.isna(x) else float(x)
+
+
+def _join(items: list[str], lang: str) -> str:
+    """'a, b và c' / 'a, b and c'."""
+    items = [i for i in items if i]
+    if not items:
+        return ""
+    if len(items) == 1:
+        return items[0]
+    return ", ".join(items[:-1]) + t("br_and", lang) + items[-1]
+
+
+def _dim_name(number: int, lang: str, short: bool = True) -> str:
+    return dimensions()[int(number)].name(lang, short=short)
+
+
+def _rank(rank: int | float | None, n: int | None, lang: str) -> str:
+    if rank is None or n is None or pd.isna(rank):
+        return "–"
+    return t("rank_of", lang, rank=int(rank), n=int(n))
+
+
+def _merger_sentence(province: Province, registry, lang: str) -> str:
+    """Where the province went on 1 July 2025 (merged, renamed or unchanged)."""
+    new = province.merged_into_vi if lang == "vi" else province.merged_into_en
+    if not new:
+        return ""
+    sharing = Counter(p.merged_into_vi for p in registry)[province.merged_into_vi]
+    name = province.name(lang)
+    if sharing > 1:
+        return t("br_merger_merged", lang, name=name, new=new)
+    if new != name:
+        return t("br_merger_renamed", lang, name=name, new=new)
+    return t("unchanged_since_merger", lang, name=name)
+
+
+# --- the briefing ---------------------------------------------------------------------------------
+
+@dataclass
+class Briefing:
+    """A provincial briefing: the scorecard, the analysis report and the sections in ``lang``."""
+
+    province: Province
+    year: int
+    lang: str
+    target_spec: str
+    card: Scorecard
+    data: PapiData = field(repr=False)
+    report: Any = field(default=None, repr=False)  # drivers.DriversReport when available
+    change_result: Any = field(default=None, repr=False)  # change.ChangeResult
+    sections: dict[str, Section] = field(default_factory=dict)
+
+    @property
+    def comparison_year(self) -> int | None:
+        return None if self.change_result is None else self.change_result.from_year
+
+    def __getattr__(self, name: str) -> Section:
+        sections = self.__dict__.get("sections") or {}
+        if name in sections:
+            return sections[name]
+        raise AttributeError(name)
+
+    def title(self) -> str:
+        return t("br_title", self.lang, province=self.province.name(self.lang), year=self.year)
+
+    def headline_numbers(self) -> dict:
+        """The numbers the headline prints (for tests and the manifest)."""
+        c = self.card
+        return {"status": c.status, "total": c.total, "total_max": c.total_max, "rank": c.rank,
+                "n_ranked": c.ys.n_ranked, "group": c.group,
+                "total_text": fmt_num(c.total, self.lang) if c.total is not None else None,
+                "rank_text": _rank(c.rank, c.ys.n_ranked, self.lang) if c.rank is not None else None}
+
+    def figure(self, name: str):
+        """Draw one of :data:`FIGURES` (a ``figures.HouseFigure``)."""
+        from . import figures
+        lang = self.lang
+        label = self.province.name(lang)
+        if name == "profile":
+            return figures.dimension_profile(self.card.dimension_table(), lang=lang, label=label)
+        if name == "trend":
+            return figures.score_trend(trend_frame(self.data, self.province, self.year), lang=lang, label=label,
+                                       ylabel=t("br_fig_total_of", lang, max=self.card.total_max))
+        if name == "change":
+            return figures.change_bars(self.change_frame(), lang=lang)
+        raise ParameterError("name", f"unknown figure {name!r}; choose from {', '.join(FIGURES)}")
+
+    def change_frame(self) -> pd.DataFrame:
+        """Change by dimension (label, change) for the change chart; NaN where not comparable."""
+        ch = self.change_result
+        if ch is None or ch.by_dimension is None or ch.by_dimension.empty:
+            dims = list(self.card.ys.dimensions.columns)
+            return pd.DataFrame({"label": [_dim_name(d, self.lang) for d in dims], "change": [np.nan] * len(dims)})
+        bd = ch.by_dimension
+        return pd.DataFrame({"label": [_dim_name(d, self.lang) for d in bd["number"]],
+                             "change": pd.to_numeric(bd["change"], errors="coerce").to_numpy()})
+
+    def to_dict(self) -> dict:
+        return {"province": self.province.to_dict(), "year": self.year, "lang": self.lang,
+                "comparison_year": self.comparison_year, "target": self.target_spec,
+                "headline": self.headline_numbers(),
+                "sections": [s.to_dict() for s in self.sections.values()]}
+
+    def text(self) -> str:
+        return "\n\n".join(s.text() for s in self.sections.values())
+
+
+def trend_frame(data: PapiData, province: Province, year: int) -> pd.DataFrame:
+    """The province's total and the national/regional references for every year of ``year``'s regime."""
+    rows = []
+    for y in data.years:
+        if not same_regime(y, year) or y > year:
+            continue
+        ys = year_scores(data, y)
+        rows.append({"year": y, "province": ys.provinces.at[province.code, "total"],
+                     "national_median": ys.national.at["total", "median"],
+                     "regional_median": ys.regional_median(province.region_en)["total"],
+                     "national_best": ys.national.at["total", "max"]})
+    return pd.DataFrame(rows)
+
+
+def _drivers_module():
+    """``papi_research.drivers`` if it is installed (the analysis layer), else None."""
+    try:
+        return importlib.import_module("papi_research.drivers")
+    except ModuleNotFoundError as exc:  # pragma: no cover - only while the analysis layer is missing
+        if exc.name == "papi_research.drivers":
+            return None
+        raise
+
+
+def build(province: str | Province, year: int | None = None, comparison_year: int | None = None,
+          lang: str = "vi", target: str = "group:high_average", data_dir: str | None = None,
+          data: PapiData | None = None) -> Briefing:
+    """Every section of the briefing of ``province`` in ``year`` (None: the latest year with data)."""
+    lang = check_lang(lang)
+    if data is None:
+        data = load_cached(None if data_dir is None else str(data_dir))
+    if year is not None:
+        if isinstance(year, bool) or not isinstance(year, (int, np.integer)):
+            raise ParameterError("year", f"must be a year such as {data.latest_year} or None; got {year!r}")
+        data.check_year(int(year))
+    if comparison_year is not None:
+        if isinstance(comparison_year, bool) or not isinstance(comparison_year, (int, np.integer)):
+            raise ParameterError("comparison_year", f"must be a year or None; got {comparison_year!r}")
+        data.check_year(int(comparison_year))
+        if year is not None and int(comparison_year) == int(year):
+            raise ParameterError("comparison_year", f"must differ from year ({year})")
+    card = scorecard(data, province, year)
+    report = None
+    mod = _drivers_module()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if mod is not None:
+            report = mod.drivers_report(data, card.province, year=card.year, target=target,
+                                        comparison_year=comparison_year)
+            change = report.change
+        else:  # the analysis layer is not installed yet: the change decomposition still works
+            from .change import decompose_change
+            change = decompose_change(data, card.province, card.year, comparison_year)
+    b = Briefing(province=card.province, year=card.year, lang=lang, target_spec=target, card=card, data=data,
+                 report=report, change_result=change)
+    b.sections = {
+        "headline": headline_section(b),
+        "profile": profile_section(b),
+        "subdimensions": subdimension_section(b),
+        "change": change_section(b),
+    }
+    b.sections.update(_analysis_sections(b))
+    b.sections["notes"] = notes_section(b)
+    return b
+
+
+# --- sections: scores -----------------------------------------------------------------------------
+
+def headline_section(b: Briefing) -> Section:
+    """Score, rank, group, change against the comparison year, region and the 2025 boundary note."""
+    lang, c, p = b.lang, b.card, b.province
+    name = p.name(lang)
+    s = Section("headline", b.title(), level=1)
+    s.md(t("br_subtitle", lang, year=b.year))
+    ys = c.ys
+    nat_median = ys.national.at["total", "median"]
+    reg_median = ys.regional_median(p.region_en)["total"]
+    if c.status == "complete":
+        tiles = [
+            {"label": t("br_tile_total", lang), "value": fmt_num(c.total, lang),
+             "sub": t("br_tile_total_sub", lang, max=c.total_max, median=fmt_num(nat_median, lang)),
+             "tone": _TONE[c.group]},
+            {"label": t("br_tile_rank", lang), "value": _rank(c.rank, ys.n_ranked, lang),
+             "sub": t("br_tile_rank_sub", lang, n=ys.n_ranked), "tone": _TONE[c.group]},
+            {"label": t("br_tile_group", lang), "value": t(f"br_group_{c.group}", lang),
+             "sub": t("br_tile_group_sub", lang), "tone": _TONE[c.group]},
+        ]
+        ch = b.change_result
+        if ch is not None and ch.total_change is not None:
+            tone = "good" if ch.total_change > 0 else "bad" if ch.total_change < 0 else "neutral"
+            tiles.append({"label": t("br_tile_change", lang, year=ch.from_year),
+                          "value": _signed(ch.total_change, lang),
+                          "sub": _rank_move_short(ch, lang), "tone": tone})
+        s.add("tiles", items=tiles)
+        s.md(t("br_headline", lang, year=b.year, province=name, total=fmt_num(c.total, lang), max=c.total_max,
+               rank=c.rank, n=ys.n_ranked, group=group_name(c.group, lang)))
+        s.md(_change_sentence(b))
+        if ys.rule.basis == "computed":
+            s.note(t("br_group_computed_note", lang, year=b.year))
+    else:
+        key = "br_status_missing" if c.status == "missing" else "br_status_partial"
+        present = [int(d) for d in ys.dimensions.columns if pd.notna(ys.dimensions.at[p.code, d])]
+        absent = [int(d) for d in ys.dimensions.columns if int(d) not in present]
+        s.note(t(key, lang, province=name, year=b.year, n=ys.regime.n_dimensions, k=len(present),
+                 missing=_join([str(d) for d in absent], lang), present=_join([str(d) for d in present], lang)),
+               warning=True)
+        s.note(t("br_official_reason", lang, reason=c.missing_reason or t("br_no_reason", lang)))
+        tiles = [{"label": t("br_tile_total", lang), "value": "–", "sub": t("br_tile_no_total", lang),
+                  "tone": "neutral"},
+                 {"label": t("br_tile_rank", lang), "value": "–",
+                  "sub": t("br_tile_rank_sub", lang, n=ys.n_ranked), "tone": "neutral"}]
+        if c.previous:
+            pv = c.previous
+            tiles.append({"label": t("br_tile_last_total", lang, year=pv["year"]),
+                          "value": fmt_num(pv["total"], lang),
+                          "sub": _rank(pv["rank"], pv["n_ranked"], lang), "tone": "neutral"})
+        s.add("tiles", items=tiles)
+        if c.previous:
+            pv = c.previous
+            s.md(t("br_last_complete", lang, province=name, year=pv["year"], total=fmt_num(pv["total"], lang),
+                   max=c.total_max, rank=pv["rank"], n=pv["n_ranked"], group=group_name(pv["group"], lang)))
+    s.md(t("br_region", lang, province=name, region=p.region(lang), reg_median=fmt_num(reg_median, lang),
+           nat_median=fmt_num(nat_median, lang), max=c.total_max))
+    s.note(t("boundaries_note", lang) + " " + _merger_sentence(p, b.data.provinces, lang))
+    return s
+
+
+def _rank_move_short(ch, lang: str) -> str:
+    if ch.rank_change is None:
+        return ""
+    if ch.rank_change > 0:
+        return t("br_places_up", lang, places=ch.rank_change)
+    if ch.rank_change < 0:
+        return t("br_places_down", lang, places=-ch.rank_change)
+    return t("br_places_same", lang)
+
+
+def _change_sentence(b: Briefing) -> str:
+    """Total and rank against the comparison year (or why there is none)."""
+    lang, ch = b.lang, b.change_result
+    if ch is None or ch.from_year is None:
+        return t("br_no_comparison", lang, year=b.year)
+    if not ch.same_regime:
+        return t("br_comparison_other_regime", lang, a=ch.from_year, b=b.year)
+    if ch.total_change is None:
+        if b.card.total is None:
+            return t("br_comparison_no_total_now", lang, a=ch.from_year, b=b.year)
+        return t("br_comparison_no_total", lang, a=ch.from_year)
+    d = ch.total_change
+    key = "br_total_up" if d > 0 else "br_total_down" if d < 0 else "br_total_same"
+    out = t(key, lang, a=ch.from_year, delta=fmt_num(abs(d), lang), before=fmt_num(ch.total_from, lang),
+            after=fmt_num(ch.total_to, lang))
+    if ch.rank_change is not None:
+        rk = "br_rank_up" if ch.rank_change > 0 else "br_rank_down" if ch.rank_change < 0 else "br_rank_same"
+        out += " " + t(rk, lang, places=abs(ch.rank_change), before=_rank(ch.rank_from, ch.n_ranked_from, lang),
+                       after=_rank(ch.rank_to, ch.n_ranked_to, lang))
+    return out
+
+
+def profile_section(b: Briefing) -> Section:
+    """Dimension tiles (score, rank, median) and a sentence on strengths and weaknesses."""
+    lang, c = b.lang, b.card
+    s = Section("profile", t("br_h_profile", lang))
+    dt = c.dimension_table()
+    items = []
+    for r in dt.to_dict("records"):
+        sub = (t("br_tile_dim_sub", lang, rank=_rank(r["rank"], r["n"], lang), median=fmt_num(r["national_median"], lang))
+               if r["score"] is not None and pd.notna(r["score"])
+               else t("br_tile_dim_missing", lang, median=fmt_num(r["national_median"], lang)))
+        items.append({"label": f"{r['number']}. {r['short_' + lang]}", "value": fmt_num(r["score"], lang),
+                      "sub": sub, "tone": _TONE.get(r["group"] if isinstance(r["group"], str) else None, "neutral")})
+    s.add("tiles", items=items)
+    have = dt[dt["score"].notna()].copy()
+    if have.empty:
+        s.md(t("br_profile_none", lang, year=b.year))
+        return s
+    have["gap"] = have["score"] - have["national_median"]
+    above = int((have["gap"] > 0).sum())
+    s.md(t("br_profile_above", lang, k=above, n=len(dt), year=b.year))
+    strong = have.sort_values("gap", ascending=False).head(2)
+    weak = have.sort_values("gap").head(2)
+    strong = strong[strong["gap"] > 0]
+    weak = weak[weak["gap"] < 0]
+
+    def named(frame):
+        return _join([t("br_dim_gap", lang, name=r["short_" + lang], gap=_signed(r["gap"], lang))
+                      for r in frame.to_dict("records")], lang)
+    if len(strong):
+        s.md(t("br_profile_strong", lang, dims=named(strong)))
+    if len(weak):
+        s.md(t("br_profile_weak", lang, dims=named(weak)))
+    best_groups = [r["short_" + lang] for r in dt.to_dict("records") if r["group"] == "best"]
+    poor_groups = [r["short_" + lang] for r in dt.to_dict("records") if r["group"] == "poor"]
+    if best_groups:
+        s.md(t("br_profile_best_group", lang, dims=_join(best_groups, lang)))
+    if poor_groups:
+        s.md(t("br_profile_poor_group", lang, dims=_join(poor_groups, lang)))
+    return s
+
+
+def subdimension_section(b: Briefing) -> Section:
+    """The sub-dimension table with the official labels of that year."""
+    lang, c = b.lang, b.card
+    s = Section("subdimensions", t("br_h_subdimensions", lang))
+    st = c.subdimension_table()
+    label = "label_vi" if lang == "vi" else "label_en"
+    frame = pd.DataFrame({
+        t("dimension", lang): [f"{int(d)}. {_dim_name(d, lang)}" for d in st["dimension"]],
+        t("subdimension", lang): st[label].tolist(),
+        t("score", lang): [fmt_num(x, lang) for x in st["score"]],
+        t("br_col_max", lang): [fmt_num(x, lang) for x in st["max"]],
+        t("national_median", lang): [fmt_num(x, lang) for x in st["national_median"]],
+        t("br_col_gap", lang): [_signed(None if pd.isna(sc) else sc - m, lang)
+                                for sc, m in zip(st["score"], st["national_median"])],
+        t("rank", lang): [("–" if pd.isna(r) else str(int(r))) for r in st["rank"]],
+    })
+    if c.status == "missing":
+        s.note(t("br_subdimensions_missing", lang, year=b.year, province=b.province.name(lang)))
+        return s
+    s.md(t("br_subdimensions_intro", lang, year=b.year, n=len(st)))
+    s.table(frame, caption=t("br_cap_subdimensions", lang, year=b.year, province=b.province.name(lang)))
+    return s
+
+
+def change_section(b: Briefing) -> Section:
+    """What moved the score: the change by dimension and the largest sub-dimension moves."""
+    lang, ch = b.lang, b.change_result
+    s = Section("change", t("br_h_change", lang))
+    if ch is None or ch.from_year is None:
+        s.note(t("br_no_comparison", lang, year=b.year))
+        return s
+    a = ch.from_year
+    s.md(_change_sentence(b))
+    bd = ch.by_dimension
+    if b.card.status == "missing":
+        return s
+    if bd is not None and len(bd):
+        moved = bd[pd.to_numeric(bd["change"], errors="coerce").notna()].copy()
+        moved["change"] = moved["change"].astype(float)
+        up = moved[moved["change"] > 0].sort_values("change", ascending=False).head(2)
+        down = moved[moved["change"] < 0].sort_values("change").head(2)
+
+        def named(frame):
+            return _join([t("br_dim_gap", lang, name=_dim_name(r["number"], lang),
+                            gap=_signed(r["change"], lang)) for r in frame.to_dict("records")], lang)
+        if len(up):
+            s.md(t("br_change_up_most", lang, dims=named(up)))
+        if len(down):
+            s.md(t("br_change_down_most", lang, dims=named(down)))
+        reason_key = {"missing": "br_reason_missing", "not_comparable": "br_reason_not_comparable",
+                      "restructured_labels": "br_reason_restructured", "restructured_maxima": "br_reason_restructured"}
+        frame = pd.DataFrame({
+            t("dimension", lang): [f"{int(r['number'])}. {_dim_name(r['number'], lang)}" for r in bd.to_dict("records")],
+            str(a): [fmt_num(_num(x), lang) for x in bd["from_score"]],
+            str(b.year): [fmt_num(_num(x), lang) for x in bd["to_score"]],
+            t("br_col_change", lang): [_signed(_num(x), lang) for x in bd["change"]],
+            t("br_col_note", lang): [t(reason_key[r], lang) if isinstance(r, str) and r in reason_key else ""
+                                     for r in bd["reason"]],
+        })
+        s.table(frame, caption=t("br_cap_change", lang, a=a, b=b.year))
+    sub = ch.by_subdimension
+    if sub is not None and len(sub):
+        sub = sub.copy()
+        sub["abs"] = sub["change"].abs()
+        top = sub.sort_values(["abs", "dimension"], ascending=[False, True]).head(5)
+        label = "label_vi" if lang == "vi" else "label_en"
+        frame = pd.DataFrame({
+            t("subdimension", lang): [f"{int(r['dimension'])}. {r[label]}" for r in top.to_dict("records")],
+            str(a): [fmt_num(x, lang) for x in top["from_score"]],
+            str(b.year): [fmt_num(x, lang) for x in top["to_score"]],
+            t("br_col_change", lang): [_signed(x, lang) for x in top["change"]],
+        })
+        s.table(frame, caption=t("br_cap_change_sub", lang, a=a, b=b.year))
+    for n in getattr(ch, "notes", []) or []:
+        s.note(n.text(lang))
+    return s
+
+
+# --- sections: analysis (drivers report) ---------------------------------------------------------
+
+def _analysis_sections(b: Briefing) -> dict[str, Section]:
+    if b.report is None:
+        out = {}
+        for key in ("drivers", "priorities", "target", "peers"):
+            sec = Section(key, t(f"br_h_{key}", b.lang))
+            sec.note(t("br_analysis_unavailable", b.lang))
+            out[key] = sec
+        return out
+    return {"drivers": drivers_section(b), "priorities": priorities_section(b), "target": target_section(b),
+            "peers": peers_section(b)}
+
+
+def _outcome_name(b: Briefing, outcome: str) -> str:
+    lang = b.lang
+    if outcome == "total":
+        return t("br_outcome_total", lang)
+    if outcome == "pci_weighted":
+        return t("br_outcome_pci", lang)
+    if outcome.startswith("D") and outcome[1:].isdigit():
+        return _dim_name(int(outcome[1:]), lang)
+    try:
+        return b.data.codebook.label(b.year, outcome, lang)
+    except KeyError:
+        return outcome
+
+
+def _term_name(term: str, lang: str) -> str:
+    if term.startswith("D") and term[1:].isdigit():
+        return _dim_name(int(term[1:]), lang)
+    key = f"br_term_{term}"
+    try:
+        return t(key, lang)
+    except KeyError:
+        return term
+
+
+def _ci(r: dict, lang: str, decimals: int = 3) -> str:
+    return t("br_ci", lang, est=fmt_num(_num(r["estimate"]), lang, decimals, sign=True),
+             lo=fmt_num(_num(r["ci_low"]), lang, decimals, sign=True),
+             hi=fmt_num(_num(r["ci_high"]), lang, decimals, sign=True))
+
+
+def drivers_section(b: Briefing) -> Section:
+    """Regression results in plain words (trend, context, momentum, PCI) and a compact table."""
+    lang, rep = b.lang, b.report
+    s = Section("drivers", t("br_h_drivers", lang))
+    models = rep.models
+    s.md(t("br_drivers_intro", lang))
+    # what separates provinces this year
+    var = rep.variance.by_dimension.sort_values("share", ascending=False)
+    top = var.head(2)
+    s.md(t("br_variance", lang, year=b.year, n=rep.variance.n,
+           dims=_join([t("br_dim_share", lang, name=_dim_name(r["number"], lang), share=fmt_num(100 * r["share"], lang, 0))
+                       for r in top.to_dict("records")], lang)))
+    chosen = []
+    for f in models.fits:
+        if f.kind == "trend" and f.outcome != "total":
+            continue
+        if f.kind in ("context", "momentum") and f.outcome != "total":
+            continue
+        chosen.append(f)
+    for f in chosen:
+        if f.reading(lang):
+            s.md("- " + f.reading(lang))
+    ctx = models.context
+    if ctx is not None:
+        r = ctx.table[ctx.table["outcome"] == "total"]
+        if not r.empty and _num(r["residual"].iloc[0]) is not None:
+            r = r.iloc[0]
+            key = "br_context_above" if r["residual"] >= 0 else "br_context_below"
+            s.md(t(key, lang, province=b.province.name(lang), expected=fmt_num(r["expected"], lang),
+                   actual=fmt_num(r["score"], lang), gap=fmt_num(abs(r["residual"]), lang),
+                   rank=int(r["residual_rank"]), n=int(r["n_with_residual"])))
+    rows = []
+    for f in chosen:
+        if f.kind == "pci":  # many dimension terms: said in words above, not tabulated
+            continue
+        coefs = f.coefficients[~f.coefficients["term"].str.contains(":") & (f.coefficients["term"] != "const")]
+        for r in coefs.to_dict("records"):
+            rows.append({t("br_col_model", lang): t(f"br_model_{f.kind}", lang),
+                         t("br_col_outcome", lang): _outcome_name(b, f.outcome),
+                         t("br_col_term", lang): _term_name(r["term"], lang),
+                         t("br_col_estimate", lang): _ci(r, lang),
+                         "n": fmt_int(f.n, lang),
+                         "R²": fmt_num(f.r2_within if f.r2_within is not None else f.r2, lang)})
+    if rows:
+        s.table(pd.DataFrame(rows), caption=t("br_cap_models", lang))
+        s.md(t("br_models_how", lang))
+    return s
+
+
+def priorities_section(b: Briefing) -> Section:
+    """Action-plan lines and their table (score, median, gap, trend, rank gain, lead agency, peers)."""
+    lang, rep = b.lang, b.report
+    s = Section("priorities", t("br_h_priorities", lang))
+    lines = rep.priorities.lines
+    if not lines:
+        s.note(t("br_priorities_none", lang, year=b.year))
+        for n in rep.priorities.notes:
+            s.note(n.text(lang))
+        return s
+    s.md(t("br_priorities_intro", lang, k=len(lines), year=b.year))
+    s.md("\n".join(f"{i}. {ln[f'sentence_{lang}']}" for i, ln in enumerate(lines, 1)))
+    frame = pd.DataFrame({
+        t("subdimension", lang): [f"{ln['dimension']}. {ln[f'label_{lang}']}" for ln in lines],
+        t("score", lang): [fmt_num(ln["score"], lang) for ln in lines],
+        t("national_median", lang): [fmt_num(ln["national_median"], lang) for ln in lines],
+        t("br_col_gap_short", lang): [_signed(None if ln["gap_to_median"] is None else -ln["gap_to_median"], lang)
+                                      for ln in lines],
+        t("br_col_trend", lang): [_signed(ln["trend"], lang, 3) for ln in lines],
+        t("br_col_rank_gain", lang): [fmt_int(ln["rank_gain_at_median"], lang) for ln in lines],
+        t("br_col_lead", lang): [ln["lead_agency"][lang] or "–" for ln in lines],
+        t("br_col_learn", lang): [", ".join(ln["learn_from_names"][lang]) or "–" for ln in lines],
+    })
+    s.table(frame, caption=t("br_cap_priorities", lang, year=b.year))
+    s.md(t("br_priorities_how", lang))
+    for n in rep.priorities.notes:
+        if n.key in ("an_priority_agency_suggested", "an_priority_no_trend", "an_priority_no_rank_gain"):
+            s.note(n.text(lang))
+    return s
+
+
+def _target_label(b: Briefing) -> str:
+    spec = b.report.target.spec
+    lang = b.lang
+    if spec.kind == "group":
+        return group_name(str(spec.value), lang)
+    if spec.kind == "top":
+        return t("br_target_top", lang, n=spec.value)
+    return t("br_target_score", lang, score=fmt_num(float(spec.value), lang))
+
+
+def target_section(b: Briefing) -> Section:
+    """Points needed for the target, the path, the counterfactual rank and the momentum outlook."""
+    lang, plan = b.lang, b.report.target
+    s = Section("target", t("br_h_target", lang))
+    label = _target_label(b)
+    if plan.needed_points is None:
+        s.note(t("br_target_no_total", lang, year=b.year, target=label))
+    elif plan.already_met:
+        s.md(t("br_target_met", lang, province=b.province.name(lang), target=label, year=b.year,
+               total=fmt_num(plan.total, lang), cutoff=fmt_num(plan.cutoff, lang)))
+    else:
+        s.md(t("br_target_needed", lang, province=b.province.name(lang), target=label,
+               points=fmt_num(plan.needed_points, lang), total=fmt_num(plan.total, lang),
+               goal=fmt_num(plan.total + plan.needed_points, lang), cutoff=fmt_num(plan.cutoff, lang)))
+        if len(plan.path):
+            share = float(plan.path["share"].iloc[0])
+            s.md(t("br_target_path", lang, k=len(plan.path), share=fmt_num(100 * share, lang, 0)))
+            label_col = f"label_{lang}"
+            frame = pd.DataFrame({
+                t("subdimension", lang): plan.path[label_col].tolist(),
+                t("br_col_gap_target", lang): [fmt_num(x, lang) for x in plan.path["gap"]],
+                t("br_col_share", lang): [fmt_num(100 * x, lang, 0) + "%" for x in plan.path["share"]],
+                t("br_col_points", lang): [_signed(x, lang) for x in plan.path["points"]],
+            })
+            s.table(frame, caption=t("br_cap_target", lang, target=label))
+        if plan.rank_after is not None:
+            s.md(t("br_target_rank_after", lang, rank_now=plan.rank_now, rank_after=plan.rank_after,
+                   n=plan.n_ranked, group=group_name(plan.group_after, lang) or "–"))
+        if plan.reachable is False:
+            s.note(t("br_target_unreachable", lang, points=fmt_num(plan.needed_points - (plan.path_points or 0), lang)),
+                   warning=True)
+    s.note(t("br_target_others_held", lang, year=b.year))
+    mom = b.report.models.momentum.table
+    r = mom[mom["outcome"] == "total"]
+    if not r.empty and _num(r["expected_next"].iloc[0]) is not None:
+        r = r.iloc[0]
+        s.md(t("br_momentum", lang, expected=fmt_num(r["expected_next"], lang), lo=fmt_num(r["pi_low"], lang),
+               hi=fmt_num(r["pi_high"], lang)))
+        if _num(r["p_clear"]) is not None and plan.cutoff is not None:
+            s.md(t("br_momentum_clear", lang, p=fmt_num(100 * r["p_clear"], lang, 0), cutoff=fmt_num(plan.cutoff, lang)))
+    return s
+
+
+def peers_section(b: Briefing) -> Section:
+    """Provinces to learn from on each priority sub-dimension (top quartile; same region first)."""
+    lang, rep = b.lang, b.report
+    s = Section("peers", t("br_h_peers", lang))
+    lines = rep.priorities.lines
+    sub = year_scores(b.data, b.year).subdimensions
+    rows = []
+    for ln in lines:
+        for code in ln["learn_from"]:
+            p = b.data.provinces.by_code(code)
+            rows.append({t("subdimension", lang): ln[f"label_{lang}"], t("province", lang): p.name(lang),
+                         t("region", lang): p.region(lang) + (t("br_same_region", lang)
+                                                               if p.region_en == b.province.region_en else ""),
+                         t("score", lang): fmt_num(_num(sub.at[code, ln["code"]]), lang),
+                         t("br_col_yours", lang): fmt_num(ln["score"], lang)})
+    if not rows:
+        s.note(t("br_peers_none", lang, year=b.year))
+        return s
+    s.md(t("br_peers_intro", lang))
+    s.table(pd.DataFrame(rows), caption=t("br_cap_peers", lang, year=b.year))
+    # the best province of each dimension, nationally and in the region
+    dt = b.card.dimension_table()
+    reg_codes = [p.code for p in b.data.provinces if p.region_en == b.province.region_en and p.code != b.province.code]
+    ys = year_scores(b.data, b.year)
+    best_rows = []
+    for r in dt.to_dict("records"):
+        d = int(r["number"])
+        col = ys.dimensions[d]
+        reg = col.loc[reg_codes].dropna()
+        reg_best = reg.idxmax() if len(reg) else None
+        best_rows.append({t("dimension", lang): f"{d}. {r['short_' + lang]}",
+                          t("br_col_best_nat", lang): f"{b.data.provinces.by_code(r['best_province']).name(lang)} "
+                                                      f"({fmt_num(r['national_best'], lang)})",
+                          t("br_col_best_reg", lang): "–" if reg_best is None else
+                          f"{b.data.provinces.by_code(reg_best).name(lang)} ({fmt_num(reg[reg_best], lang)})"})
+    s.table(pd.DataFrame(best_rows), caption=t("br_cap_best", lang, year=b.year))
+    return s
+
+
+def _signed(x: float | None, lang: str, decimals: int = 2) -> str:
+    """A signed number rounded first, so a tiny negative shows as +0,00 rather than −0,00."""
+    if x is None or pd.isna(x):
+        return "–"
+    r = round(float(x), decimals)
+    return fmt_num(0.0 if r == 0 else r, lang, decimals, sign=True)
+
+
+# --- sections: data notes --------------------------------------------------------------------------
+
+def notes_section(b: Briefing) -> Section:
+    """Regime and breaks, gaps of the year with their official status, sources, versions."""
+    lang, c = b.lang, b.card
+    ys = c.ys
+    s = Section("notes", t("br_h_notes", lang))
+    s.md(t(f"br_notes_regime_{regime_of(b.year).key}", lang, year=b.year))
+    s.md("\n".join("- " + line for line in comparability_notes(lang)))
+    if ys.rule.basis == "computed":
+        s.md(t("br_notes_groups_computed", lang, year=b.year))
+    elif ys.rule.tie_rule == "strictly_above":
+        s.md(t("br_notes_groups_strict", lang, year=b.year, counts=ys.rule.official_counts or ""))
+    else:
+        s.md(t("br_notes_groups_default", lang, year=b.year))
+    gaps = ys.provinces[ys.provinces["status"] != "complete"]
+    if len(gaps):
+        rows = []
+        for code, r in gaps.iterrows():
+            p = b.data.provinces.by_code(code)
+            rows.append({t("province", lang): p.name(lang), t("status", lang): t("status_" + r["status"], lang),
+                         t("br_col_official", lang): b.data.gap_reason(b.year, code) or t("br_no_reason", lang)})
+        s.md(t("br_notes_gaps", lang, year=b.year, n=len(gaps), ranked=ys.n_ranked))
+        s.table(pd.DataFrame(rows), caption=t("br_cap_gaps", lang, year=b.year))
+    else:
+        s.md(t("br_notes_no_gaps", lang, year=b.year, ranked=ys.n_ranked))
+    if b.report is not None:
+        extra = [n.text(lang) for n in b.report.notes.items if not n.key.startswith(_NOTES_SHOWN_ELSEWHERE)]
+        if extra:
+            s.md(t("br_notes_analysis", lang))
+            s.md("\n".join("- " + x for x in extra))
+    s.md(t("boundaries_note", lang))
+    s.md(t("citation", lang, year=b.year))
+    if b.report is not None and _uses_companion(b.report):
+        s.md(t("br_notes_companion", lang))
+    s.md(t("br_notes_versions", lang, version=__version__, data_version=b.data.version))
+    return s
+
+
+_NOTES_SHOWN_ELSEWHERE = ("an_change_", "an_boundaries", "an_status_", "an_groups_computed", "an_target_",
+                          "an_priority_agency_suggested", "an_priority_no_trend", "an_priority_no_rank_gain")
+
+
+def _uses_companion(report) -> bool:
+    """Whether the drivers report used the companion panels (PCI, statistical yearbook)."""
+    try:
+        d = report.to_dict()
+    except Exception:  # pragma: no cover - defensive: a report without to_dict
+        return False
+    text = str(d.get("models", "")).lower()
+    return "pci" in text or "gso" in text or "covariate" in text
+
+
+# --- national overview ----------------------------------------------------------------------------
+
+@dataclass
+class NationalOverview:
+    """The national overview of one year: league table, groups, trends by dimension, data notes."""
+
+    year: int
+    lang: str
+    data: PapiData = field(repr=False)
+    sections: dict[str, Section] = field(default_factory=dict)
+
+    def __getattr__(self, name: str) -> Section:
+        sections = self.__dict__.get("sections") or {}
+        if name in sections:
+            return sections[name]
+        raise AttributeError(name)
+
+    def title(self) -> str:
+        return t("br_nat_title", self.lang, year=self.year)
+
+    def figure(self, name: str):
+        """Draw one of :data:`NATIONAL_FIGURES` (a ``figures.HouseFigure``)."""
+        from . import figures
+        if name == "league":
+            return figures.league_chart(league_frame(self.data, self.year, self.lang), y="name", lang=self.lang,
+                                        xlabel=t("br_fig_total_of", self.lang,
+                                                 max=regime_of(self.year).total_max))
+        if name == "trends":
+            return figures.dimension_trends(dimension_trend_frame(self.data, self.year, self.lang),
+                                            segment="segment", lang=self.lang)
+        raise ParameterError("name", f"unknown figure {name!r}; choose from {', '.join(NATIONAL_FIGURES)}")
+
+    def to_dict(self) -> dict:
+        return {"year": self.year, "lang": self.lang, "sections": [s.to_dict() for s in self.sections.values()]}
+
+    def text(self) -> str:
+        return "\n\n".join(s.text() for s in self.sections.values())
+
+
+def league_frame(data: PapiData, year: int, lang: str) -> pd.DataFrame:
+    """Ranked provinces, best first: code, name, region, total, rank, group."""
+    r = year_scores(data, year).ranked()
+    return pd.DataFrame({"code": r.index, "name": [data.provinces.by_code(c).name(lang) for c in r.index],
+                         "region": [data.provinces.by_code(c).region(lang) for c in r.index],
+                         "total": r["total"].astype(float).to_numpy(), "rank": r["rank"].astype(int).to_numpy(),
+                         "group": r["group"].to_numpy()})
+
+
+def dimension_trend_frame(data: PapiData, year: int, lang: str) -> pd.DataFrame:
+    """National median of every dimension by year up to ``year``, with a segment id that changes at
+    each method break (2016 for dimensions 1, 3, 5; the 2018 regime change for all)."""
+    rows = []
+    years = [y for y in data.years if y <= year]
+    for d in range(1, 9):
+        seg, prev = 0, None
+        for y in years:
+            ys = year_scores(data, y)
+            if d not in ys.dimensions.columns:
+                continue
+            if prev is not None and d not in comparable_dimensions(prev, y) or (prev is not None
+                                                                                  and not same_regime(prev, y)):
+                seg += 1
+            rows.append({"year": y, "dimension": d, "label": f"{d}. {_dim_name(d, lang)}",
+                         "median": float(ys.national.at[d, "median"]), "segment": seg})
+            prev = y
+    return pd.DataFrame(rows)
+
+
+def build_national(year: int | None = None, lang: str = "vi", data_dir: str | None = None,
+                   data: PapiData | None = None) -> NationalOverview:
+    """Every section of the national overview of ``year`` (None: the latest year with data)."""
+    lang = check_lang(lang)
+    if data is None:
+        data = load_cached(None if data_dir is None else str(data_dir))
+    if year is None:
+        year = data.latest_year
+    if isinstance(year, bool) or not isinstance(year, (int, np.integer)):
+        raise ParameterError("year", f"must be a year such as {data.latest_year} or None; got {year!r}")
+    year = data.check_year(int(year))
+    o = NationalOverview(year=year, lang=lang, data=data)
+    o.sections = {"overview": _nat_overview(o), "league": _nat_league(o), "groups": _nat_groups(o),
+                  "trends": _nat_trends(o), "notes": _nat_notes(o)}
+    return o
+
+
+def _previous_regime_year(data: PapiData, year: int) -> int | None:
+    earlier = [y for y in data.years if y < year and same_regime(y, year)]
+    return max(earlier) if earlier else None
+
+
+def _nat_overview(o: NationalOverview) -> Section:
+    lang, ys = o.lang, year_scores(o.data, o.year)
+    s = Section("overview", o.title(), level=1)
+    nat = ys.national.loc["total"]
+    best = o.data.provinces.by_code(nat["best"]).name(lang)
+    low_code = ys.provinces["total"].idxmin()
+    low = o.data.provinces.by_code(low_code).name(lang)
+    counts = ys.group_counts()
+    s.add("tiles", items=[
+        {"label": t("br_nat_tile_ranked", lang), "value": str(ys.n_ranked),
+         "sub": t("br_nat_tile_ranked_sub", lang, n=len(o.data.provinces)), "tone": "neutral"},
+        {"label": t("br_nat_tile_median", lang), "value": fmt_num(nat["median"], lang),
+         "sub": t("br_nat_tile_of", lang, max=ys.regime.total_max), "tone": "neutral"},
+        {"label": t("br_nat_tile_best", lang), "value": fmt_num(nat["max"], lang), "sub": best, "tone": "good"},
+        {"label": t("br_nat_tile_low", lang), "value": fmt_num(nat["min"], lang), "sub": low, "tone": "bad"},
+    ])
+    s.md(t("br_nat_summary", lang, year=o.year, n=ys.n_ranked, max=ys.regime.total_max,
+           median=fmt_num(nat["median"], lang), best=best, best_total=fmt_num(nat["max"], lang), low=low,
+           low_total=fmt_num(nat["min"], lang), c_best=counts["best"], c_high=counts["high_average"],
+           c_low=counts["low_average"], c_poor=counts["poor"]))
+    prev = _previous_regime_year(o.data, o.year)
+    if prev is not None:
+        pm = year_scores(o.data, prev).national.at["total", "median"]
+        d = float(nat["median"]) - float(pm)
+        key = "br_nat_median_up" if d > 0 else "br_nat_median_down" if d < 0 else "br_nat_median_same"
+        s.md(t(key, lang, a=prev, delta=fmt_num(abs(d), lang), before=fmt_num(pm, lang)))
+    s.note(t("boundaries_note", lang))
+    return s
+
+
+def _nat_league(o: NationalOverview) -> Section:
+    lang, ys, data = o.lang, year_scores(o.data, o.year), o.data
+    s = Section("league", t("br_nat_h_league", lang))
+    prev = _previous_regime_year(data, o.year)
+    pys = year_scores(data, prev) if prev is not None else None
+    rows = []
+    order = list(ys.ranked().index) + [c for c in ys.provinces.index if pd.isna(ys.provinces.at[c, "total"])]
+    for code in order:
+        r = ys.provinces.loc[code]
+        p = data.provinces.by_code(code)
+        has = pd.notna(r["total"])
+        ch = None
+        if has and pys is not None and pd.notna(pys.provinces.at[code, "total"]):
+            ch = float(r["total"]) - float(pys.provinces.at[code, "total"])
+        row = {t("rank", lang): str(int(r["rank"])) if has else "–", t("province", lang): p.name(lang),
+               t("region", lang): p.region(lang),
+               t("total", lang): fmt_num(r["total"], lang) if has else "–",
+               t("group", lang): t(f"br_group_{r['group']}", lang) if has else t("status_" + r["status"], lang)}
+        if pys is not None:
+            row[t("br_nat_col_change", lang, year=prev)] = _signed(ch, lang)
+        row[t("br_nat_col_merged", lang)] = (p.merged_into_vi if lang == "vi" else p.merged_into_en) or "–"
+        rows.append(row)
+    s.md(t("br_nat_league_intro", lang, year=o.year, n=ys.n_ranked, max=ys.regime.total_max))
+    s.table(pd.DataFrame(rows), caption=t("br_nat_cap_league", lang, year=o.year))
+    return s
+
+
+def _nat_groups(o: NationalOverview) -> Section:
+    lang, ys, data = o.lang, year_scores(o.data, o.year), o.data
+    s = Section("groups", t("br_nat_h_groups", lang))
+    cut = ys.cutoffs["total"]
+    counts = ys.group_counts()
+    lo_hi = {"best": (cut["p75"], ys.national.at["total", "max"]), "high_average": (cut["p50"], cut["p75"]),
+             "low_average": (cut["p25"], cut["p50"]), "poor": (ys.national.at["total", "min"], cut["p25"])}
+    rows = [{t("group", lang): group_name(g, lang), t("br_nat_col_count", lang): str(counts[g]),
+             t("br_nat_col_range", lang): f"{fmt_num(lo_hi[g][0], lang)} – {fmt_num(lo_hi[g][1], lang)}"}
+            for g in GROUPS]
+    s.md(t("br_nat_groups_intro", lang, p25=fmt_num(cut["p25"], lang), p50=fmt_num(cut["p50"], lang),
+           p75=fmt_num(cut["p75"], lang)))
+    s.table(pd.DataFrame(rows), caption=t("br_nat_cap_groups", lang, year=o.year))
+    ranked = ys.provinces[ys.provinces["total"].notna()]
+    reg_rows = []
+    for region_en, region_vi in data.provinces.regions():
+        part = ranked[ranked["region_en"] == region_en]
+        c = part["group"].value_counts()
+        reg_rows.append({t("region", lang): region_vi if lang == "vi" else region_en,
+                         **{t(f"br_group_{g}", lang): str(int(c.get(g, 0))) for g in GROUPS},
+                         t("br_nat_col_median", lang): fmt_num(part["total"].median() if len(part) else None, lang)})
+    s.table(pd.DataFrame(reg_rows), caption=t("br_nat_cap_regions", lang, year=o.year))
+    if ys.rule.basis == "computed":
+        s.note(t("br_group_computed_note", lang, year=o.year))
+    return s
+
+
+def _nat_trends(o: NationalOverview) -> Section:
+    lang, data = o.lang, o.data
+    s = Section("trends", t("br_nat_h_trends", lang))
+    s.md(t("br_nat_trends_intro", lang))
+    rows = []
+    for y in [y for y in data.years if y <= o.year]:
+        ys = year_scores(data, y)
+        rows.append({t("year", lang): str(y), t("br_nat_col_ranked", lang): str(ys.n_ranked),
+                     t("br_nat_col_median", lang): fmt_num(ys.national.at["total", "median"], lang),
+                     t("br_col_max", lang): str(ys.regime.total_max),
+                     **{str(d): fmt_num(ys.national.at[d, "median"], lang) if d in ys.dimensions.columns else "–"
+                        for d in range(1, 9)}})
+    s.table(pd.DataFrame(rows), caption=t("br_nat_cap_trends", lang))
+    s.md(t("br_nat_trends_legend", lang, dims="; ".join(f"{d} = {_dim_name(d, lang)}" for d in range(1, 9))))
+    return s
+
+
+def _nat_notes(o: NationalOverview) -> Section:
+    lang, ys = o.lang, year_scores(o.data, o.year)
+    s = Section("notes", t("br_h_notes", lang))
+    s.md(t(f"br_notes_regime_{regime_of(o.year).key}", lang, year=o.year))
+    s.md("\n".join("- " + line for line in comparability_notes(lang)))
+    gaps = ys.provinces[ys.provinces["status"] != "complete"]
+    if len(gaps):
+        s.md(t("br_notes_gaps", lang, year=o.year, n=len(gaps), ranked=ys.n_ranked))
+        s.table(pd.DataFrame([{t("province", lang): o.data.provinces.by_code(c).name(lang),
+                               t("status", lang): t("status_" + r["status"], lang),
+                               t("br_col_official", lang): o.data.gap_reason(o.year, c) or t("br_no_reason", lang)}
+                              for c, r in gaps.iterrows()]), caption=t("br_cap_gaps", lang, year=o.year))
+    else:
+        s.md(t("br_notes_no_gaps", lang, year=o.year, ranked=ys.n_ranked))
+    s.md(t("boundaries_note", lang))
+    s.md(t("citation", lang, year=o.year))
+    s.md(t("br_notes_versions", lang, version=__version__, data_version=o.data.version))
+    return s
+
+
+__all__ = ["Block", "Section", "Briefing", "NationalOverview", "build", "build_national", "show", "trend_frame",
+           "league_frame", "dimension_trend_frame", "SECTIONS", "FIGURES", "NATIONAL_SECTIONS", "NATIONAL_FIGURES"]

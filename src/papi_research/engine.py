@@ -1,0 +1,678 @@
+"""The fast papermill engine: one warm Jupyter kernel per worker, reset between provinces, plus the job worker.
+
+Starting a kernel and importing pandas, statsmodels, seaborn and the package costs seconds per
+province. A :class:`WarmKernel` is started once per worker process: it imports those libraries,
+loads the data and fits the national models of the years to run (the library caches them per data
+version and year), then executes notebook after notebook. Between two notebooks it is reset so the
+outputs equal a fresh kernel's: ``%reset -f`` (user namespace, ``In``/``Out``), execution counter
+back to 1, figures closed, matplotlib ``rcParams``, pandas and numpy options, warning filters (and the
+"already shown" registries), ``sys.path``, environment and formatters restored to the snapshot taken
+after warm-up, and the working directory set to the run's own fresh folder.
+
+:class:`WarmEngine` is a papermill engine (registered as ``papi-warm``, also through the
+``papermill.engine`` entry point) that runs a notebook in such a kernel through nbclient, without
+shutting the kernel down. :func:`execute_job` is what a worker does for one job: execute (warm or
+fresh kernel) into a staging folder, render, then publish the files by renaming them into place.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import queue
+import shutil
+import tempfile
+import threading
+import time
+import traceback
+from concurrent.futures import Future
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+log = logging.getLogger("papi_research.engine")
+
+ENGINE_NAME = "papi-warm"
+INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
+# Modules imported once per warm kernel (those that do not exist yet are skipped).
+WARM_LIBRARIES = ("numpy", "pandas", "matplotlib", "matplotlib.pyplot", "seaborn", "statsmodels.api",
+                  "statsmodels.formula.api", "IPython.display")
+WARM_MODULES = ("papi_research.data", "papi_research.scores", "papi_research.i18n", "papi_research.display",
+                "papi_research.figures", "papi_research.drivers", "papi_research.report_text")
+
+
+# ---------------------------------------------------------------------------------------------
+# Inside the kernel: warm-up, snapshot and reset. Called through `__import__(...)` so that nothing
+# is left in the user namespace.
+# ---------------------------------------------------------------------------------------------
+
+_SNAPSHOT: dict[str, Any] = {}
+
+
+def _kernel_warm(data_dir: str | None, years: list[int], target: str, province: str | None) -> list[str]:
+    """Import the heavy libraries, load the data and fit the national models; return notes of what failed."""
+    import importlib
+    import io
+    notes: list[str] = []
+    for name in WARM_LIBRARIES + WARM_MODULES:
+        try:
+            importlib.import_module(name)
+        except ImportError as exc:
+            notes.append(f"import {name}: {exc}")
+    try:
+        import matplotlib.pyplot as plt
+        fig, ax = plt.subplots(figsize=(2, 1))
+        ax.plot([0, 1], [0, 1])
+        ax.set_title("Sơn La")
+        fig.savefig(io.BytesIO(), format="png")  # font cache, Agg renderer
+        plt.close(fig)
+    except Exception as exc:  # noqa: BLE001 - warm-up is best effort
+        notes.append(f"matplotlib: {exc}")
+    try:
+        from papi_research.data import load_cached
+        from papi_research.scores import year_scores
+        data = load_cached(data_dir)
+        for y in years:
+            year_scores(data, y)
+        try:
+            from papi_research.drivers import drivers_report
+        except ImportError:
+            drivers_report = None
+        if drivers_report is not None and province is not None:
+            for y in years:
+                try:
+                    drivers_report(data, province, year=y, target=target)
+                except Exception as exc:  # noqa: BLE001 - the notebook will report real errors
+                    notes.append(f"drivers {y}: {exc}")
+    except Exception as exc:  # noqa: BLE001
+        notes.append(f"data: {exc}")
+    _kernel_snapshot()
+    return notes
+
+
+def _kernel_snapshot() -> None:
+    """Remember the global state a notebook may change, as it is right after warm-up."""
+    import copy
+    import sys
+    import warnings
+    ip = _ipython()
+    _SNAPSHOT.clear()
+    _SNAPSHOT["sys_path"] = list(sys.path)
+    _SNAPSHOT["environ"] = dict(os.environ)
+    _SNAPSHOT["warnings"] = list(warnings.filters)
+    if "matplotlib" in sys.modules:
+        import matplotlib
+        _SNAPSHOT["rc"] = copy.deepcopy(dict(matplotlib.rcParams))
+    if "pandas" in sys.modules:
+        from pandas._config import config as pdc
+        _SNAPSHOT["pandas"] = copy.deepcopy(pdc._global_config)
+    if "numpy" in sys.modules:
+        import numpy as np
+        _SNAPSHOT["np_print"] = np.get_printoptions()
+        _SNAPSHOT["np_err"] = np.geterr()
+    if ip is not None:
+        fmts = ip.display_formatter.formatters
+        _SNAPSHOT["formatters"] = {mime: (dict(f.type_printers), dict(f.deferred_printers), f.enabled)
+                                   for mime, f in fmts.items()}
+
+
+def _kernel_reset(cwd: str) -> None:
+    """Bring the kernel back to its post-warm-up state and move it into ``cwd``."""
+    import gc
+    import sys
+    import warnings
+    ip = _ipython()
+    if ip is not None:
+        ip.run_line_magic("reset", "-f")
+        ip.execution_count = 1
+    if "matplotlib.pyplot" in sys.modules:
+        sys.modules["matplotlib.pyplot"].close("all")
+    if "rc" in _SNAPSHOT:
+        import matplotlib
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            dict.clear(matplotlib.rcParams)
+            dict.update(matplotlib.rcParams, _SNAPSHOT["rc"])
+    if "pandas" in _SNAPSHOT:
+        import copy
+        from pandas._config import config as pdc
+        pdc._global_config.clear()
+        pdc._global_config.update(copy.deepcopy(_SNAPSHOT["pandas"]))
+    if "np_print" in _SNAPSHOT:
+        import numpy as np
+        np.set_printoptions(**_SNAPSHOT["np_print"])
+        np.seterr(**_SNAPSHOT["np_err"])
+    if "formatters" in _SNAPSHOT and ip is not None:
+        for mime, f in ip.display_formatter.formatters.items():
+            if mime in _SNAPSHOT["formatters"]:
+                tp, dp, enabled = _SNAPSHOT["formatters"][mime]
+                f.type_printers.clear()
+                f.type_printers.update(tp)
+                f.deferred_printers.clear()
+                f.deferred_printers.update(dp)
+                f.enabled = enabled
+    if "warnings" in _SNAPSHOT:
+        warnings.filters[:] = _SNAPSHOT["warnings"]
+        warnings._filters_mutated()  # forget which warnings were already shown ("default"/"once")
+    if "sys_path" in _SNAPSHOT:
+        sys.path[:] = _SNAPSHOT["sys_path"]
+    if "environ" in _SNAPSHOT:
+        for k in set(os.environ) - set(_SNAPSHOT["environ"]):
+            del os.environ[k]
+        os.environ.update(_SNAPSHOT["environ"])
+    os.chdir(cwd)
+    gc.collect()
+
+
+def _ipython():
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return None
+    return get_ipython()
+
+
+# ---------------------------------------------------------------------------------------------
+# In the worker: the warm kernel and the papermill engine.
+# ---------------------------------------------------------------------------------------------
+
+class KernelSetupError(RuntimeError):
+    """The warm kernel could not be started or reset."""
+
+
+def kernel_env() -> dict[str, str]:
+    """The environment a notebook kernel gets: the caller's, with the inline matplotlib backend."""
+    env = dict(os.environ)
+    env["MPLBACKEND"] = INLINE_BACKEND
+    env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+    return env
+
+
+@dataclass(frozen=True)
+class WarmSpec:
+    """What a warm kernel pre-loads: kernel name, data directory, years and driver target."""
+
+    kernel_name: str = "python3"
+    data_dir: str | None = None
+    years: tuple[int, ...] = ()
+    target: str = "group:high_average"
+    province: str | None = None  # one province with data, used to fit and cache the national models
+
+
+class WarmKernel:
+    """One Jupyter kernel kept alive across notebooks. Use it from one thread only (see :class:`KernelService`)."""
+
+    def __init__(self, spec: WarmSpec, startup_timeout: float = 120):
+        self.spec = spec
+        self.startup_timeout = startup_timeout
+        self.km = None
+        self.kc = None
+        self.notes: list[str] = []
+        self.notebooks_run = 0
+        self.broken = False
+
+    # -- lifecycle --------------------------------------------------------------------------
+    def start(self) -> "WarmKernel":
+        from jupyter_client.manager import AsyncKernelManager
+        from jupyter_core.utils import run_sync
+        self.km = AsyncKernelManager(kernel_name=self.spec.kernel_name)
+        workdir = tempfile.mkdtemp(prefix="papi-kernel-")
+        run_sync(self.km.start_kernel)(env=kernel_env(), cwd=workdir)
+        self.kc = self.km.client()
+        self.kc.start_channels()
+        run_sync(self.kc.wait_for_ready)(timeout=self.startup_timeout)
+        self.kc.allow_stdin = False
+        code = (f"__import__('papi_research.engine', fromlist=['_']).__dict__['_kernel_warm']"
+                f"({self.spec.data_dir!r}, {list(self.spec.years)!r}, {self.spec.target!r}, {self.spec.province!r})")
+        result = self.run_code(code, want_result=True)
+        self.notes = list(result or [])
+        shutil.rmtree(workdir, ignore_errors=True)
+        self.broken = False
+        return self
+
+    def shutdown(self) -> None:
+        from jupyter_core.utils import run_sync
+        if self.kc is not None:
+            try:
+                self.kc.stop_channels()
+            except Exception:  # noqa: BLE001
+                pass
+            self.kc = None
+        if self.km is not None:
+            try:
+                run_sync(self.km.shutdown_kernel)(now=True)
+            except Exception:  # noqa: BLE001
+                pass
+            try:
+                run_sync(self.km.cleanup_resources)()
+            except Exception:  # noqa: BLE001
+                pass
+            self.km = None
+
+    def restart(self) -> None:
+        self.shutdown()
+        self.start()
+
+    def pid(self) -> int | None:
+        try:
+            return self.km.provisioner.process.pid  # type: ignore[union-attr]
+        except AttributeError:
+            return None
+
+    # -- running code -----------------------------------------------------------------------
+    def run_code(self, code: str, want_result: bool = False, timeout: float = 600) -> Any:
+        """Run ``code`` outside the history (execution count unchanged); raise with the traceback on error."""
+        from jupyter_core.utils import run_sync
+        return run_sync(self._run_code)(code, want_result, timeout)
+
+    async def _run_code(self, code: str, want_result: bool, timeout: float) -> Any:
+        expr = {"r": "repr(__papi_result__)"} if want_result else {}
+        if want_result:
+            code = f"__papi_result__ = {code}"
+        msg_id = self.kc.execute(code, silent=False, store_history=False, user_expressions=expr,
+                                 allow_stdin=False)
+        deadline = time.monotonic() + timeout
+        reply = None
+        while reply is None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise KernelSetupError(f"kernel did not answer within {timeout:.0f} s")
+            try:
+                msg = await self.kc.get_shell_msg(timeout=left)
+            except queue.Empty:
+                continue
+            if msg["parent_header"].get("msg_id") == msg_id:
+                reply = msg
+        # drain this request's iopub messages so nbclient never sees them
+        while True:
+            try:
+                msg = await self.kc.get_iopub_msg(timeout=5)
+            except queue.Empty:
+                break
+            if (msg["parent_header"].get("msg_id") == msg_id and msg["msg_type"] == "status"
+                    and msg["content"].get("execution_state") == "idle"):
+                break
+        content = reply["content"]
+        if content.get("status") != "ok":
+            tb = "\n".join(content.get("traceback", [])) or f"{content.get('ename')}: {content.get('evalue')}"
+            raise KernelSetupError(f"code failed in the warm kernel:\n{_strip_ansi(tb)}")
+        if want_result:
+            import ast
+            rexpr = content.get("user_expressions", {}).get("r", {})
+            text = rexpr.get("data", {}).get("text/plain", "None")
+            if want_result:
+                self.run_code("del __papi_result__")
+            try:
+                return ast.literal_eval(text)
+            except (ValueError, SyntaxError):
+                return text
+        return None
+
+    def reset(self, cwd: str) -> None:
+        if self.broken or self.km is None:
+            self.restart()
+        self.run_code(f"__import__('papi_research.engine', fromlist=['_']).__dict__['_kernel_reset']({cwd!r})")
+
+
+def _strip_ansi(text: str) -> str:
+    import re
+    return re.sub(r"\x1b\[[0-9;]*m", "", text)
+
+
+_ENGINE_CLASS = None
+
+
+def _engine_class():
+    """Build (once) the papermill Engine subclass; papermill is imported only when needed."""
+    global _ENGINE_CLASS
+    if _ENGINE_CLASS is not None:
+        return _ENGINE_CLASS
+    from papermill.clientwrap import PapermillNotebookClient
+    from papermill.engines import Engine
+    from papermill.log import logger as pm_logger
+
+    class _WarmEngine(Engine):
+        """Papermill engine running notebooks in a kept-alive, reset-between-runs kernel (``papi-warm``)."""
+
+        @classmethod
+        def execute_managed_notebook(cls, nb_man, kernel_name, log_output=False, stdout_file=None,
+                                     stderr_file=None, execution_timeout=None, kernel=None,
+                                     kernel_cwd=None, debug_path=None, **kwargs):
+            from nbclient.exceptions import CellTimeoutError, DeadKernelError
+            kernel = kernel if kernel is not None else default_kernel(WarmSpec(kernel_name=kernel_name or "python3"))
+            cwd = kernel_cwd or os.getcwd()
+            kernel.reset(str(cwd))
+            client = PapermillNotebookClient(
+                nb_man, km=kernel.km, kernel_name=kernel_name, timeout=execution_timeout,
+                log=pm_logger, log_output=log_output, stdout_file=stdout_file, stderr_file=stderr_file,
+                record_timing=False)
+            client.kc = kernel.kc
+            try:
+                client.execute()
+            except (CellTimeoutError, DeadKernelError, RuntimeError):
+                kernel.broken = True  # interrupted or dead: start a new one before the next notebook
+                if debug_path:
+                    _write_nb(nb_man.nb, Path(debug_path))
+                raise
+            finally:
+                kernel.notebooks_run += 1
+            return nb_man.nb
+
+    _WarmEngine.__name__ = "WarmEngine"
+    _WarmEngine.__qualname__ = "WarmEngine"
+    _ENGINE_CLASS = _WarmEngine
+    return _WarmEngine
+
+
+def __getattr__(name: str):  # the entry point ``papi_research.engine:WarmEngine`` resolves lazily
+    if name == "WarmEngine":
+        return _engine_class()
+    raise AttributeError(name)
+
+
+def register_engine() -> None:
+    """Register ``papi-warm`` with papermill (idempotent; the entry point does it too once installed)."""
+    from papermill.engines import papermill_engines
+    papermill_engines.register(ENGINE_NAME, _engine_class())
+
+
+# ---------------------------------------------------------------------------------------------
+# One thread per process owns the warm kernel (zmq sockets and the asyncio loop stay on it).
+# ---------------------------------------------------------------------------------------------
+
+class KernelService:
+    """A thread that owns one :class:`WarmKernel` and runs calls on it one at a time."""
+
+    def __init__(self, spec: WarmSpec):
+        self.spec = spec
+        self.kernel = WarmKernel(spec)
+        self._q: queue.Queue = queue.Queue()
+        self._thread = threading.Thread(target=self._loop, name="papi-kernel", daemon=True)
+        self._thread.start()
+        self.call(self.kernel.start)
+
+    def _loop(self) -> None:
+        while True:
+            item = self._q.get()
+            if item is None:
+                return
+            fn, args, kwargs, fut = item
+            if not fut.set_running_or_notify_cancel():
+                continue
+            try:
+                fut.set_result(fn(*args, **kwargs))
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller
+                fut.set_exception(exc)
+
+    def call(self, fn: Callable, *args, **kwargs) -> Any:
+        fut: Future = Future()
+        self._q.put((fn, args, kwargs, fut))
+        return fut.result()
+
+    def close(self) -> None:
+        if self._thread.is_alive():
+            try:
+                self.call(self.kernel.shutdown)
+            finally:
+                self._q.put(None)
+                self._thread.join(timeout=30)
+
+
+_SERVICES: dict[WarmSpec, KernelService] = {}
+_SERVICES_LOCK = threading.Lock()
+
+
+def kernel_service(spec: WarmSpec) -> KernelService:
+    """This process's warm kernel for ``spec`` (started on first use, shut down at process exit)."""
+    with _SERVICES_LOCK:
+        svc = _SERVICES.get(spec)
+        if svc is None:
+            svc = _SERVICES[spec] = KernelService(spec)
+            _register_exit()
+        return svc
+
+
+def default_kernel(spec: WarmSpec) -> WarmKernel:
+    """For ``papermill -e papi-warm``: a kernel owned by the calling thread, kept for the process."""
+    with _SERVICES_LOCK:
+        k = _PLAIN.get(spec)
+        if k is None:
+            k = _PLAIN[spec] = WarmKernel(spec).start()
+            _register_exit()
+        return k
+
+
+_PLAIN: dict[WarmSpec, WarmKernel] = {}
+_EXIT_REGISTERED = False
+
+
+def shutdown_kernels() -> None:
+    """Stop every warm kernel of this process."""
+    with _SERVICES_LOCK:
+        services, plain = list(_SERVICES.values()), list(_PLAIN.values())
+        _SERVICES.clear()
+        _PLAIN.clear()
+    for svc in services:
+        try:
+            svc.close()
+        except Exception:  # noqa: BLE001
+            pass
+    for k in plain:
+        k.shutdown()
+
+
+def _register_exit() -> None:
+    global _EXIT_REGISTERED
+    if _EXIT_REGISTERED:
+        return
+    import atexit
+    from multiprocessing import util
+    atexit.register(shutdown_kernels)
+    util.Finalize(None, shutdown_kernels, exitpriority=100)  # multiprocessing children skip atexit
+    _EXIT_REGISTERED = True
+
+
+# ---------------------------------------------------------------------------------------------
+# One job: execute → normalise → render → publish.
+# ---------------------------------------------------------------------------------------------
+
+@dataclass
+class JobSpec:
+    """Everything a worker needs to run one province × year × language (plain data, picklable)."""
+
+    key: str
+    notebook: str
+    out_dir: str
+    rel_dir: str  # "<year>/<slug>"
+    stem: str  # "<slug>-<year>.<lang>"
+    parameters: dict
+    formats: tuple[str, ...] = ("html", "pdf")
+    renderer: str = "auto"
+    fresh: bool = False
+    warm: WarmSpec = field(default_factory=WarmSpec)
+    execution_timeout: int = 600
+    notebook_label: str | None = None  # what nb.metadata.papermill.input_path records
+
+    def outputs(self) -> dict[str, str]:
+        return {fmt: f"{self.rel_dir}/{self.stem}.{fmt}" for fmt in ("ipynb", *self.formats)}
+
+
+@dataclass
+class JobResult:
+    """What happened to one job (times in seconds)."""
+
+    key: str
+    status: str  # ok | failed
+    duration_s: float
+    outputs: dict[str, str] = field(default_factory=dict)
+    error: str | None = None
+    execute_s: float = 0.0
+    render_s: float = 0.0
+    pid: int = 0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _write_nb(nb, path: Path) -> None:
+    import nbformat
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        nbformat.write(nb, fh)
+    os.replace(tmp, path)
+
+
+def normalize_notebook(nb, input_label: str | None, output_label: str) -> None:
+    """Drop what differs between two identical runs: timings, temporary paths (in place)."""
+    pm = nb.metadata.get("papermill", {})
+    for k in ("start_time", "end_time", "duration"):
+        if k in pm:
+            pm[k] = None
+    if input_label is not None:
+        pm["input_path"] = input_label
+    pm["output_path"] = output_label
+    for cell in nb.cells:
+        cpm = cell.get("metadata", {}).get("papermill")
+        if cpm:
+            for k in ("start_time", "end_time", "duration"):
+                cpm[k] = None
+        cell.get("metadata", {}).pop("execution", None)
+
+
+def _error_text(exc: BaseException) -> str:
+    try:
+        from papermill.exceptions import PapermillExecutionError
+    except ImportError:  # pragma: no cover
+        PapermillExecutionError = ()  # type: ignore[assignment]
+    if isinstance(exc, PapermillExecutionError):
+        return f"cell {exc.cell_index} (In [{exc.exec_count}]): {exc.ename}: {_strip_ansi(str(exc.evalue))}"
+    return f"{type(exc).__name__}: {_strip_ansi(str(exc))}"
+
+
+def _render(executed: Path, formats: tuple[str, ...], renderer: str) -> dict[str, Path]:
+    from .render import render
+    produced = render(executed, formats=formats, renderer=renderer)
+    return {fmt: Path(p) for fmt, p in produced.items()}
+
+
+def execute_job(spec: JobSpec) -> JobResult:
+    """Run one job in this process: execute the notebook, render it, publish the files atomically.
+
+    Files are built in ``<out>/.staging/`` and renamed into ``<out>/<year>/<slug>/`` only when
+    everything succeeded. On failure the executed notebook is kept as ``<stem>.failed.ipynb`` for
+    debugging and the job's briefings from earlier runs are removed (nothing stale is published).
+    """
+    import papermill as pm
+    t0 = time.perf_counter()
+    out_dir = Path(spec.out_dir)
+    final_dir = out_dir / spec.rel_dir
+    staging_root = out_dir / ".staging"
+    staging_root.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=spec.stem + ".", dir=staging_root))
+    workdir = Path(tempfile.mkdtemp(prefix="papi-run-"))  # the run's own working directory
+    executed = stage / f"{spec.stem}.ipynb"
+    failed_nb = final_dir / f"{spec.stem}.failed.ipynb"
+    result = JobResult(key=spec.key, status="failed", duration_s=0.0, pid=os.getpid())
+    label = f"{spec.rel_dir}/{spec.stem}.ipynb"
+    try:
+        t_exec = time.perf_counter()
+        try:
+            if spec.fresh:
+                env_backup = os.environ.get("MPLBACKEND")
+                os.environ["MPLBACKEND"] = INLINE_BACKEND
+                try:
+                    pm.execute_notebook(spec.notebook, str(executed), parameters=spec.parameters,
+                                        kernel_name=spec.warm.kernel_name, progress_bar=False,
+                                        request_save_on_cell_execute=False, cwd=str(workdir),
+                                        execution_timeout=spec.execution_timeout, record_timing=False)
+                finally:
+                    if env_backup is None:
+                        os.environ.pop("MPLBACKEND", None)
+                    else:
+                        os.environ["MPLBACKEND"] = env_backup
+            else:
+                register_engine()
+                svc = kernel_service(spec.warm)
+                svc.call(pm.execute_notebook, spec.notebook, str(executed), parameters=spec.parameters,
+                         engine_name=ENGINE_NAME, kernel_name=spec.warm.kernel_name, progress_bar=False,
+                         request_save_on_cell_execute=False, kernel=svc.kernel, kernel_cwd=str(workdir),
+                         debug_path=str(executed), execution_timeout=spec.execution_timeout)
+        except Exception as exc:  # noqa: BLE001 - one province failing never stops the others
+            result.error = _error_text(exc)
+            _keep_failed(executed, failed_nb, spec, label)
+            _unpublish(final_dir, spec)
+            return result
+        finally:
+            result.execute_s = time.perf_counter() - t_exec
+        _finalise_notebook(executed, spec, label)
+        t_render = time.perf_counter()
+        produced: dict[str, Path] = {}
+        if spec.formats:
+            try:
+                produced = _render(executed, spec.formats, spec.renderer)
+                missing = [f for f in spec.formats if f not in produced or not Path(produced[f]).is_file()]
+                if missing:
+                    raise RuntimeError(f"renderer produced no {', '.join(missing)}")
+            except Exception as exc:  # noqa: BLE001
+                result.error = "render: " + _error_text(exc)
+                log.debug("render failed for %s\n%s", spec.key, traceback.format_exc())
+                _keep_failed(executed, failed_nb, spec, label)
+                _unpublish(final_dir, spec)
+                return result
+            finally:
+                result.render_s = time.perf_counter() - t_render
+        # publish: the notebook first, then the briefings; each rename is atomic
+        final_dir.mkdir(parents=True, exist_ok=True)
+        os.replace(executed, final_dir / f"{spec.stem}.ipynb")
+        for fmt in spec.formats:
+            os.replace(produced[fmt], final_dir / f"{spec.stem}.{fmt}")
+        for fmt in {"html", "pdf"} - set(spec.formats):  # a format not asked for is not left stale
+            (final_dir / f"{spec.stem}.{fmt}").unlink(missing_ok=True)
+        failed_nb.unlink(missing_ok=True)
+        result.status = "ok"
+        result.outputs = spec.outputs()
+        return result
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+        shutil.rmtree(workdir, ignore_errors=True)
+        result.duration_s = round(time.perf_counter() - t0, 3)
+
+
+def _finalise_notebook(executed: Path, spec: JobSpec, label: str) -> None:
+    import nbformat
+    nb = nbformat.read(executed, as_version=4)
+    normalize_notebook(nb, spec.notebook_label, label)
+    _write_nb(nb, executed)
+
+
+def _keep_failed(executed: Path, failed_nb: Path, spec: JobSpec, label: str) -> None:
+    if not executed.is_file():
+        return
+    try:
+        _finalise_notebook(executed, spec, label.replace(".ipynb", ".failed.ipynb"))
+    except Exception:  # noqa: BLE001 - keep whatever was written
+        pass
+    failed_nb.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(executed, failed_nb)
+
+
+def _unpublish(final_dir: Path, spec: JobSpec) -> None:
+    for fmt in ("ipynb", "html", "pdf"):
+        (final_dir / f"{spec.stem}.{fmt}").unlink(missing_ok=True)
+
+
+def warm_worker(spec: WarmSpec, render_formats: tuple[str, ...] = ()) -> dict:
+    """Start this process's warm kernel now (pool initialiser / Dask warm-up) and import the renderer."""
+    svc = kernel_service(spec)
+    if render_formats:
+        try:
+            import papi_research.render  # noqa: F401 - imported once per worker
+        except ImportError:
+            pass
+    return {"pid": os.getpid(), "kernel_pid": svc.kernel.pid(), "notes": svc.kernel.notes}
+
+
+def result_json(results: list[JobResult]) -> str:
+    return json.dumps([r.to_dict() for r in results], ensure_ascii=False, indent=1)

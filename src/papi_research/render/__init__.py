@@ -1,0 +1,85 @@
+"""Render an executed briefing notebook to self-contained HTML and A4 PDF (Quarto or the builtin renderer).
+
+``render(executed_ipynb, formats=("html", "pdf"), renderer="auto")`` writes ``<stem>.html`` and
+``<stem>.pdf`` beside the executed notebook (``son-la-2024.vi.ipynb`` → ``son-la-2024.vi.html``) and
+returns ``{"html": path, "pdf": path}``. Language, province and year come from the notebook's papermill
+parameters. ``renderer="auto"`` uses Quarto when ``quarto`` is on PATH, else the builtin renderer
+(nbconvert HTML, Pandoc → Typst PDF, all from PyPI). What a briefing shows is decided once, in
+:mod:`papi_research.render.briefing`, so both renderers print the same content.
+
+Renderers are registered in :data:`RENDERERS` (``register_renderer`` adds one): a class with ``name``,
+``formats``, ``available() -> (bool, reason)`` and ``render(briefing, formats, outputs) -> dict``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from ..errors import ParameterError
+from .briefing import Briefing, RenderError, prepare
+from .builtin import BuiltinRenderer
+from .quarto import QuartoRenderer, quarto_path
+
+FORMATS = ("html", "pdf")
+RENDERERS: dict[str, type] = {}
+
+
+def register_renderer(cls: type) -> type:
+    """Add a renderer class to the registry (usable as a decorator)."""
+    RENDERERS[cls.name] = cls
+    return cls
+
+
+register_renderer(BuiltinRenderer)
+register_renderer(QuartoRenderer)
+_INSTANCES: dict[str, object] = {}
+
+
+def check_formats(formats: str | Iterable[str]) -> tuple[str, ...]:
+    """``"html,pdf"`` or ``("html", "pdf")`` → a validated tuple in canonical order."""
+    items = [f.strip().lower() for f in (formats.split(",") if isinstance(formats, str) else formats)]
+    items = [f for f in items if f]
+    bad = [f for f in items if f not in FORMATS]
+    if bad or not items:
+        raise ParameterError("formats", f"must be one or more of {', '.join(FORMATS)}; got {formats!r}")
+    return tuple(f for f in FORMATS if f in items)
+
+
+def resolve_renderer(renderer: str = "auto") -> str:
+    """``auto`` → ``quarto`` when quarto is on PATH, else ``builtin``; other names are checked."""
+    if renderer == "auto":
+        return "quarto" if quarto_path() else "builtin"
+    if renderer not in RENDERERS:
+        raise ParameterError("renderer", f"must be auto or one of {', '.join(RENDERERS)}; got {renderer!r}")
+    ok, why = RENDERERS[renderer].available()
+    if not ok:
+        raise ParameterError("renderer", f"{renderer!r} is not available: {why}")
+    return renderer
+
+
+def get_renderer(name: str):
+    if name not in _INSTANCES:
+        _INSTANCES[name] = RENDERERS[name]()
+    return _INSTANCES[name]
+
+
+def output_paths(executed_ipynb: Path, formats: Iterable[str]) -> dict[str, Path]:
+    """Where the outputs go: beside the notebook, same stem."""
+    return {f: executed_ipynb.with_suffix("." + f) for f in formats}
+
+
+def render(executed_ipynb: Path | str, formats: str | Iterable[str] = FORMATS,
+           renderer: str = "auto") -> dict[str, Path]:
+    """Render an executed briefing notebook; return ``{format: path}`` of the files written."""
+    path = Path(executed_ipynb)
+    fmts = check_formats(formats)
+    name = resolve_renderer(renderer)
+    if path.suffix != ".ipynb":
+        raise ParameterError("executed_ipynb", f"must be a .ipynb file; got {path}")
+    b = prepare(path)
+    return get_renderer(name).render(b, fmts, output_paths(path, fmts))
+
+
+__all__ = ["render", "prepare", "Briefing", "RenderError", "RENDERERS", "register_renderer", "resolve_renderer",
+           "check_formats", "output_paths", "FORMATS"]

@@ -1,0 +1,360 @@
+"""What a briefing shows: an executed notebook cleaned into title block, visible cells and numbered figures.
+
+Both renderers start here, so the builtin and the Quarto output hold the same content.
+
+* **Parameters** come from ``nb.metadata.papermill.parameters`` (``province``, ``year``, ``lang``,
+  ``data_dir``). The **title block** (headline, score line, change line) is computed by the renderer
+  from those parameters with :func:`papi_research.scores.scorecard`; the notebook itself should not
+  print a title.
+* **Cell options** (Quarto ``#|`` lines at the top of a code cell) are honoured: ``include: false``
+  drops the cell, ``output: false`` drops its outputs, ``echo`` (default ``false``: a briefing shows
+  no code), ``label``, ``fig-cap``, ``fig-alt``, ``tbl-cap``. Values written ``i18n:<key>`` are resolved
+  with ``t(key, lang, province=<province name in lang>, year=<year>)``.
+* **Outputs**: stream outputs (stdout/stderr), errors and outputs with nothing but ``text/plain``
+  (stray reprs such as ``<Figure size ...>``) are dropped. Cells tagged ``parameters``,
+  ``injected-parameters``, ``remove-cell``/``remove_cell`` are dropped; ``remove-output`` keeps none
+  of their outputs.
+* **Figures**: PNG outputs of a cell with a ``fig-cap`` (or a ``fig-`` label) are one numbered figure
+  ("Hình 1." / "Figure 1."); tables with captions are numbered "Bảng 1." / "Table 1.".
+"""
+
+from __future__ import annotations
+
+import copy
+import html
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+import yaml
+
+from .. import __version__
+from ..errors import ParameterError, PapiError
+from ..i18n import check_lang, fmt_num, t
+from ..scores import Scorecard, group_name, scorecard
+
+DROP_TAGS = {"parameters", "injected-parameters", "remove-cell", "remove_cell", "remove-input-and-output"}
+DROP_OUTPUT_TAGS = {"remove-output", "remove_output"}
+IMAGE_MIMES = ("image/png", "image/jpeg", "image/svg+xml")
+
+
+class RenderError(PapiError):
+    """A briefing could not be rendered; the message names the notebook, cell and cause."""
+
+
+@dataclass
+class Figure:
+    """One numbered figure: its images (MIME type → base64 data), caption and alt text."""
+
+    number: int | None
+    label: str | None
+    caption: str | None
+    alt: str | None
+    images: list[tuple[str, str]]
+
+
+@dataclass
+class Block:
+    """One piece of the briefing body, in order.
+
+    ``kind`` is ``markdown`` (a markdown cell: ``text``), ``code`` (shown source: ``text``),
+    ``output`` (a display bundle: ``data`` MIME → text, ``table_number`` if it is a captioned table)
+    or ``figure`` (``figure``).
+    """
+
+    kind: str
+    text: str = ""
+    data: dict[str, str] = field(default_factory=dict)
+    figure: Figure | None = None
+    table_number: int | None = None
+    cell_index: int = -1
+
+
+@dataclass
+class TitleBlock:
+    """The headline and the score lines printed above the body and in the document metadata."""
+
+    kicker: str
+    doc_type: str
+    title: str
+    region: str
+    score_line: str
+    change_line: str
+    citation: str
+    boundaries: str
+    merged: str
+    produced_by: str
+    contents_note: str
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+@dataclass
+class Briefing:
+    """An executed notebook ready for a renderer: parameters, title block and visible blocks."""
+
+    path: Path
+    lang: str
+    parameters: dict
+    card: Scorecard
+    title: TitleBlock
+    blocks: list[Block]
+    cleaned: nbformat.NotebookNode
+
+    @property
+    def year(self) -> int:
+        return self.card.year
+
+    @property
+    def province_name(self) -> str:
+        return self.card.province.name(self.lang)
+
+    @property
+    def figures(self) -> list[Figure]:
+        return [b.figure for b in self.blocks if b.kind == "figure" and b.figure is not None]
+
+    def word(self, key: str, **fields) -> str:
+        return t(key, self.lang, **fields)
+
+    def to_dict(self) -> dict:
+        return {"path": str(self.path), "lang": self.lang, "parameters": self.parameters,
+                "province": self.card.province.code, "year": self.year, "title": self.title.to_dict(),
+                "blocks": [{"kind": b.kind, "cell_index": b.cell_index} for b in self.blocks]}
+
+
+# --- cell options --------------------------------------------------------------------------------
+
+def split_cell_options(source: str) -> tuple[dict, str]:
+    """Quarto ``#|`` options at the top of a code cell (as a dict) and the rest of the source."""
+    lines = source.splitlines()
+    opt_lines: list[str] = []
+    i = 0
+    while i < len(lines) and lines[i].startswith("#|"):
+        opt_lines.append(lines[i][2:].removeprefix(" "))
+        i += 1
+    if not opt_lines:
+        return {}, source
+    try:
+        opts = yaml.safe_load("\n".join(opt_lines)) or {}
+    except yaml.YAMLError as exc:
+        raise RenderError(f"cell options are not valid YAML: {exc}") from None
+    if not isinstance(opts, dict):
+        raise RenderError(f"cell options must be 'key: value' lines; got {opt_lines[0]!r}")
+    return opts, "\n".join(lines[i:])
+
+
+def resolve_option(value: object, lang: str, fields: dict) -> object:
+    """``i18n:<key>`` → the catalogue text in ``lang`` (other values unchanged)."""
+    if isinstance(value, str) and value.startswith("i18n:"):
+        key = value[5:].strip()
+        try:
+            return t(key, lang, **fields)
+        except KeyError:
+            raise RenderError(f"cell option refers to translation key {key!r}, which is in no "
+                              f"data/i18n/*.yml catalogue") from None
+    return value
+
+
+def _truthy(value: object, default: bool) -> bool:
+    if value is None:
+        return default
+    if isinstance(value, str):
+        return value.strip().lower() not in ("false", "no", "0", "none")
+    return bool(value)
+
+
+# --- parameters and title block -----------------------------------------------------------------
+
+def read_parameters(nb: nbformat.NotebookNode, path: Path) -> dict:
+    """The papermill parameters of an executed notebook (``province`` required)."""
+    params = dict(nb.metadata.get("papermill", {}).get("parameters", {}) or {})
+    if not params.get("province"):
+        raise RenderError(f"{path}: no papermill parameters with a 'province' in the notebook metadata "
+                          "(render an executed notebook: papermill ... -p province NAME)")
+    params.setdefault("lang", "vi")
+    try:
+        check_lang(params["lang"])
+    except ParameterError as exc:
+        raise RenderError(f"{path}: papermill parameter lang: {exc}") from None
+    return params
+
+
+def title_block(card: Scorecard, lang: str, registry=None) -> TitleBlock:
+    """Headline and score lines of a briefing from the province's scorecard."""
+    p = card.province
+    name = p.name(lang)
+    if card.status == "complete":
+        score = t("rd_score_line", lang, total=fmt_num(card.total, lang), max=card.total_max,
+                  rank=card.rank, n=card.ys.n_ranked, group=group_name(card.group, lang))
+        score = score[:1].upper() + score[1:]
+    else:
+        score = t("rd_no_total", lang, year=card.year, status=t("status_" + card.status, lang))
+    if card.previous and card.total is not None:
+        pv = card.previous
+        change = t("rd_change_line", lang, prev_year=pv["year"],
+                   delta=fmt_num(card.total - pv["total"], lang, sign=True),
+                   prev_rank=pv["rank"], prev_n=pv["n_ranked"])
+    else:
+        change = t("rd_no_comparison", lang)
+    new = p.merged_into_vi if lang == "vi" else p.merged_into_en
+    sharing = sum(1 for q in registry if q.merged_into_vi == p.merged_into_vi) if registry is not None else 1
+    if new and sharing > 1:
+        merged = t("rd_merger_merged", lang, name=name, new=new)
+    elif new and new != name:
+        merged = t("rd_merger_renamed", lang, name=name, new=new)
+    elif new:
+        merged = t("unchanged_since_merger", lang, name=name)
+    else:
+        merged = ""
+    return TitleBlock(kicker=t("rd_kicker", lang), doc_type=t("rd_doc_type", lang),
+                      title=t("rd_title", lang, province=name, year=card.year),
+                      region=p.region(lang), score_line=score, change_line=change,
+                      citation=t("citation", lang, year=card.year), boundaries=t("boundaries_note", lang),
+                      merged=merged, produced_by=t("rd_produced_by", lang, version=__version__),
+                      contents_note=t("rd_contents_note", lang))
+
+
+def _load_data(data_dir: object):
+    from ..data import load_cached
+    return load_cached(None if data_dir in (None, "") else str(data_dir))
+
+
+# --- cleaning ------------------------------------------------------------------------------------
+
+def _choose(data: dict) -> dict[str, str]:
+    """The MIME types worth keeping from an output (everything but a lone text/plain)."""
+    keep = {k: v for k, v in data.items() if k != "text/plain"}
+    if not keep:
+        return {}
+    return {k: ("".join(v) if isinstance(v, list) else v) for k, v in data.items()}
+
+
+def figure_html(fig: Figure, lang: str) -> str:
+    """A figure as HTML: its images as data: URIs, alt text, and the numbered caption."""
+    alt = html.escape(fig.alt or fig.caption or "", quote=True)
+    ident = f' id="{html.escape(fig.label, quote=True)}"' if fig.label else ""
+    parts = [f'<figure class="papi-figure"{ident}>']
+    for mime, data in fig.images:
+        if mime == "image/svg+xml":
+            parts.append(f'<div role="img" aria-label="{alt}">{data}</div>')
+        else:
+            parts.append(f'<img src="data:{mime};base64,{data.strip()}" alt="{alt}">')
+    if fig.caption:
+        num = (f'<span class="papi-num">{html.escape(t("rd_figure", lang))} {fig.number}.</span> '
+               if fig.number else "")
+        parts.append(f"<figcaption>{num}{html.escape(fig.caption)}</figcaption>")
+    parts.append("</figure>")
+    return "".join(parts)
+
+
+def _number_table_caption(html_text: str, prefix: str) -> str:
+    """Insert 'Bảng N.' before the caption of a display.table HTML bundle."""
+    return html_text.replace("<figcaption>", f'<figcaption><span class="papi-num">{prefix}</span> ', 1)
+
+
+def prepare(path: Path | str) -> Briefing:
+    """Read an executed notebook and work out exactly what its briefing shows."""
+    path = Path(path)
+    if not path.is_file():
+        raise RenderError(f"executed notebook not found: {path}")
+    try:
+        nb = nbformat.read(path, as_version=4)
+    except Exception as exc:  # nbformat raises several unrelated types
+        raise RenderError(f"{path}: not a readable notebook ({exc})") from None
+    params = read_parameters(nb, path)
+    lang = params["lang"]
+    try:
+        papi_data = _load_data(params.get("data_dir"))
+        card = scorecard(papi_data, params["province"], params.get("year"))
+    except PapiError as exc:
+        raise RenderError(f"{path}: papermill parameters do not name a province-year: {exc}") from None
+    fields = {"province": card.province.name(lang), "year": card.year}
+
+    cleaned = copy.deepcopy(nb)
+    blocks: list[Block] = []
+    kept_cells = []
+    n_fig = n_tab = 0
+    for idx, cell in enumerate(cleaned.cells):
+        tags = set(cell.metadata.get("tags", []))
+        if cell.cell_type == "markdown":
+            if tags & DROP_TAGS:
+                continue
+            kept_cells.append(cell)
+            if cell.source.strip():
+                blocks.append(Block("markdown", text=cell.source, cell_index=idx))
+            continue
+        if cell.cell_type != "code" or tags & DROP_TAGS:
+            continue
+        try:
+            opts, code = split_cell_options(cell.source)
+            opts = {k: resolve_option(v, lang, fields) for k, v in opts.items()}
+        except RenderError as exc:
+            raise RenderError(f"{path}: cell {idx}: {exc}") from None
+        if not _truthy(opts.get("include"), True):
+            continue
+        show_output = _truthy(opts.get("output"), True) and not tags & DROP_OUTPUT_TAGS
+        echo = _truthy(opts.get("echo"), False)
+        label = opts.get("label")
+        label = str(label) if label else None
+        caption = opts.get("fig-cap")
+        alt = opts.get("fig-alt")
+        is_fig = bool(caption) or (label or "").startswith("fig-")
+
+        outputs = []
+        if echo and code.strip():
+            blocks.append(Block("code", text=code.strip("\n"), cell_index=idx))
+        images: list[tuple[str, str]] = []
+        for out in cell.get("outputs", []) if show_output else []:
+            if out.output_type not in ("display_data", "execute_result"):
+                continue  # stdout/stderr streams and errors never reach a briefing
+            data = _choose(out.get("data", {}))
+            if not data:
+                continue
+            img = next((m for m in IMAGE_MIMES if m in data), None)
+            if img and is_fig and not ({"text/html", "text/markdown"} & set(data)):
+                images.append((img, data[img].strip() if img != "image/svg+xml" else data[img]))
+                continue
+            block = Block("output", data=data, cell_index=idx)
+            kind = out.get("metadata", {}).get("papi", {}).get("kind")
+            if kind == "table" and "<figcaption>" in data.get("text/html", ""):
+                n_tab += 1
+                block.table_number = n_tab
+                data["text/html"] = _number_table_caption(data["text/html"],
+                                                          f"{t('rd_table', lang)} {n_tab}.")
+            blocks.append(block)
+            out["data"] = data
+            outputs.append(out)
+        figure = None
+        if images:
+            number = None
+            if caption:
+                n_fig += 1
+                number = n_fig
+            fig = Figure(number=number, label=label, caption=str(caption) if caption else None,
+                         alt=str(alt) if alt else None, images=images)
+            blocks.append(Block("figure", figure=fig, cell_index=idx))
+            figure = {"number": number, "label": label, "caption": fig.caption}
+            outputs.append(nbformat.v4.new_output("display_data", data={"text/html": figure_html(fig, lang)},
+                                                  metadata={"papi": {"kind": "figure"}}))
+        if not outputs and figure is None and not echo:
+            continue
+        cell.outputs = outputs
+        cell.source = code if echo else ""
+        cell.metadata["papi"] = {"echo": echo, "label": label, "figure": figure}
+        kept_cells.append(cell)
+    cleaned.cells = kept_cells
+    return Briefing(path=path, lang=lang, parameters=params, card=card, title=title_block(card, lang, papi_data.provinces),
+                    blocks=blocks, cleaned=cleaned)
+
+
+def source_date_epoch() -> int | None:
+    """``SOURCE_DATE_EPOCH`` as an int (None when unset); a bad value is a clear error."""
+    raw = os.environ.get("SOURCE_DATE_EPOCH")
+    if raw in (None, ""):
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise ParameterError("SOURCE_DATE_EPOCH", f"must be whole seconds since 1970; got {raw!r}") from None

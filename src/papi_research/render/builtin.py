@@ -1,0 +1,201 @@
+"""The pip-only renderer: HTML through nbconvert with the briefing template, A4 PDF through Pandoc and Typst.
+
+* HTML: :class:`nbconvert.HTMLExporter` with the ``briefing`` template (``templates/briefing``), run on
+  the cleaned notebook of :func:`briefing.prepare`; CSS inline, images as ``data:`` URIs, no scripts,
+  so the file is self-contained and works offline.
+* PDF: the visible blocks become Pandoc Markdown (``text/markdown`` of the display bundles, figures as
+  raw Typst ``#figure``), Pandoc 3 (pypandoc-binary) writes Typst with ``callout.lua``, and the
+  ``typst`` Python package compiles it in-process with ``briefing.typ`` (A4, footer with citation and
+  page numbers). Fonts: the DejaVu fonts that matplotlib ships plus Typst's embedded Libertinus —
+  no system fonts, so the PDF is the same on every machine and covers every Vietnamese letter.
+
+The exporter, the Jinja template and the Typst font set are built once per process and reused.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import shutil
+import tempfile
+import threading
+from functools import lru_cache
+from pathlib import Path
+
+from .. import __version__
+from .briefing import Briefing, RenderError, source_date_epoch
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+_LOCK = threading.Lock()  # nbconvert exporters and Jinja environments are not thread-safe
+
+
+# --- HTML ----------------------------------------------------------------------------------------
+
+@lru_cache(maxsize=1)
+def _css() -> str:
+    return (TEMPLATES / "briefing.css").read_text(encoding="utf-8")
+
+
+@lru_cache(maxsize=1)
+def _exporter():
+    from nbconvert import HTMLExporter
+    exp = HTMLExporter(extra_template_basedirs=[str(TEMPLATES)], template_name="briefing",
+                       exclude_input_prompt=True, exclude_output_prompt=True, exclude_anchor_links=True)
+    # the notebook is already cleaned by briefing.prepare(); keep nbconvert's own passes out of it
+    exp.display_data_priority = ["text/html", "image/svg+xml", "image/png", "image/jpeg", "text/markdown"]
+    return exp
+
+
+def html_text(b: Briefing) -> str:
+    """The briefing as one self-contained HTML document."""
+    resources = {"papi": {"lang": b.lang, "title": b.title.to_dict(), "css": _css(), "version": __version__,
+                          "province_code": b.card.province.code, "year": b.year}}
+    with _LOCK:
+        body, _ = _exporter().from_notebook_node(b.cleaned, resources=resources)
+    return body
+
+
+# --- PDF -----------------------------------------------------------------------------------------
+
+def typst_str(text: str) -> str:
+    return '"' + str(text).replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ") + '"'
+
+
+def briefing_markdown(b: Briefing, image_dir: Path) -> str:
+    """Pandoc Markdown of the briefing body; figure images are written into ``image_dir``."""
+    parts: list[str] = []
+    for blk in b.blocks:
+        if blk.kind == "markdown":
+            parts.append(blk.text.strip())
+        elif blk.kind == "code":
+            parts.append("```python\n" + blk.text + "\n```")
+        elif blk.kind == "output":
+            d = blk.data
+            if "text/markdown" in d:
+                parts.append(d["text/markdown"].strip())
+            elif "image/png" in d or "image/jpeg" in d:
+                mime = "image/png" if "image/png" in d else "image/jpeg"
+                name = f"img-{len(parts)}.{mime.split('/')[1]}"
+                (image_dir / name).write_bytes(base64.b64decode(d[mime]))
+                parts.append(f"```{{=typst}}\n#align(center, image({typst_str(name)}, width: 100%))\n```")
+            # text/html-only outputs have no PDF form; display.* bundles always carry text/markdown
+        elif blk.kind == "figure" and blk.figure is not None:
+            fig = blk.figure
+            imgs = []
+            for k, (mime, data) in enumerate(fig.images):
+                ext = {"image/png": "png", "image/jpeg": "jpg", "image/svg+xml": "svg"}[mime]
+                name = f"fig-{fig.number or 'x'}-{len(parts)}-{k}.{ext}"
+                raw = data.encode("utf-8") if mime == "image/svg+xml" else base64.b64decode(data)
+                (image_dir / name).write_bytes(raw)
+                alt = f", alt: {typst_str(fig.alt)}" if fig.alt else ""
+                imgs.append(f"image({typst_str(name)}, width: 100%{alt})")
+            body = imgs[0] if len(imgs) == 1 else "stack(spacing: 6pt, " + ", ".join(imgs) + ")"
+            cap = f", caption: {typst_str(fig.caption)}" if fig.caption else ""
+            numbering = "" if fig.number else ", numbering: none"
+            label = f" <{fig.label}>" if fig.label and all(c.isalnum() or c in "-_" for c in fig.label) else ""
+            parts.append(f"```{{=typst}}\n#figure({body}{cap}{numbering}, kind: image){label}\n```")
+    return "\n\n".join(p for p in parts if p) + "\n"
+
+
+def _pandoc_typst(markdown: str) -> str:
+    import pypandoc
+    try:
+        return pypandoc.convert_text(
+            markdown, "typst", format="markdown-auto_identifiers-implicit_figures",
+            extra_args=["--wrap=preserve", "--columns=20", f"--lua-filter={TEMPLATES / 'callout.lua'}"])
+    except RuntimeError as exc:
+        raise RenderError(f"pandoc could not convert the briefing to Typst: {exc}") from None
+
+
+@lru_cache(maxsize=1)
+def font_dirs() -> tuple[str, ...]:
+    """Font folders for Typst: matplotlib's DejaVu (full Vietnamese coverage), always available."""
+    import matplotlib
+    return (str(Path(matplotlib.get_data_path()) / "fonts" / "ttf"),)
+
+
+@lru_cache(maxsize=1)
+def _fonts():
+    import typst
+    return typst.Fonts(include_system_fonts=False, include_embedded_fonts=True, font_paths=list(font_dirs()))
+
+
+def typst_main(b: Briefing, body: str) -> str:
+    """The Typst main file: the briefing layout applied to ``body``."""
+    tb = b.title
+    page_word = b.word("rd_page", page="#p", total="#n")
+    args = {"lang": b.lang, "title": tb.title, "kicker": tb.kicker, "doc-type": tb.doc_type, "region": tb.region,
+            "score-line": tb.score_line, "change-line": tb.change_line, "citation": tb.citation,
+            "boundaries": tb.boundaries, "merged": tb.merged, "note": tb.contents_note,
+            "produced-by": tb.produced_by, "figure-word": b.word("rd_figure"), "table-word": b.word("rd_table")}
+    arg_text = ",\n  ".join(f"{k}: {typst_str(v)}" for k, v in args.items())
+    return ('#import "briefing.typ": briefing, papi-callout\n'
+            f"#show: briefing.with(\n  {arg_text},\n  page-word: (p, n) => [{page_word}],\n)\n\n" + body)
+
+
+def pdf_bytes(b: Briefing, keep_dir: Path | None = None) -> bytes:
+    """The briefing as an A4 PDF (bytes). ``keep_dir`` keeps the Typst sources there (for debugging)."""
+    import typst
+    work = Path(tempfile.mkdtemp(prefix="papi-typst-"))
+    try:
+        md = briefing_markdown(b, work)
+        body = _pandoc_typst(md)
+        shutil.copyfile(TEMPLATES / "briefing.typ", work / "briefing.typ")
+        main = work / "main.typ"
+        main.write_text(typst_main(b, body), encoding="utf-8")
+        epoch = source_date_epoch()
+        try:
+            pdf = typst.compile(str(main), root=str(work), font_paths=_fonts(), ignore_system_fonts=True,
+                                timestamp=epoch if epoch is not None else 0)
+        except typst.TypstError as exc:
+            raise RenderError(f"Typst could not compile the briefing {b.path.name}: {exc.message} "
+                              f"{exc.diagnostic}".strip()) from None
+        if keep_dir is not None:
+            shutil.copytree(work, keep_dir, dirs_exist_ok=True)
+        return pdf
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+# --- files ---------------------------------------------------------------------------------------
+
+def write_atomic(path: Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` through a temporary file in the same folder, then rename."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.chmod(tmp, 0o666 & ~_UMASK)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _umask()  # read once at import (os.umask is process-wide)
+
+
+class BuiltinRenderer:
+    """HTML (nbconvert) and PDF (Pandoc → Typst), pip-installable only."""
+
+    name = "builtin"
+    formats = ("html", "pdf")
+
+    @staticmethod
+    def available() -> tuple[bool, str]:
+        return True, "always available (nbconvert, pypandoc-binary, typst)"
+
+    def render(self, b: Briefing, formats: tuple[str, ...], outputs: dict[str, Path]) -> dict[str, Path]:
+        done: dict[str, Path] = {}
+        if "html" in formats:
+            done["html"] = write_atomic(outputs["html"], html_text(b).encode("utf-8"))
+        if "pdf" in formats:
+            done["pdf"] = write_atomic(outputs["pdf"], pdf_bytes(b))
+        return done

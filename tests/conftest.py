@@ -1,0 +1,143 @@
+"""Shared test helpers: a synthetic executed briefing notebook built with nbformat (no kernel needed)."""
+
+from __future__ import annotations
+
+import base64
+import io
+import os
+from pathlib import Path
+
+import nbformat
+import pytest
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+os.environ.setdefault("SOURCE_DATE_EPOCH", "1735689600")
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "test-artifacts"
+
+
+def png_figure(seed: int = 0) -> str:
+    """A small deterministic bar chart as base64 PNG (no timestamps in the file)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(6, 3), dpi=100)
+    ax.bar(["Tham gia", "Công khai", "Trách nhiệm", "Tham nhũng"], [5.1 + seed, 5.4, 4.9, 6.3], color="#1f3b63")
+    ax.set_title("Điểm theo nội dung")
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", metadata={"Software": None})
+    plt.close(fig)
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _out(bundle) -> nbformat.NotebookNode:
+    return nbformat.v4.new_output("display_data", data=dict(bundle.data), metadata=dict(bundle.metadata))
+
+
+def synthetic_notebook(path: Path, province: str = "Sơn La", lang: str = "vi", year: int | None = 2024,
+                       data_dir: str | None = None) -> Path:
+    """Write an 'executed' briefing notebook like papermill leaves it, with the display bundles,
+    a captioned PNG figure (``#| fig-cap: i18n:...``), a cell that printed to stderr, a cell that
+    raised an error, a hidden cell and a plain-text repr — everything a renderer must sort out."""
+    import pandas as pd
+    from papi_research import display as d
+    from papi_research.i18n import fmt_num
+
+    v = nbformat.v4
+    params = {"province": province, "year": year, "comparison_year": None, "lang": lang,
+              "target": "group:high_average", "data_dir": data_dir}
+    cells = [
+        v.new_code_cell("#| echo: false\nprovince = 'Sơn La'\nyear = None\nlang = 'vi'",
+                        metadata={"tags": ["parameters"]}),
+        v.new_code_cell("#| echo: false\nprovince = " + repr(province), metadata={"tags": ["injected-parameters"]}),
+        v.new_code_cell("#| echo: false\nfrom papi_research import display as d\nd.tiles(...)",
+                        outputs=[_out(d.tiles_bundle([
+                            {"label": "Tổng điểm" if lang == "vi" else "Total", "value": fmt_num(42.432, lang),
+                             "sub": "/80", "tone": "good"},
+                            {"label": "Xếp hạng" if lang == "vi" else "Rank", "value": "27/60", "tone": "neutral"},
+                            {"label": "Thay đổi" if lang == "vi" else "Change", "value": fmt_num(-1.5, lang, sign=True),
+                             "tone": "bad"}]))]),
+        v.new_markdown_cell("## " + ("Điểm theo nội dung" if lang == "vi" else "Scores by dimension")),
+        v.new_code_cell("#| echo: false\nimport warnings; warnings.warn('noisy')",
+                        outputs=[v.new_output("stream", name="stderr", text="UserWarning: noisy STDERR-LEAK\n"),
+                                 v.new_output("stream", name="stdout", text="STDOUT-LEAK\n")]),
+        v.new_code_cell("#| echo: false\nd.md(...)",
+                        outputs=[_out(d.md_bundle(("Tổng điểm đạt **" if lang == "vi" else "The total is **")
+                                                  + fmt_num(42.432, lang) + "**."))]),
+        v.new_code_cell("#| echo: false\n#| label: fig-dimensions\n#| fig-cap: i18n:rd_title\n"
+                        "#| fig-alt: i18n:citation\nfig",
+                        outputs=[v.new_output("execute_result", data={"image/png": png_figure(),
+                                                                      "text/plain": "<Figure size 600x300>"},
+                                              execution_count=5)]),
+        v.new_code_cell("#| echo: false\nd.table(...)",
+                        outputs=[_out(d.table_bundle(pd.DataFrame({
+                            ("Nội dung" if lang == "vi" else "Dimension"): ["Tham gia", "Công khai"],
+                            ("Điểm" if lang == "vi" else "Score"): [fmt_num(5.12, lang), fmt_num(6.0, lang)]}),
+                            caption="Điểm thành phần" if lang == "vi" else "Dimension scores"))]),
+        v.new_code_cell("#| echo: false\n#| include: false\nsecret()",
+                        outputs=[_out(d.md_bundle("HIDDEN-CELL"))]),
+        v.new_code_cell("#| echo: false\n#| output: false\nx = 1",
+                        outputs=[_out(d.md_bundle("HIDDEN-OUTPUT"))]),
+        v.new_code_cell("#| echo: false\n1 + 1",
+                        outputs=[v.new_output("execute_result", data={"text/plain": "PLAIN-REPR"},
+                                              execution_count=9)]),
+        v.new_code_cell("#| echo: false\nd.callout(...)",
+                        outputs=[_out(d.callout_bundle("Số liệu theo địa giới 63 tỉnh." if lang == "vi"
+                                                       else "Data for the 63 provinces.", kind="note"))]),
+        v.new_code_cell("#| echo: false\nfig2",
+                        metadata={"tags": []},
+                        outputs=[v.new_output("display_data", data={"image/png": png_figure(1)})]),
+    ]
+    cells[-1].source = "#| echo: false\n#| label: fig-second\n#| fig-cap: \"Second figure\"\nfig2"
+    nb = v.new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["papermill"] = {"parameters": params, "input_path": "province_briefing.ipynb"}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, path)
+    return path
+
+
+@pytest.fixture
+def executed_nb(tmp_path) -> Path:
+    """A synthetic executed Vietnamese briefing notebook for Sơn La 2024."""
+    return synthetic_notebook(tmp_path / "son-la-2024.vi.ipynb")
+
+
+@pytest.fixture
+def artifacts_dir() -> Path:
+    """Where tests keep files for people to look at (test-artifacts/, gitignored)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
+
+
+def make_reports(out: Path, specs: list[tuple[str, int, str]], render_formats=("html", "pdf"),
+                 failed: list[tuple[str, int, str]] = ()) -> Path:
+    """A reports folder like ``papi run`` leaves it: synthetic executed notebooks, their briefings
+    (builtin renderer) and ``manifest.json``; ``failed`` adds runs that failed (no outputs)."""
+    import json
+
+    from papi_research.data import load_cached
+    from papi_research.render import render
+
+    reg = load_cached(None).provinces
+    runs = []
+    for province, year, lang in specs:
+        p = reg.lookup(province)
+        rel = Path(str(year)) / p.slug / f"{p.slug}-{year}.{lang}.ipynb"
+        nb = synthetic_notebook(out / rel, province=p.name_vi, lang=lang, year=year)
+        written = render(nb, render_formats, renderer="builtin")
+        runs.append({"key": f"{year}/{p.slug}/{lang}", "province_code": p.code, "slug": p.slug, "year": year,
+                     "lang": lang, "parameters": {"province": p.name_vi, "year": year, "lang": lang},
+                     "inputs": {}, "versions": {}, "status": "ok", "duration_s": 1.0,
+                     "outputs": {"ipynb": rel.as_posix(),
+                                 **{k: v.relative_to(out).as_posix() for k, v in written.items()}},
+                     "error": None, "reason": None})
+    for province, year, lang in failed:
+        p = reg.lookup(province)
+        runs.append({"key": f"{year}/{p.slug}/{lang}", "province_code": p.code, "slug": p.slug, "year": year,
+                     "lang": lang, "parameters": {}, "inputs": {}, "versions": {}, "status": "failed",
+                     "duration_s": 0.5, "outputs": {}, "error": "boom", "reason": None})
+    (out / "manifest.json").write_text(json.dumps({"schema": 1, "runs": runs}, ensure_ascii=False, indent=1),
+                                       encoding="utf-8")
+    return out

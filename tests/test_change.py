@@ -1,0 +1,85 @@
+"""Change decomposition: parts sum exactly, breaks are refused or flagged, gaps give notes."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from papi_research.change import decompose_change
+from papi_research.data import load_cached
+from papi_research.errors import ParameterError
+from papi_research.scores import year_scores
+
+
+@pytest.fixture(scope="module")
+def data():
+    return load_cached()
+
+
+@pytest.mark.parametrize("province,a,b", [("Hưng Yên", 2018, 2019), ("Sơn La", 2023, 2024),
+                                          ("Đồng Tháp", 2020, 2021), ("Hà Tĩnh", 2016, 2017),
+                                          ("Hà Tĩnh", 2011, 2015)])
+def test_parts_sum_exactly(data, province, a, b):
+    ch = decompose_change(data, province, b, a)
+    code = ch.province.code
+    assert ch.total_change == pytest.approx(year_scores(data, b).provinces.at[code, "total"]
+                                            - year_scores(data, a).provinces.at[code, "total"], abs=1e-12)
+    assert math.isclose(ch.by_dimension["change"].sum(), ch.total_change, abs_tol=1e-9)
+    for d, g in ch.by_subdimension.groupby("dimension"):
+        dim_change = ch.by_dimension.set_index("number").at[d, "change"]
+        assert math.isclose(g["change"].sum(), dim_change, abs_tol=1e-9)
+    rf = year_scores(data, a).provinces.at[code, "rank"]
+    rt = year_scores(data, b).provinces.at[code, "rank"]
+    assert ch.rank_change == int(rf) - int(rt)
+
+
+def test_default_comparison_is_previous_year(data):
+    ch = decompose_change(data, "Sơn La", 2024)
+    assert (ch.from_year, ch.to_year) == (2023, 2024)
+    assert ch.by_dimension["decomposed"].all()  # same structure 2023/2024
+
+
+def test_restructured_dimensions_reported_at_dimension_level(data):
+    ch = decompose_change(data, "Hưng Yên", 2019, 2018)  # E-Governance gains SC83 in 2019
+    row = ch.by_dimension.set_index("number").loc[8]
+    assert not row["decomposed"] and row["reason"] == "restructured_labels"
+    assert 8 not in set(ch.by_subdimension["dimension"])
+    ch = decompose_change(data, "Đồng Tháp", 2021, 2020)  # dimension 5 loses SC52 in 2021
+    assert not ch.by_dimension.set_index("number").at[5, "decomposed"]
+    assert any(n.key == "an_change_restructured" for n in ch.notes)
+
+
+def test_regime_break_refuses_total(data):
+    ch = decompose_change(data, "Hà Tĩnh", 2018, 2017)
+    assert ch.total_change is None and ch.rank_change is None and not ch.same_regime
+    assert list(ch.by_dimension["number"]) == [1, 2, 3, 4, 5, 6]
+    assert any(n.key == "an_change_regime_break" for n in ch.notes)
+    ch = decompose_change(data, "Hà Tĩnh", 2018, 2015)
+    assert list(ch.by_dimension["number"]) == [2, 4, 6]
+
+
+def test_2016_rebuild_flagged(data):
+    ch = decompose_change(data, "Hà Tĩnh", 2016, 2015)
+    flags = ch.by_dimension.set_index("number")["comparable"]
+    assert not flags[1] and not flags[3] and not flags[5] and flags[2] and flags[4] and flags[6]
+    assert any(n.key == "an_change_2016_break" for n in ch.notes)
+
+
+def test_missing_and_partial_years_give_notes(data):
+    ch = decompose_change(data, "Bắc Giang", 2021)  # row missing in 2021
+    assert ch.total_change is None and ch.from_year == 2020
+    assert (ch.by_dimension["reason"] == "missing").all()
+    assert any(n.key == "an_change_no_total" for n in ch.notes)
+    ch = decompose_change(data, "Quảng Ninh", 2019, 2018)  # 2018 lacks dimensions 2 and 4
+    reasons = ch.by_dimension.set_index("number")["reason"]
+    assert reasons[2] == "missing" and reasons[4] == "missing"
+    assert ch.by_dimension.set_index("number").at[1, "change"] is not None
+    ch = decompose_change(data, "Vĩnh Phúc", 2024)
+    assert ch.total_change is None and ch.to_dict()["total_change"] is None
+
+
+def test_same_year_rejected(data):
+    with pytest.raises(ParameterError) as e:
+        decompose_change(data, "Sơn La", 2024, 2024)
+    assert e.value.parameter == "comparison_year"

@@ -1,0 +1,103 @@
+"""display: multi-MIME bundles for HTML and PDF, validated input, real kernel output, Typst that compiles."""
+
+from __future__ import annotations
+
+import nbformat
+import pandas as pd
+import pypandoc
+import pytest
+import typst
+from nbclient import NotebookClient
+
+from papi_research import display as d
+from papi_research.errors import ParameterError
+from papi_research.render.builtin import _fonts
+
+MIMES = {"text/html", "text/markdown", "text/plain"}
+
+
+def compile_typst(markdown: str, tmp_path) -> str:
+    """Pandoc Markdown → Typst (pandoc) → PDF (typst) → extracted text."""
+    from pypdf import PdfReader
+    body = pypandoc.convert_text(markdown, "typst", format="markdown")
+    main = tmp_path / "main.typ"
+    main.write_text('#set text(font: "DejaVu Sans")\n' + body, encoding="utf-8")
+    pdf = tmp_path / "out.pdf"
+    typst.compile(str(main), output=str(pdf), root=str(tmp_path), font_paths=_fonts(), ignore_system_fonts=True)
+    return "\n".join(p.extract_text() for p in PdfReader(pdf).pages)
+
+
+def test_md_bundle_renders_markdown_and_escapes_html():
+    b = d.md_bundle("Tổng điểm **42,43** <script>x</script>")
+    assert set(b.data) == MIMES and b.metadata == {"papi": {"kind": "md"}}
+    assert "<strong>42,43</strong>" in b.html
+    assert "<script>" not in b.html and "&lt;script&gt;" in b.html
+    assert b.markdown == "Tổng điểm **42,43** <script>x</script>"
+
+
+def test_table_bundle_aligns_numbers_escapes_and_captions():
+    df = pd.DataFrame({"Nội dung": ["Công khai | minh bạch", "Thủ tục <hành chính>"],
+                       "Điểm": ["5,12", "−0,40"], "Hạng": ["3/61", "–"]})
+    b = d.table_bundle(df, caption="Điểm các nội dung")
+    lines = b.markdown.splitlines()
+    assert lines[0] == "| Nội dung | Điểm | Hạng |"
+    assert lines[1] == "|:" + "-" * 21 + "|" + "-" * 5 + ":|" + "-" * 4 + ":|"  # widths follow the content
+    assert "Công khai \\| minh bạch" in lines[2]
+    assert lines[-1] == ": Điểm các nội dung"
+    assert '<td class="num">5,12</td>' in b.html and "&lt;hành chính&gt;" in b.html
+    assert "<figcaption>Điểm các nội dung</figcaption>" in b.html
+    typst_body = pypandoc.convert_text(b.markdown, "typst", format="markdown")
+    assert "table(" in typst_body and "caption: [Điểm các nội dung]" in typst_body
+    assert "Công khai | minh bạch" in typst_body
+
+
+def test_table_rejects_non_frames():
+    with pytest.raises(ParameterError, match="df"):
+        d.table_bundle([["a"]])
+
+
+def test_tiles_bundle_validates_and_its_typst_compiles(tmp_path):
+    items = [{"label": "Tổng điểm", "value": "42,43", "sub": "/80", "tone": "good"},
+             {"label": "Xếp hạng \"quý\"", "value": "27/60"},
+             {"label": "Thay đổi", "value": "−1,50", "tone": "bad"}]
+    b = d.tiles_bundle(items)
+    assert b.html.count('class="papi-tile ') == 3
+    assert "papi-tone-good" in b.html and "papi-tone-neutral" in b.html and "papi-tone-bad" in b.html
+    assert b.markdown.startswith("```{=typst}\n") and b.markdown.endswith("\n```")
+    text = compile_typst(b.markdown, tmp_path)
+    for needle in ("Tổng điểm", "42,43", "Xếp hạng \"quý\"", "27/60", "−1,50"):
+        assert needle in text
+    with pytest.raises(ParameterError, match=r"items\[1\]\.tone"):
+        d.tiles_bundle([items[0], {"label": "x", "value": "1", "tone": "great"}])
+    with pytest.raises(ParameterError, match=r"items\[0\]\.value"):
+        d.tiles_bundle([{"label": "x"}])
+    with pytest.raises(ParameterError, match="items"):
+        d.tiles_bundle([])
+
+
+def test_callout_bundle_is_a_quarto_callout_and_compiles(tmp_path):
+    b = d.callout_bundle("Số liệu theo **63 tỉnh**", kind="warning")
+    assert b.markdown == '::: {.callout-warning appearance="simple"}\nSố liệu theo **63 tỉnh**\n:::'
+    assert 'class="papi-callout papi-callout-warning"' in b.html and "<strong>63 tỉnh</strong>" in b.html
+    assert "Số liệu theo 63 tỉnh" in compile_typst(b.markdown, tmp_path)
+    with pytest.raises(ParameterError, match="kind"):
+        d.callout_bundle("x", kind="danger")
+
+
+def test_display_functions_emit_bundles_in_a_real_kernel():
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "import pandas as pd\nfrom papi_research import display as d\n"
+        "d.md('**Sơn La**')\n"
+        "d.tiles([{'label': 'Tổng điểm', 'value': '42,43', 'tone': 'good'}])\n"
+        "d.table(pd.DataFrame({'a': ['1,0']}), caption='Bảng')\n"
+        "d.callout('Lưu ý')")])
+    NotebookClient(nb, kernel_name="python3", timeout=60).execute()
+    outs = nb.cells[0].outputs
+    assert [o.output_type for o in outs] == ["display_data"] * 4  # nothing returned → no duplicate result
+    assert [o.metadata["papi"]["kind"] for o in outs] == ["md", "tiles", "table", "callout"]
+    assert all(MIMES <= set(o.data) for o in outs)
+
+
+def test_display_outside_ipython_prints_plain_text(capsys):
+    d.md("Tổng điểm **42,43**")
+    assert capsys.readouterr().out.strip() == "Tổng điểm **42,43**"

@@ -1,0 +1,156 @@
+"""Each model equals a hand-computed OLS (numpy lstsq + our own sandwich formula)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from papi_research.companion import baseline_context, load_companion
+from papi_research.data import load_cached
+from papi_research.models import (context_national, fit_ols, momentum_models, momentum_national, pci_models,
+                                  trend_models)
+from papi_research.scores import panel_totals
+
+
+@pytest.fixture(scope="module")
+def data():
+    return load_cached()
+
+
+@pytest.fixture(scope="module")
+def pt(data):
+    return panel_totals(data)
+
+
+def hand_ols(y, X, groups=None, hc3=False):
+    """β by lstsq; V clustered (CR1: G/(G-1)·(N-1)/(N-K), t with G-1 df) or HC3 (t with N-K df)."""
+    y, X = np.asarray(y, float), np.asarray(X, float)
+    n, k = X.shape
+    beta = np.linalg.lstsq(X, y, rcond=None)[0]
+    u = y - X @ beta
+    bread = np.linalg.inv(X.T @ X)
+    if hc3:
+        h = np.einsum("ij,jk,ik->i", X, bread, X)
+        meat = (X * (u / (1 - h))[:, None] ** 2).T @ X
+        df = n - k
+        V = bread @ meat @ bread
+    else:
+        g = pd.factorize(pd.Series(groups))[0]
+        G = g.max() + 1
+        meat = np.zeros((k, k))
+        for j in range(G):
+            s = X[g == j].T @ u[g == j]
+            meat += np.outer(s, s)
+        V = G / (G - 1) * (n - 1) / (n - k) * bread @ meat @ bread
+        df = G - 1
+    se = np.sqrt(np.diag(V))
+    q = stats.t.ppf(0.975, df)
+    r2 = 1 - (u @ u) / ((y - y.mean()) @ (y - y.mean()))
+    return beta, se, beta - q * se, beta + q * se, r2, V, u @ u / (n - k), n - k
+
+
+def test_fit_ols_small_frame_cluster_and_hc3():
+    rng = np.random.default_rng(7)
+    n = 40
+    X = pd.DataFrame({"const": 1.0, "x1": rng.normal(size=n), "x2": rng.normal(size=n)})
+    groups = pd.Series(np.repeat(np.arange(8), 5))
+    y = pd.Series(1 + 0.5 * X["x1"] - 0.2 * X["x2"] + rng.normal(size=n) + np.repeat(rng.normal(size=8), 5))
+    for hc3 in (False, True):
+        res = fit_ols(y, X, cov="HC3" if hc3 else "cluster", groups=None if hc3 else groups)
+        b, se, lo, hi, r2, *_ = hand_ols(y, X, groups, hc3=hc3)
+        assert np.allclose(res.params, b, atol=1e-10)
+        assert np.allclose(res.bse, se, rtol=1e-8)
+        ci = np.asarray(res.conf_int(0.05))
+        assert np.allclose(ci[:, 0], lo, rtol=1e-8) and np.allclose(ci[:, 1], hi, rtol=1e-8)
+        assert res.rsquared == pytest.approx(r2)
+
+
+def test_trend_matches_hand_hc3(data, pt):
+    tr = trend_models(data, data.provinces.lookup("Sơn La"), 2024)
+    s = pt[(pt["code"] == "P09") & (pt["year"] >= 2018)].set_index("year")[3]
+    X = np.column_stack([np.ones(len(s)), s.index.to_numpy() - 2024.0])
+    b, se, lo, hi, r2, *_ = hand_ols(s.to_numpy(), X, hc3=True)
+    row = tr.table.set_index("outcome").loc["D3"]
+    assert (row["n"], row["first_year"], row["last_year"]) == (7, 2018, 2024)
+    assert row["slope"] == pytest.approx(b[1]) and row["se"] == pytest.approx(se[1])
+    assert row["ci_low"] == pytest.approx(lo[1]) and row["ci_high"] == pytest.approx(hi[1])
+    fit = next(f for f in tr.fits if f.outcome == "D3")
+    assert fit.cov_type == "HC3" and fit.small_sample and fit.r2 == pytest.approx(r2)
+    assert any(n.key == "an_trend_short" for n in tr.notes)
+    # SC83 starts in 2019 and SC51's maximum changes in 2021: the series restart
+    sub = tr.table.set_index("outcome")
+    assert sub.at["SC83", "first_year"] == 2019 and sub.at["SC51", "first_year"] == 2021
+
+
+def test_momentum_matches_hand(data, pt):
+    nat = momentum_national(data, 2024)
+    rows = []
+    for y in range(2018, 2024):
+        a = pt[pt["year"] == y].set_index("code")["total"]
+        b = pt[pt["year"] == y + 1].set_index("code")["total"]
+        f = pd.DataFrame({"x": a, "y": b}).dropna()
+        f["yn"] = y + 1
+        rows.append(f.reset_index())
+    f = pd.concat(rows, ignore_index=True)
+    X = np.column_stack([np.ones(len(f)), f["x"]] + [(f["yn"] == y).astype(float) for y in range(2020, 2025)])
+    b, se, lo, hi, r2, V, s2, dfr = hand_ols(f["y"], X, f["code"])
+    fit = nat.fits["total"]
+    c = fit.coef("score_this_year")
+    assert fit.n == len(f) and fit.n_clusters == f["code"].nunique()
+    assert c["estimate"] == pytest.approx(b[1]) and c["se"] == pytest.approx(se[1])
+    assert c["ci_low"] == pytest.approx(lo[1]) and fit.r2 == pytest.approx(r2)
+    # prediction for Sơn La: year effects at their sample mean; interval uses x'Vx + s²
+    m = momentum_models(data, data.provinces.lookup("Sơn La"), 2024, {"total": 44.0})
+    row = m.table.set_index("outcome").loc["total"]
+    x = X.mean(axis=0)
+    x[1] = pt[(pt["year"] == 2024) & (pt["code"] == "P09")]["total"].iloc[0]
+    pred = x @ b
+    sep = np.sqrt(x @ V @ x + s2)
+    q = stats.t.ppf(0.975, dfr)
+    assert row["expected_next"] == pytest.approx(pred)
+    assert row["pi_low"] == pytest.approx(pred - q * sep) and row["pi_high"] == pytest.approx(pred + q * sep)
+    assert row["p_clear"] == pytest.approx(stats.t.sf((44.0 - pred) / sep, dfr))
+
+
+def test_context_matches_hand(data, pt):
+    nat = context_national(data, 2024)
+    comp = load_companion(data.provinces)
+    base = baseline_context(comp, 2017, data.provinces.codes).frame
+    f = pt[pt["year"] >= 2018][["code", "year", "total"]].dropna().merge(base, left_on="code", right_index=True)
+    f = f.sort_values(["year", "code"]).reset_index(drop=True)
+    region = {p.code: p.region_en for p in data.provinces}
+    regions = [en for en, _ in data.provinces.regions()]
+    cols = [np.ones(len(f)), f["log_grdp_per_head"], f["log_density"], f["income"]]
+    cols += [(f["code"].map(region) == r).astype(float) for r in regions[1:]]
+    cols += [(f["year"] == y).astype(float) for y in range(2019, 2025)]
+    b, se, lo, hi, r2, *_ = hand_ols(f["total"], np.column_stack(cols), f["code"])
+    fit = nat.fits["total"]
+    assert fit.n == len(f) and fit.years == list(range(2018, 2025))
+    for j, term in enumerate(["const", "log_grdp_per_head", "log_density", "income"]):
+        assert fit.coef(term)["estimate"] == pytest.approx(b[j])
+        assert fit.coef(term)["se"] == pytest.approx(se[j])
+    assert fit.r2 == pytest.approx(r2)
+    assert any(n.key == "an_context_carried" for n in fit.notes)
+    assert context_national(data, 2024) is nat  # cached national fit
+
+
+def test_pci_matches_hand(data, pt):
+    fits, notes = pci_models(data, 2024)
+    fit = next(f for f in fits if f.name == "pci:2016-2019:D1-D6")
+    comp = load_companion(data.provinces)
+    f = pt[(pt["year"] >= 2016) & (pt["year"] <= 2019)][["code", "year", 1, 2, 3, 4, 5, 6]]
+    f = f.merge(comp.pci[["code", "year", "pci_weighted"]], on=["code", "year"]).dropna()
+    f = f.sort_values(["year", "code"]).reset_index(drop=True)
+    provs = sorted(f["code"].unique())
+    cols = [np.ones(len(f))] + [f[d].astype(float) for d in range(1, 7)]
+    cols += [(f["code"] == c).astype(float) for c in provs[1:]]
+    cols += [(f["year"] == y).astype(float) for y in range(2017, 2020)]
+    b, se, *_ = hand_ols(f["pci_weighted"], np.column_stack(cols), f["code"])
+    assert fit.n == len(f)
+    for d in range(1, 7):
+        assert fit.coef(f"D{d}")["estimate"] == pytest.approx(b[d])
+        assert fit.coef(f"D{d}")["se"] == pytest.approx(se[d])
+    assert any(n.key == "an_pci_years" for n in notes)
+    assert fit.r2_within is not None and 0 <= fit.r2_within <= 1

@@ -1,0 +1,220 @@
+"""render: both renderers over an executed notebook — content, cell options, A4 PDF text, determinism, errors."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from click.testing import CliRunner
+from pypdf import PdfReader
+
+from conftest import ROOT, synthetic_notebook
+from papi_research.cli import main
+from papi_research.errors import ParameterError
+from papi_research.render import RenderError, prepare, render
+from papi_research.render.quarto import QuartoRenderer, quarto_notebook, quarto_path
+
+A4 = (595.28, 841.89)
+LEAKS = ("STDERR-LEAK", "STDOUT-LEAK", "HIDDEN-CELL", "HIDDEN-OUTPUT", "PLAIN-REPR", "UserWarning", "Traceback")
+
+
+def pdf_text(path: Path) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(path).pages)
+
+
+def pdf_images(path: Path) -> int:
+    n = 0
+    for page in PdfReader(path).pages:
+        xobjects = page["/Resources"].get("/XObject", {})
+        n += sum(1 for x in xobjects.values() if x.get_object()["/Subtype"] == "/Image")
+    return n
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory):
+    """The synthetic Sơn La 2024 briefing rendered by the builtin renderer, in Vietnamese and English."""
+    out = {}
+    for lang in ("vi", "en"):
+        nb = synthetic_notebook(tmp_path_factory.mktemp(lang) / f"son-la-2024.{lang}.ipynb", lang=lang)
+        out[lang] = render(nb, ("html", "pdf"), renderer="builtin")
+    return out
+
+
+def test_outputs_sit_beside_the_notebook_and_nothing_else_is_left(rendered):
+    html, pdf = rendered["vi"]["html"], rendered["vi"]["pdf"]
+    assert html.name == "son-la-2024.vi.html" and pdf.name == "son-la-2024.vi.pdf"
+    assert sorted(p.name for p in html.parent.iterdir()) == ["son-la-2024.vi.html", "son-la-2024.vi.ipynb",
+                                                             "son-la-2024.vi.pdf"]
+    assert oct(html.stat().st_mode & 0o044) == oct(0o044)  # readable by a web server
+
+
+def test_prepare_honours_cell_options_and_resolves_i18n(executed_nb):
+    b = prepare(executed_nb)
+    assert (b.lang, b.year, b.card.province.code) == ("vi", 2024, "P09")
+    assert [blk.kind for blk in b.blocks] == ["output", "markdown", "output", "figure", "output", "output", "figure"]
+    first, second = b.figures
+    assert (first.number, first.label) == (1, "fig-dimensions")
+    assert first.caption == "Sơn La: kết quả PAPI năm 2024"
+    assert first.alt == "Nguồn: CECODES, VFF-CRT, RTA và UNDP, PAPI (2024)."
+    assert (second.number, second.caption) == (2, "Second figure")
+    assert b.title.title == "Sơn La: kết quả PAPI năm 2024"
+    assert b.title.score_line == "Tổng điểm 43,89/80 · Xếp hạng 25/61 · nhóm đạt điểm trung bình cao"
+
+
+def test_html_is_a_clean_self_contained_vietnamese_briefing(rendered):
+    html = rendered["vi"]["html"].read_text(encoding="utf-8")
+    assert re.search(r'<html lang="vi">', html)
+    assert "<h1>Sơn La: kết quả PAPI năm 2024</h1>" in html
+    assert "Tổng điểm 43,89/80 · Xếp hạng 25/61" in html and "So với năm 2023: +1,49 điểm" in html
+    assert '<span class="papi-num">Hình 1.</span> Sơn La: kết quả PAPI năm 2024' in html
+    assert '<span class="papi-num">Hình 2.</span> Second figure' in html
+    assert '<span class="papi-num">Bảng 1.</span> Điểm thành phần' in html
+    assert "Nguồn: CECODES, VFF-CRT, RTA và UNDP, PAPI (2024)." in html
+    assert html.count('class="papi-tile ') == 3
+    srcs = re.findall(r'<img [^>]*src="([^"]+)"', html)
+    assert len(srcs) == 2 and all(s.startswith("data:image/png;base64,") for s in srcs)
+    assert 'alt="Nguồn: CECODES' in html
+    assert not re.search(r'(src|href)="(https?:)?//', html), "briefing must not load anything from the network"
+    assert "<script" not in html and "<pre" not in html and "In&nbsp;[" not in html
+    for leak in LEAKS:
+        assert leak not in html
+
+
+def test_pdf_is_a4_with_vietnamese_text_figures_and_no_code(rendered):
+    pdf = rendered["vi"]["pdf"]
+    reader = PdfReader(pdf)
+    for page in reader.pages:
+        w, h = float(page.mediabox.width), float(page.mediabox.height)
+        assert abs(w - A4[0]) < 0.5 and abs(h - A4[1]) < 0.5
+    text = pdf_text(pdf)
+    assert "Sơn La: kết quả PAPI năm 2024" in text
+    assert "Tổng điểm 43,89/80" in text and "42,43" in text and "42.43" not in text
+    assert "Hình 1. Sơn La: kết quả PAPI năm 2024" in text and "Hình 2. Second figure" in text
+    assert "Bảng 1. Điểm thành phần" in text
+    assert f"Trang 1/{len(reader.pages)}" in text
+    assert "Nguồn: CECODES, VFF-CRT, RTA và UNDP, PAPI (2024)." in text
+    assert pdf_images(pdf) == 2
+    for leak in LEAKS + ("#|", "d.tiles", "import ", "fig2"):
+        assert leak not in text
+    fonts = {str(f) for page in reader.pages for f in page["/Resources"]["/Font"].values()
+             for f in [f.get_object()["/BaseFont"]]}
+    assert any("DejaVu" in f for f in fonts), fonts  # embedded, from matplotlib's font folder
+
+
+def test_english_variant_uses_english_words_and_numbers(rendered):
+    html = rendered["en"]["html"].read_text(encoding="utf-8")
+    assert '<html lang="en">' in html and "<h1>Son La: PAPI 2024 results</h1>" in html
+    assert '<span class="papi-num">Figure 1.</span>' in html and '<span class="papi-num">Table 1.</span>' in html
+    text = pdf_text(rendered["en"]["pdf"])
+    assert "Total 43.89 out of 80 · Rank 25 of 61" in text and "42.43" in text and "42,43" not in text
+    assert "Figure 1. Son La: PAPI 2024 results" in text and "Page 1 of" in text
+    assert "Source: CECODES, VFF-CRT, RTA & UNDP, PAPI (2024)." in text
+
+
+def test_same_inputs_give_identical_files(tmp_path, rendered):
+    nb = synthetic_notebook(tmp_path / "son-la-2024.vi.ipynb", lang="vi")
+    again = render(nb, "html,pdf", renderer="builtin")
+    assert again["html"].read_bytes() == rendered["vi"]["html"].read_bytes()
+    assert again["pdf"].read_bytes() == rendered["vi"]["pdf"].read_bytes()
+
+
+def test_bad_inputs_give_one_clear_error(tmp_path, executed_nb):
+    with pytest.raises(ParameterError, match="formats"):
+        render(executed_nb, "html,docx")
+    with pytest.raises(ParameterError, match="renderer"):
+        render(executed_nb, renderer="latex")
+    with pytest.raises(RenderError, match="not found"):
+        render(tmp_path / "missing.ipynb")
+    nb = nbformat.read(executed_nb, as_version=4)
+    nb.metadata.pop("papermill")
+    nbformat.write(nb, tmp_path / "plain.ipynb")
+    with pytest.raises(RenderError, match="papermill parameters"):
+        render(tmp_path / "plain.ipynb")
+    nb = nbformat.read(executed_nb, as_version=4)
+    nb.cells[6].source = nb.cells[6].source.replace("i18n:rd_title", "i18n:no_such_key")
+    nbformat.write(nb, tmp_path / "badkey.ipynb")
+    with pytest.raises(RenderError, match=r"cell 6: .*'no_such_key'"):
+        render(tmp_path / "badkey.ipynb", "html")
+    nb = nbformat.read(executed_nb, as_version=4)
+    nb.metadata.papermill.parameters["province"] = "Atlantis"
+    nbformat.write(nb, tmp_path / "atlantis.ipynb")
+    with pytest.raises(RenderError, match="Atlantis"):
+        render(tmp_path / "atlantis.ipynb", "html")
+    assert not list(tmp_path.glob("*.html")) and not list(tmp_path.glob(".*"))
+
+
+def test_cli_render(executed_nb):
+    res = CliRunner().invoke(main, ["render", str(executed_nb), "--format", "html", "--renderer", "builtin"])
+    assert res.exit_code == 0, res.output
+    assert executed_nb.with_suffix(".html").is_file() and not executed_nb.with_suffix(".pdf").exists()
+    res = CliRunner().invoke(main, ["render", str(executed_nb), "--format", "odt"])
+    assert res.exit_code == 2 and "formats" in res.output
+
+
+def test_quarto_notebook_carries_resolved_options_and_front_matter(executed_nb):
+    qnb = quarto_notebook(prepare(executed_nb))
+    front = qnb.cells[0]
+    assert front.cell_type == "raw" and "lang: vi" in front.source and "language: _language-vi.yml" in front.source
+    assert "title: 'Sơn La: kết quả PAPI năm 2024'" in front.source
+    sources = "\n".join(c.source for c in qnb.cells[1:])
+    assert '#| fig-cap: "Sơn La: kết quả PAPI năm 2024"' in sources and "i18n:" not in sources
+    assert "HIDDEN-CELL" not in str(qnb) and "injected-parameters" not in str(qnb)
+    outputs = [o for c in qnb.cells if c.cell_type == "code" for o in c.outputs]
+    assert all(o.output_type in ("display_data", "execute_result") for o in outputs)
+    assert not any(set(o.data) == {"text/plain"} for o in outputs)
+    assert (ROOT / "_quarto.yml").is_file() and (ROOT / "_language-vi.yml").is_file()
+
+
+@pytest.mark.skipif(quarto_path() is not None, reason="quarto is on PATH; the Quarto render test runs instead")
+def test_quarto_renderer_says_why_it_is_unavailable(executed_nb):
+    ok, why = QuartoRenderer.available()
+    assert not ok and "quarto is not on PATH" in why
+    with pytest.raises(ParameterError, match="quarto is not on PATH"):
+        render(executed_nb, renderer="quarto")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(quarto_path() is None, reason="quarto is not on PATH (pip cannot install Quarto; "
+                                                   "install it with conda or from quarto.org to run this test)")
+def test_quarto_renders_the_same_briefing(executed_nb):
+    out = render(executed_nb, ("html", "pdf"), renderer="quarto")
+    html = out["html"].read_text(encoding="utf-8")
+    assert 'lang="vi"' in html and "Sơn La: kết quả PAPI năm 2024" in html
+    text = pdf_text(out["pdf"])
+    assert "Sơn La" in text and "42,43" in text and pdf_images(out["pdf"]) == 2
+    for leak in LEAKS:
+        assert leak not in html and leak not in text
+
+
+REAL_NOTEBOOK = ROOT / "notebooks" / "province_briefing.ipynb"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not REAL_NOTEBOOK.is_file(), reason="notebooks/province_briefing.ipynb not written yet")
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_real_briefing_notebook(tmp_path, lang):
+    executed = tmp_path / f"son-la-2024.{lang}.ipynb"
+    subprocess.run([str(Path(sys.executable).parent / "papermill"), str(REAL_NOTEBOOK), str(executed),
+                    "-p", "province", "Sơn La", "-p", "lang", lang, "--log-level", "ERROR"],
+                   check=True, capture_output=True, env=dict(os.environ, MPLBACKEND="Agg"))
+    out = render(executed, ("html", "pdf"), renderer="builtin")
+    html = out["html"].read_text(encoding="utf-8")
+    text = pdf_text(out["pdf"])
+    b = prepare(executed)
+    assert f'<html lang="{lang}">' in html and f"<h1>{b.title.title}</h1>" in html
+    assert b.province_name in text and b.title.score_line in text.replace("\n", " ")
+    total = b.card.total
+    from papi_research.i18n import fmt_num
+    assert fmt_num(total, lang) in text
+    n_fig = len(b.figures)
+    assert n_fig >= 1 and html.count('<figure class="papi-figure"') == n_fig
+    assert pdf_images(out["pdf"]) >= n_fig
+    for leak in ("Traceback", "Warning:", "#|", "import "):
+        assert leak not in html and leak not in text
+    shutil.copy(out["pdf"], tmp_path / "keep.pdf")

@@ -1,0 +1,99 @@
+"""Target planner: strict parsing, exact points needed, counterfactual ranks equal brute force."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from papi_research.data import load_cached
+from papi_research.drivers import drivers_report
+from papi_research.errors import ParameterError
+from papi_research.scores import GROUPS, assign_groups, rank_desc, year_scores
+from papi_research.targets import counterfactual_rank, parse_target, points_needed
+
+
+@pytest.fixture(scope="module")
+def data():
+    return load_cached()
+
+
+@pytest.mark.parametrize("bad", ["group:top", "group:poor", "top:0", "top:62", "top:x", "best", "90", "-1", ""])
+def test_invalid_targets(data, bad):
+    with pytest.raises(ParameterError) as e:
+        parse_target(bad, year_scores(data, 2024))
+    assert e.value.parameter == "target"
+
+
+def test_valid_targets(data):
+    ys = year_scores(data, 2024)
+    assert parse_target("group:best", ys).value == "best"
+    assert parse_target("top:10", ys).value == 10
+    assert parse_target("45,5", ys).value == 45.5
+
+
+def brute_rank(totals: pd.Series, code: str, new: float) -> int:
+    s = totals.copy()
+    s[code] = new
+    return int(rank_desc(s)[code])
+
+
+@pytest.mark.parametrize("year", [2019, 2023, 2024])
+def test_counterfactual_rank_is_brute_force(data, year):
+    totals = year_scores(data, year).provinces["total"]
+    for code in ["P09", "P21", "P01"]:
+        if pd.isna(totals[code]):
+            continue
+        for delta in (0.0, 0.5, 1.234, 3.0, -1.0):
+            new = float(totals[code]) + delta
+            assert counterfactual_rank(totals, code, new) == brute_rank(totals, code, new)
+    # a tie with another province shares its rank
+    other = totals.drop("P09").dropna().iloc[0]
+    assert counterfactual_rank(totals, "P09", float(other)) == brute_rank(totals, "P09", float(other))
+
+
+@pytest.mark.parametrize("year,target", [(2019, "group:high_average"), (2019, "group:best"),
+                                         (2024, "group:best"), (2023, "group:high_average")])
+def test_group_points_needed_are_exact(data, year, target):
+    ys = year_scores(data, year)
+    spec = parse_target(target, ys)
+    totals = ys.provinces["total"]
+    for code in totals.dropna().sort_values().index[:5]:  # the five lowest need points
+        need = points_needed(spec, ys, code)
+        assert need > 0
+
+        def group_with(delta):
+            s = totals.dropna().copy()
+            s[code] = float(totals[code]) + delta
+            return assign_groups(s, ys.rule.tie_rule)[code]
+        assert GROUPS.index(group_with(need)) <= GROUPS.index(spec.value)
+        assert GROUPS.index(group_with(need - 1e-6)) > GROUPS.index(spec.value)
+
+
+def test_top_n_and_score(data):
+    ys = year_scores(data, 2024)
+    totals = ys.provinces["total"]
+    spec = parse_target("top:10", ys)
+    need = points_needed(spec, ys, "P09")
+    assert brute_rank(totals, "P09", float(totals["P09"]) + need) <= 10
+    assert brute_rank(totals, "P09", float(totals["P09"]) + need - 1e-6) > 10
+    assert points_needed(parse_target("40", ys), ys, "P09") == 0.0  # Sơn La already above 40
+
+
+def test_plan_path_and_rank_after(data):
+    r = drivers_report(data, "Hưng Yên", 2019, target="group:high_average")
+    plan = r.target
+    assert plan.needed_points > 0 and plan.reachable
+    assert plan.path_points == pytest.approx(plan.needed_points)
+    assert len(plan.path) >= 3 and plan.path["share"].nunique() == 1
+    totals = year_scores(data, 2019).provinces["total"]
+    assert plan.rank_after == brute_rank(totals, "P21", plan.total + plan.path_points)
+    assert plan.group_after in ("high_average", "best")
+    assert plan.to_dict()["others_held"] is True
+    met = drivers_report(data, "Sơn La", 2024, target="group:low_average").target
+    assert met.already_met and met.needed_points == 0.0 and met.rank_after == met.rank_now
+
+
+def test_no_total_gives_note(data):
+    plan = drivers_report(data, "Quảng Ninh", 2018).target
+    assert plan.needed_points is None and plan.rank_after is None
+    assert any(n.key == "an_target_no_total" for n in plan.notes)
