@@ -96,6 +96,7 @@ def test_pdf_is_a4_with_vietnamese_text_figures_and_no_code(rendered):
     assert "Sơn La: kết quả PAPI năm 2024" in text
     assert "Tổng điểm 43,89/80" in text and "42,43" in text and "42.43" not in text
     assert "Hình 1. Sơn La: kết quả PAPI năm 2024" in text and "Hình 2. Second figure" in text
+    assert "\x00" not in text  # no glyph missing from the embedded fonts
     assert "Bảng 1. Điểm thành phần" in text
     assert f"Trang 1/{len(reader.pages)}" in text
     assert "Nguồn: CECODES, VFF-CRT, RTA và UNDP, PAPI (2024)." in text
@@ -218,3 +219,28 @@ def test_real_briefing_notebook(tmp_path, lang):
     for leak in ("Traceback", "Warning:", "#|", "import "):
         assert leak not in html and leak not in text
     shutil.copy(out["pdf"], tmp_path / "keep.pdf")
+
+
+def vietnamese_letters() -> str:
+    """Every Vietnamese letter: 12 vowels × 6 tones, đ, and their capitals (NFC)."""
+    import unicodedata
+    vowels = ["a", "a\u0306", "a\u0302", "e", "e\u0302", "i", "o", "o\u0302", "o\u031b", "u", "u\u031b", "y"]
+    tones = ["", "\u0300", "\u0301", "\u0309", "\u0303", "\u0323"]
+    low = [unicodedata.normalize("NFC", v + t) for v in vowels for t in tones] + ["đ"]
+    assert all(len(c) == 1 for c in low) and len(low) == 73
+    return "".join(low) + "".join(c.upper() for c in low)
+
+
+@pytest.mark.parametrize("font", ["Libertinus Serif", "DejaVu Sans", "DejaVu Serif"])
+def test_briefing_fonts_print_every_vietnamese_letter(font):
+    import io
+
+    import typst
+    from papi_research.render.builtin import _fonts
+    letters = vietnamese_letters()
+    src = f'#set text(font: "{font}", fallback: false)\n{letters}'.encode()
+    pdf = typst.compile(src, font_paths=_fonts(), ignore_system_fonts=True)
+    text = PdfReader(io.BytesIO(pdf)).pages[0].extract_text()
+    assert text == letters  # a missing glyph would extract as "\x00"
+    fonts = {f.get_object()["/BaseFont"] for f in PdfReader(io.BytesIO(pdf)).pages[0]["/Resources"]["/Font"].values()}
+    assert any(font.replace(" ", "") in str(f) for f in fonts), fonts

@@ -227,7 +227,12 @@ class Briefing:
                 "rank_text": _rank(c.rank, c.ys.n_ranked, self.lang) if c.rank is not None else None}
 
     def figure(self, name: str):
-        """Draw one of :data:`FIGURES` (a ``figures.HouseFigure``)."""
+        """Draw one of :data:`FIGURES` (a ``figures.HouseFigure``); library warnings are kept out of the notebook."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return self._figure(name)
+
+    def _figure(self, name: str):
         from . import figures
         lang = self.lang
         label = self.province.name(lang)
@@ -315,6 +320,13 @@ def build(province: str | Province, year: int | None = None, comparison_year: in
             change = decompose_change(data, card.province, card.year, comparison_year)
     b = Briefing(province=card.province, year=card.year, lang=lang, target_spec=target, card=card, data=data,
                  report=report, change_result=change)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _fill_sections(b)
+    return b
+
+
+def _fill_sections(b: Briefing) -> None:
     b.sections = {
         "headline": headline_section(b),
         "profile": profile_section(b),
@@ -323,7 +335,6 @@ def build(province: str | Province, year: int | None = None, comparison_year: in
     }
     b.sections.update(_analysis_sections(b))
     b.sections["notes"] = notes_section(b)
-    return b
 
 
 # --- sections: scores -----------------------------------------------------------------------------
@@ -332,7 +343,7 @@ def headline_section(b: Briefing) -> Section:
     """Score, rank, group, change against the comparison year, region and the 2025 boundary note."""
     lang, c, p = b.lang, b.card, b.province
     name = p.name(lang)
-    s = Section("headline", b.title(), level=1)
+    s = Section("headline", t("br_h_headline", lang))  # the document title comes from the renderer
     s.md(t("br_subtitle", lang, year=b.year))
     ys = c.ys
     nat_median = ys.national.at["total", "median"]
@@ -472,7 +483,7 @@ def subdimension_section(b: Briefing) -> Section:
         t("score", lang): [fmt_num(x, lang) for x in st["score"]],
         t("br_col_max", lang): [fmt_num(x, lang) for x in st["max"]],
         t("national_median", lang): [fmt_num(x, lang) for x in st["national_median"]],
-        t("br_col_gap", lang): [_signed(None if pd.isna(sc) else sc - m, lang)
+        t("br_col_gap_short", lang): [_signed(None if pd.isna(sc) else sc - m, lang)
                                 for sc, m in zip(st["score"], st["national_median"])],
         t("rank", lang): [("–" if pd.isna(r) else str(int(r))) for r in st["rank"]],
     })
@@ -806,13 +817,9 @@ _NOTES_SHOWN_ELSEWHERE = ("an_change_", "an_boundaries", "an_status_", "an_group
 
 
 def _uses_companion(report) -> bool:
-    """Whether the drivers report used the companion panels (PCI, statistical yearbook)."""
-    try:
-        d = report.to_dict()
-    except Exception:  # pragma: no cover - defensive: a report without to_dict
-        return False
-    text = str(d.get("models", "")).lower()
-    return "pci" in text or "gso" in text or "covariate" in text
+    """Whether the drivers report fitted models on the companion panels (PCI, statistical yearbook)."""
+    models = report.models
+    return models.context is not None or bool(models.pci)
 
 
 # --- national overview ----------------------------------------------------------------------------
@@ -837,6 +844,11 @@ class NationalOverview:
 
     def figure(self, name: str):
         """Draw one of :data:`NATIONAL_FIGURES` (a ``figures.HouseFigure``)."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return self._figure(name)
+
+    def _figure(self, name: str):
         from . import figures
         if name == "league":
             return figures.league_chart(league_frame(self.data, self.year, self.lang), y="name", lang=self.lang,

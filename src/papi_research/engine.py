@@ -122,6 +122,7 @@ def _kernel_reset(cwd: str) -> None:
     import gc
     import sys
     import warnings
+    os.chdir(cwd)  # first: the previous run's folder is gone
     ip = _ipython()
     if ip is not None:
         ip.run_line_magic("reset", "-f")
@@ -161,7 +162,6 @@ def _kernel_reset(cwd: str) -> None:
         for k in set(os.environ) - set(_SNAPSHOT["environ"]):
             del os.environ[k]
         os.environ.update(_SNAPSHOT["environ"])
-    os.chdir(cwd)
     gc.collect()
 
 
@@ -216,7 +216,8 @@ class WarmKernel:
     def start(self) -> "WarmKernel":
         from jupyter_client.manager import AsyncKernelManager
         from jupyter_core.utils import run_sync
-        self.km = AsyncKernelManager(kernel_name=self.spec.kernel_name)
+        self.km = AsyncKernelManager(kernel_name=self.spec.kernel_name, transport="ipc",
+                                     ip=os.path.join(tempfile.gettempdir(), f"papi-kernel-{os.getpid()}"))
         workdir = tempfile.mkdtemp(prefix="papi-kernel-")
         run_sync(self.km.start_kernel)(env=kernel_env(), cwd=workdir)
         self.kc = self.km.client()

@@ -145,11 +145,15 @@ def pdf_bytes(b: Briefing, keep_dir: Path | None = None) -> bytes:
         main.write_text(typst_main(b, body), encoding="utf-8")
         epoch = source_date_epoch()
         try:
-            pdf = typst.compile(str(main), root=str(work), font_paths=_fonts(), ignore_system_fonts=True,
-                                timestamp=epoch if epoch is not None else 0)
+            pdf, warnings = typst.compile_with_warnings(str(main), root=str(work), font_paths=_fonts(),
+                                                        ignore_system_fonts=True,
+                                                        timestamp=epoch if epoch is not None else 0)
         except typst.TypstError as exc:
             raise RenderError(f"Typst could not compile the briefing {b.path.name}: {exc.message} "
                               f"{exc.diagnostic}".strip()) from None
+        if warnings:  # e.g. a glyph missing from the fonts: the PDF would print a wrong letter
+            raise RenderError(f"Typst warned while compiling the briefing {b.path.name}: "
+                              + "; ".join(w.message for w in warnings))
         if keep_dir is not None:
             shutil.copytree(work, keep_dir, dirs_exist_ok=True)
         return pdf

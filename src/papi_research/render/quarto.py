@@ -20,6 +20,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -71,6 +72,14 @@ def _esc(text: str) -> str:
     return html.escape(text)
 
 
+def _yaml_scalar(value: object) -> str:
+    """A cell-option value as one YAML line: plain for simple words, JSON-quoted otherwise."""
+    if isinstance(value, str) and re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]*", value) and value.lower() not in (
+            "true", "false", "yes", "no", "null", "on", "off"):
+        return value
+    return json.dumps(value, ensure_ascii=False)
+
+
 def quarto_notebook(b: Briefing) -> nbformat.NotebookNode:
     """A copy of the executed notebook that Quarto can render as the briefing."""
     nb = nbformat.read(b.path, as_version=4)
@@ -101,7 +110,7 @@ def quarto_notebook(b: Briefing) -> nbformat.NotebookNode:
                 out = copy.deepcopy(out)
                 out["data"] = data
                 outputs.append(out)
-        option_lines = [f"#| {k}: {json.dumps(v, ensure_ascii=False)}" for k, v in opts.items()]
+        option_lines = [f"#| {k}: {_yaml_scalar(v)}" for k, v in opts.items()]
         cell.source = "\n".join(option_lines + [code])
         cell.outputs = outputs
         cells.append(cell)
