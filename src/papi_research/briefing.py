@@ -377,7 +377,8 @@ def headline_section(b: Briefing) -> Section:
         s.note(t(key, lang, province=name, year=b.year, n=ys.regime.n_dimensions, k=len(present),
                  missing=_join([str(d) for d in absent], lang), present=_join([str(d) for d in present], lang)),
                warning=True)
-        s.note(t("br_official_reason", lang, reason=c.missing_reason or t("br_no_reason", lang)))
+        s.note(t("br_official_reason", lang,
+                 reason=b.data.gap_summary(b.year, p.code, lang) or t("br_no_reason", lang)))
         tiles = [{"label": t("br_tile_total", lang), "value": "–", "sub": t("br_tile_no_total", lang),
                   "tone": "neutral"},
                  {"label": t("br_tile_rank", lang), "value": "–",
@@ -794,7 +795,7 @@ def notes_section(b: Briefing) -> Section:
         for code, r in gaps.iterrows():
             p = b.data.provinces.by_code(code)
             rows.append({t("province", lang): p.name(lang), t("status", lang): t("status_" + r["status"], lang),
-                         t("br_col_official", lang): b.data.gap_reason(b.year, code) or t("br_no_reason", lang)})
+                         t("br_col_official", lang): b.data.gap_summary(b.year, code, lang) or t("br_no_reason", lang)})
         s.md(t("br_notes_gaps", lang, year=b.year, n=len(gaps), ranked=ys.n_ranked))
         s.table(pd.DataFrame(rows), caption=t("br_cap_gaps", lang, year=b.year))
     else:
@@ -1028,7 +1029,7 @@ def _nat_notes(o: NationalOverview) -> Section:
         s.md(t("br_notes_gaps", lang, year=o.year, n=len(gaps), ranked=ys.n_ranked))
         s.table(pd.DataFrame([{t("province", lang): o.data.provinces.by_code(c).name(lang),
                                t("status", lang): t("status_" + r["status"], lang),
-                               t("br_col_official", lang): o.data.gap_reason(o.year, c) or t("br_no_reason", lang)}
+                               t("br_col_official", lang): o.data.gap_summary(o.year, c, lang) or t("br_no_reason", lang)}
                               for c, r in gaps.iterrows()]), caption=t("br_cap_gaps", lang, year=o.year))
     else:
         s.md(t("br_notes_no_gaps", lang, year=o.year, ranked=ys.n_ranked))

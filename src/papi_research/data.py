@@ -19,7 +19,7 @@ import pandas as pd
 
 from .codebook import Codebook, regime_of
 from .errors import DataValidationError, ParameterError
-from .paths import find_papi_dir
+from .paths import find_papi_dir, reference_dir
 from .provinces import ProvinceRegistry
 
 YEAR_FILE = re.compile(r"^(\d{4})\.csv$")
@@ -75,6 +75,23 @@ class PapiData:
         if not reason or reason.lower().startswith("none"):
             return f"{r['official_state'].strip()} (no reason published)"
         return f"{r['official_state'].strip()}; reason: {reason}"
+
+    def gap_summary(self, year: int, code: str, lang: str) -> str | None:
+        """A short statement of the official status in ``lang`` (``data/reference/gap_reasons.csv``),
+        falling back to the official English record; None when the province-year is not a gap."""
+        summary = _gap_summaries().get((int(year), code))
+        if summary:
+            return summary[0] if lang == "vi" else summary[1]
+        return self.gap_reason(year, code)
+
+
+@lru_cache(maxsize=1)
+def _gap_summaries() -> dict[tuple[int, str], tuple[str, str]]:
+    path = reference_dir() / "gap_reasons.csv"
+    if not path.is_file():
+        return {}
+    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    return {(int(r["year"]), r["code"]): (r["summary_vi"], r["summary_en"]) for r in df.to_dict("records")}
 
 
 def _sha256(path: Path) -> str:

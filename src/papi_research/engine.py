@@ -268,7 +268,7 @@ class WarmKernel:
         return run_sync(self._run_code)(code, want_result, timeout)
 
     async def _run_code(self, code: str, want_result: bool, timeout: float) -> Any:
-        expr = {"r": "repr(__papi_result__)"} if want_result else {}
+        expr = {"r": "__papi_result__"} if want_result else {}
         if want_result:
             code = f"__papi_result__ = {code}"
         msg_id = self.kc.execute(code, silent=False, store_history=False, user_expressions=expr,
@@ -302,8 +302,7 @@ class WarmKernel:
             import ast
             rexpr = content.get("user_expressions", {}).get("r", {})
             text = rexpr.get("data", {}).get("text/plain", "None")
-            if want_result:
-                self.run_code("del __papi_result__")
+            await self._run_code("del __papi_result__", False, timeout)
             try:
                 return ast.literal_eval(text)
             except (ValueError, SyntaxError):
