@@ -98,6 +98,9 @@ def _kernel_snapshot() -> None:
     import warnings
     ip = _ipython()
     _SNAPSHOT.clear()
+    import gc
+    gc.collect()
+    gc.freeze()  # libraries, data and models move to the permanent generation: later collections skip them
     _SNAPSHOT["sys_path"] = list(sys.path)
     _SNAPSHOT["environ"] = dict(os.environ)
     _SNAPSHOT["warnings"] = list(warnings.filters)
@@ -162,7 +165,7 @@ def _kernel_reset(cwd: str) -> None:
         for k in set(os.environ) - set(_SNAPSHOT["environ"]):
             del os.environ[k]
         os.environ.update(_SNAPSHOT["environ"])
-    gc.collect()
+    gc.collect()  # the notebook's garbage only: the warm state is frozen (see _kernel_snapshot)
 
 
 def _ipython():
