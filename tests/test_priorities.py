@@ -36,7 +36,13 @@ def test_components_visible_and_summed(son_la):
     scored = tb[tb["priority"].notna()]
     w = scored[[f"w_{k}" for k in WEIGHTS]].sum(axis=1)
     assert np.allclose(w, scored["priority"])
-    assert list(scored["priority"]) == sorted(scored["priority"], reverse=True)
+    below = scored[scored["below_reference"]]
+    rest = scored[~scored["below_reference"]]
+    assert list(scored["code"]) == list(below["code"]) + list(rest["code"])  # below the reference level first
+    for part in (below, rest):
+        assert list(part["priority"]) == sorted(part["priority"], reverse=True)
+    ref = np.fmax(scored["national_median"].astype(float), scored["target_level"].astype(float))
+    assert (scored["below_reference"] == (scored["score"] < ref)).all()
     assert len(scored) == len(year_scores(load_cached(), 2024).structure)
 
 

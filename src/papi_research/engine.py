@@ -38,8 +38,15 @@ INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 # Modules imported once per warm kernel (those that do not exist yet are skipped).
 WARM_LIBRARIES = ("numpy", "pandas", "matplotlib", "matplotlib.pyplot", "seaborn", "statsmodels.api",
                   "statsmodels.formula.api", "IPython.display")
-WARM_MODULES = ("papi_research.data", "papi_research.scores", "papi_research.i18n", "papi_research.display",
-                "papi_research.figures", "papi_research.drivers", "papi_research.report_text")
+# Every module of the package is imported once per warm kernel except these (batch machinery, CLI).
+NOT_WARMED = {"cli", "__main__", "runner", "executors", "engine", "manifest", "site", "render"}
+
+
+def _package_modules() -> tuple[str, ...]:
+    import pkgutil
+    import papi_research
+    return tuple(f"papi_research.{m.name}" for m in pkgutil.iter_modules(papi_research.__path__)
+                 if m.name not in NOT_WARMED)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -55,7 +62,7 @@ def _kernel_warm(data_dir: str | None, years: list[int], target: str, province: 
     import importlib
     import io
     notes: list[str] = []
-    for name in WARM_LIBRARIES + WARM_MODULES:
+    for name in WARM_LIBRARIES + _package_modules():
         try:
             importlib.import_module(name)
         except ImportError as exc:

@@ -15,7 +15,9 @@ below_context     max(−context residual, 0) / SD                              
 
 SD is the cross-province standard deviation of the sub-dimension in the report year; the cap
 keeps one component (e.g. a steep but noisy trend on a sub-dimension where provinces hardly
-differ) from outweighing the rest. ``priority`` is the sum of contributions; ties are broken by sub-dimension code, so the order is
+differ) from outweighing the rest. ``priority`` is the sum of contributions. Sub-dimensions where
+the province is below the national median or the target group's level (``below_reference``) come
+first, then the rest, each by ``priority``; ties are broken by sub-dimension code, so the order is
 deterministic. The top lines (3 to 5: those with a positive priority, at least three) become
 action-plan lines with a suggested lead agency (from ``data/reference/lead_agencies.csv``, keyed
 by the sub-dimension's English label, so valid across years) and provinces to learn from (top
@@ -206,8 +208,12 @@ def score_priorities(data: PapiData, province: Province, year: int, target: Targ
         if ag is None:
             notes.append(make_note("an_priority_no_agency", label=lab_en))
     table = pd.DataFrame(rows)
+    # below the national median or the target group's level first, then by priority score
+    ref = table[["national_median", "target_level"]].astype(float).max(axis=1)
+    table["below_reference"] = table["score"].astype(float) < ref
     table["_p"] = table["priority"].fillna(-np.inf)
-    table = table.sort_values(["_p", "code"], ascending=[False, True], kind="mergesort").drop(columns="_p")
+    table = table.sort_values(["below_reference", "_p", "code"], ascending=[False, False, True],
+                              kind="mergesort").drop(columns="_p")
     table = table.reset_index(drop=True)
     table.insert(0, "priority_rank", [i + 1 if pd.notna(p) else None for i, p in enumerate(table["priority"])])
     scored = table[table["priority"].notna()]
