@@ -135,8 +135,7 @@ def _kernel_reset(cwd: str) -> None:
     os.chdir(cwd)  # first: the previous run's folder is gone
     ip = _ipython()
     if ip is not None:
-        ip.run_line_magic("reset", "-f")
-        ip.execution_count = 1
+        ip.reset(new_session=True)  # what `%reset -f` does, plus a new history session and counter 1
     if "matplotlib.pyplot" in sys.modules:
         sys.modules["matplotlib.pyplot"].close("all")
     if "rc" in _SNAPSHOT:
@@ -229,7 +228,8 @@ class WarmKernel:
         self.km = AsyncKernelManager(kernel_name=self.spec.kernel_name, transport="ipc",
                                      ip=os.path.join(tempfile.gettempdir(), f"papi-kernel-{os.getpid()}"))
         workdir = tempfile.mkdtemp(prefix="papi-kernel-")
-        run_sync(self.km.start_kernel)(env=kernel_env(), cwd=workdir)
+        run_sync(self.km.start_kernel)(env=kernel_env(), cwd=workdir,
+                                       extra_arguments=["--HistoryManager.hist_file=:memory:"])  # as nbclient
         self.kc = self.km.client()
         self.kc.start_channels()
         run_sync(self.kc.wait_for_ready)(timeout=self.startup_timeout)
@@ -575,6 +575,9 @@ def execute_job(spec: JobSpec) -> JobResult:
     debugging and the job's briefings from earlier runs are removed (nothing stale is published).
     """
     import papermill as pm
+    # papermill re-infers the parameters cell and warns about names it cannot parse; the runner has
+    # already checked them (runner.notebook_parameters), so only its errors are worth showing.
+    logging.getLogger("papermill").setLevel(logging.ERROR)
     t0 = time.perf_counter()
     out_dir = Path(spec.out_dir)
     final_dir = out_dir / spec.rel_dir

@@ -1,0 +1,292 @@
+"""Tests of the batch runner: validation, plan, skipped provinces, failures, cache, manifest, Dask, the real notebook."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from click.testing import CliRunner
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from papi_research import manifest as mf
+from papi_research.cli import main
+from papi_research.data import load
+from papi_research.errors import DataValidationError, ParameterError, UnknownProvinceError
+from papi_research.paths import project_dir
+from papi_research.runner import (NOTEBOOK_PARAMETERS, RunOptions, default_notebook, execute_plan,
+                                  notebook_parameters, plan_run, run)
+
+PARAMETERS_CELL = ('province = "Sơn La"\nyear = None             # None = latest year with data\n'
+                   'comparison_year = None  # None = latest earlier year of the same regime with a total\n'
+                   'lang = "vi"\ntarget = "group:high_average"\ndata_dir = None\n')
+FAILING_PROVINCE = "Cao Bằng"  # the test notebook raises for it
+
+
+def make_notebook(path: Path, extra: str = "") -> Path:
+    """A small briefing-like notebook: real data, a figure, and an injected failure for Cao Bằng."""
+    nb = new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    params = new_code_cell(PARAMETERS_CELL)
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [
+        new_markdown_cell("# test briefing"),
+        params,
+        new_code_cell("from papi_research.data import load_cached\nfrom papi_research.scores import scorecard\n"
+                      "card = scorecard(load_cached(data_dir), province, year)\n"
+                      "print(card.province.slug, card.year, lang, card.status, card.total)"),
+        new_code_cell(f'if province == "{FAILING_PROVINCE}":\n    raise RuntimeError("injected failure")'),
+        new_code_cell("import matplotlib.pyplot as plt\nfig, ax = plt.subplots(figsize=(3, 2))\n"
+                      "ax.bar(['total'], [card.total or 0])\nplt.show()"),
+        new_code_cell(extra or "None"),
+    ]
+    nbformat.write(nb, path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def data():
+    return load()
+
+
+@pytest.fixture(scope="module")
+def test_nb(tmp_path_factory) -> Path:
+    return make_notebook(tmp_path_factory.mktemp("nb") / "test_briefing.ipynb")
+
+
+def opts(nb: Path, out: Path, **kw) -> RunOptions:
+    base = dict(notebook=nb, out=out, formats=("ipynb",), jobs=2)
+    base.update(kw)
+    return RunOptions(**base)
+
+
+# ---------------------------------------------------------------- the notebook contract
+
+def test_runner_parameters_match_the_briefing_notebook():
+    import papermill as pm
+    nb = default_notebook()
+    assert nb.is_file(), f"{nb} is missing"
+    declared = {p["name"] for p in pm.inspect_notebook(str(nb))}
+    assert declared == set(NOTEBOOK_PARAMETERS)
+    assert set(notebook_parameters(nb)) == set(NOTEBOOK_PARAMETERS)
+    assert notebook_parameters(nb)["year"] is None and notebook_parameters(nb)["lang"] == "vi"
+
+
+def test_committed_notebooks_carry_no_outputs():
+    notebooks = sorted((project_dir() / "notebooks").glob("*.ipynb"))
+    assert notebooks, "no notebooks committed"
+    for path in notebooks:
+        nb = nbformat.read(path, as_version=4)
+        for i, cell in enumerate(nb.cells):
+            if cell.cell_type == "code":
+                assert cell.outputs == [], f"{path.name} cell {i} has outputs"
+                assert cell.execution_count is None, f"{path.name} cell {i} has an execution count"
+        assert "papermill" not in nb.metadata, f"{path.name} is an executed notebook"
+
+
+# ---------------------------------------------------------------- validation before any kernel
+
+def test_unknown_province_is_an_error_with_suggestions(test_nb, tmp_path):
+    with pytest.raises(UnknownProvinceError) as exc:
+        plan_run(opts(test_nb, tmp_path, provinces=("Son Laa",)))
+    assert "Sơn La" in str(exc.value)
+
+
+@pytest.mark.parametrize("kw, parameter", [
+    (dict(provinces=("Sơn La",), year=2030), "year"),
+    (dict(provinces=("Sơn La",), langs=("fr",)), "lang"),
+    (dict(provinces=("Sơn La",), formats=("docx",)), "format"),
+    (dict(provinces=("Sơn La",), jobs=0), "jobs"),
+    (dict(provinces=("Sơn La",), executor="spark"), "executor"),
+    (dict(provinces=("Sơn La",), scheduler="tcp://x:1"), "scheduler"),
+    (dict(provinces=("Sơn La",), renderer="word"), "renderer"),
+    (dict(), "PROVINCE"),
+    (dict(provinces=("Sơn La",), all=True), "PROVINCE"),
+    (dict(provinces=("Sơn La",), comparison_year=2024, year=2024), "comparison-year"),
+])
+def test_bad_parameters_are_rejected(test_nb, tmp_path, kw, parameter):
+    with pytest.raises(ParameterError) as exc:
+        plan_run(opts(test_nb, tmp_path, **kw))
+    assert exc.value.parameter == parameter
+    assert not (tmp_path / "manifest.json").exists()
+
+
+def test_notebook_must_declare_the_parameters(tmp_path):
+    nb = new_notebook()
+    cell = new_code_cell("province = 'Sơn La'\nyear = None")
+    cell.metadata["tags"] = ["parameters"]
+    nb.cells = [cell]
+    path = tmp_path / "bad.ipynb"
+    nbformat.write(nb, path)
+    with pytest.raises(ParameterError, match="comparison_year, lang, target, data_dir"):
+        plan_run(opts(path, tmp_path, provinces=("Sơn La",)))
+    nb.cells[0].metadata["tags"] = []
+    nbformat.write(nb, path)
+    with pytest.raises(ParameterError, match="no cell tagged 'parameters'"):
+        plan_run(opts(path, tmp_path, provinces=("Sơn La",)))
+
+
+def test_plan_all_skips_provinces_without_data_with_their_official_reason(test_nb, tmp_path, data):
+    plan = plan_run(opts(test_nb, tmp_path, all=True, year=2024, langs=("vi", "en")))
+    assert len(plan.jobs) == 126 and plan.year == 2024
+    skipped = {j.province_code for j in plan.jobs if j.action == "skipped"}
+    assert skipped == {data.provinces.lookup("Vĩnh Phúc").code, data.provinces.lookup("Tiền Giang").code}
+    for j in plan.jobs:
+        assert j.key == f"2024/{j.slug}/{j.lang}"
+        assert j.spec.rel_dir == f"2024/{j.slug}" and j.spec.stem == f"{j.slug}-2024.{j.lang}"
+        assert j.slug.isascii() and " " not in j.slug
+        assert set(j.parameters) == set(NOTEBOOK_PARAMETERS)
+        if j.action == "skipped":
+            assert j.reason == data.gap_reason(2024, j.province_code)
+    # a partial row still gets a briefing: 2018 Quảng Ninh lacks dimensions 2 and 4
+    plan18 = plan_run(opts(test_nb, tmp_path, provinces=("Quảng Ninh",), year=2018))
+    assert [j.action for j in plan18.jobs] == ["run"]
+
+
+def test_plan_region_and_latest_year(test_nb, tmp_path, data):
+    plan = plan_run(opts(test_nb, tmp_path, region="Northern Midlands and Mountain Areas"))
+    assert plan.year == data.latest_year
+    codes = [j.province_code for j in plan.jobs]
+    assert data.provinces.lookup("Sơn La").code in codes and data.provinces.lookup("Hà Nội").code not in codes
+
+
+# ---------------------------------------------------------------- manifest module
+
+def test_data_version_without_pandas_equals_the_loaders(data):
+    assert mf.papi_data_version(data.directory) == data.version
+
+
+def test_manifest_merge_by_key_and_atomic_write(tmp_path):
+    def rec(key, status, **kw):
+        return mf.RunRecord(key=key, province_code="P09", slug="son-la", year=2024, lang="vi", parameters={},
+                            inputs={"a": 1}, versions={}, status=status, **kw)
+    mf.update_manifest(tmp_path, [rec("2024/son-la/vi", "failed", error="x"), rec("2024/son-la/en", "ok")])
+    mf.update_manifest(tmp_path, [rec("2024/son-la/vi", "ok")])
+    m = json.loads((tmp_path / "manifest.json").read_text(encoding="utf-8"))
+    assert m["schema"] == 1
+    assert [(r["key"], r["status"]) for r in m["runs"]] == [("2024/son-la/en", "ok"), ("2024/son-la/vi", "ok")]
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+    with pytest.raises(ValueError):
+        rec("k", "done")
+    (tmp_path / "manifest.json").write_text("{not json", encoding="utf-8")
+    with pytest.raises(DataValidationError, match="manifest.json"):
+        mf.read_manifest(tmp_path)
+
+
+# ---------------------------------------------------------------- running: failure, skip, cache, manifest
+
+@pytest.fixture(scope="module")
+def first_run(test_nb, tmp_path_factory):
+    out = tmp_path_factory.mktemp("out")
+    summary = run(opts(test_nb, out, provinces=("Sơn La", FAILING_PROVINCE, "Hà Nội", "Vĩnh Phúc"), year=2024),
+                  progress=False, echo=lambda s: None)
+    return out, summary
+
+
+def test_a_failing_province_leaves_the_others_complete(first_run):
+    out, summary = first_run
+    status = {r.key: r.status for r in summary.records}
+    assert status == {"2024/son-la/vi": "ok", "2024/cao-bang/vi": "failed", "2024/hanoi/vi": "ok",
+                      "2024/vinh-phuc/vi": "skipped"}
+    assert summary.exit_code != 0
+    for slug in ("son-la", "hanoi"):
+        nb = nbformat.read(out / f"2024/{slug}/{slug}-2024.vi.ipynb", as_version=4)
+        assert nb.metadata.papermill.parameters["lang"] == "vi"
+        printed = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+        assert printed.startswith(f"{slug} 2024 vi complete")
+        assert any("image/png" in o.get("data", {}) for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    failed = summary.failures[0]
+    assert "RuntimeError: injected failure" in failed.error
+    kept = out / failed.outputs["ipynb"]
+    assert kept.name == "cao-bang-2024.vi.failed.ipynb" and kept.is_file()
+    assert not (out / "2024/cao-bang/cao-bang-2024.vi.ipynb").exists()
+    assert "FAILED  2024/cao-bang/vi" in summary.text() and "skipped 2024/vinh-phuc/vi" in summary.text()
+    assert not list((out / ".staging").iterdir())
+
+
+def test_manifest_content(first_run, data):
+    out, _ = first_run
+    m = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    runs = {r["key"]: r for r in m["runs"]}
+    ok = runs["2024/son-la/vi"]
+    assert ok["province_code"] == data.provinces.lookup("Sơn La").code and ok["slug"] == "son-la"
+    assert ok["year"] == 2024 and ok["lang"] == "vi" and ok["status"] == "ok" and ok["error"] is None
+    assert ok["parameters"] == {"province": "Sơn La", "year": 2024, "comparison_year": None, "lang": "vi",
+                                "target": "group:high_average", "data_dir": None}
+    assert ok["outputs"] == {"ipynb": "2024/son-la/son-la-2024.vi.ipynb"}
+    assert ok["inputs"]["data"] == data.version
+    assert {"notebook", "parameters", "data", "companion", "source", "package"} <= set(ok["inputs"])
+    assert ok["versions"]["papi_research"] and ok["versions"]["pandas"]
+    assert ok["duration_s"] > 0
+    skipped = runs["2024/vinh-phuc/vi"]
+    assert skipped["status"] == "skipped" and skipped["reason"] == data.gap_reason(2024, skipped["province_code"])
+    assert skipped["outputs"] == {}
+    assert runs["2024/cao-bang/vi"]["error"]
+
+
+def test_cache_hit_then_miss(first_run, test_nb, tmp_path):
+    out, _ = first_run
+    t0 = time.perf_counter()
+    again = run(opts(test_nb, out, provinces=("Sơn La", "Hà Nội"), year=2024), progress=False, echo=lambda s: None)
+    elapsed = time.perf_counter() - t0
+    assert [r.status for r in again.records] == ["cached", "cached"]
+    assert again.results == [] and elapsed < 3 and again.exit_code == 0
+    m = {r["key"]: r for r in json.loads((out / "manifest.json").read_text(encoding="utf-8"))["runs"]}
+    assert m["2024/son-la/vi"]["status"] == "cached" and m["2024/cao-bang/vi"]["status"] == "failed"
+    # a changed notebook, a missing output or --force is a miss
+    changed = make_notebook(tmp_path / "test_briefing.ipynb", extra="changed = True")
+    plan = plan_run(opts(changed, out, provinces=("Sơn La", "Hà Nội"), year=2024))
+    assert [j.action for j in plan.jobs] == ["run", "run"]
+    plan = plan_run(opts(test_nb, out, provinces=("Sơn La",), year=2024, langs=("en",)))
+    assert [j.action for j in plan.jobs] == ["run"]  # other parameters
+    assert [j.action for j in plan_run(opts(test_nb, out, provinces=("Sơn La",), year=2024, force=True)).jobs] == ["run"]
+    (out / "2024/hanoi/hanoi-2024.vi.ipynb").rename(out / "moved.ipynb")
+    try:
+        plan = plan_run(opts(test_nb, out, provinces=("Sơn La", "Hà Nội"), year=2024))
+        assert [j.action for j in plan.jobs] == ["cached", "run"]
+    finally:
+        (out / "moved.ipynb").rename(out / "2024/hanoi/hanoi-2024.vi.ipynb")
+
+
+def test_cli_run_exit_codes(first_run, test_nb):
+    out, _ = first_run
+    runner = CliRunner()
+    res = runner.invoke(main, ["run", "Son Laa", "--notebook", str(test_nb), "--out", str(out)])
+    assert res.exit_code == 2 and "Sơn La" in res.output
+    res = runner.invoke(main, ["run", "Sơn La", "Hà Nội", "--year", "2024", "--format", "ipynb",
+                               "--notebook", str(test_nb), "--out", str(out), "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["counts"]["cached"] == 2
+    res = runner.invoke(main, ["run", "Vĩnh Phúc", "--year", "2024", "--format", "ipynb", "--dry-run",
+                               "--notebook", str(test_nb), "--out", str(out)])
+    assert res.exit_code == 0 and res.output.startswith("skipped  2024/vinh-phuc/vi")
+
+
+def test_dask_executor_on_a_local_cluster(test_nb, tmp_path):
+    summary = run(opts(test_nb, tmp_path, provinces=("Sơn La", FAILING_PROVINCE), year=2024, executor="dask"),
+                  progress=False, echo=lambda s: None)
+    assert {r.key: r.status for r in summary.records} == {"2024/son-la/vi": "ok", "2024/cao-bang/vi": "failed"}
+    nb = nbformat.read(tmp_path / "2024/son-la/son-la-2024.vi.ipynb", as_version=4)
+    assert nb.metadata.papermill.parameters["province"] == "Sơn La"
+    assert summary.exit_code == 1
+
+
+# ---------------------------------------------------------------- end to end on the real notebook
+
+@pytest.mark.slow
+def test_real_notebook_two_provinces_end_to_end(tmp_path):
+    summary = run(RunOptions(provinces=("Sơn La", "Đồng Tháp"), year=2024, langs=("vi",), formats=("html", "pdf"),
+                             out=tmp_path, jobs=2), progress=False, echo=lambda s: None)
+    assert summary.exit_code == 0, summary.text()
+    for slug in ("son-la", "dong-thap"):
+        for ext in ("ipynb", "html", "pdf"):
+            path = tmp_path / f"2024/{slug}/{slug}-2024.vi.{ext}"
+            assert path.is_file() and path.stat().st_size > 1000, path
+        html = (tmp_path / f"2024/{slug}/{slug}-2024.vi.html").read_text(encoding="utf-8")
+        assert ("Sơn La" if slug == "son-la" else "Đồng Tháp") in html
+        assert (tmp_path / f"2024/{slug}/{slug}-2024.vi.pdf").read_bytes().startswith(b"%PDF")
+    again = run(RunOptions(provinces=("Sơn La", "Đồng Tháp"), year=2024, langs=("vi",), formats=("html", "pdf"),
+                           out=tmp_path, jobs=2), progress=False, echo=lambda s: None)
+    assert [r.status for r in again.records] == ["cached", "cached"]
