@@ -33,8 +33,7 @@ report: $(STAMP)
 	$(BIN)/papi run "$(PROVINCE)" --lang vi --format html,pdf
 
 reports: $(STAMP)
-	$(BIN)/papi run --all --lang vi,en --format html,pdf
-	$(BIN)/papi site
+	$(BIN)/papi run --all --lang vi,en --format html,pdf; status=$$?; $(BIN)/papi site; exit $$status
 
 site: $(STAMP)
 	$(BIN)/papi site
@@ -47,7 +46,7 @@ test-fast: $(STAMP)
 
 lab: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[lab]"
-	$(BIN)/jupyter lab notebooks/
+	env -u MPLBACKEND $(BIN)/jupyter lab notebooks/
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_batch.py

@@ -64,14 +64,24 @@ def opts(nb: Path, out: Path, **kw) -> RunOptions:
 
 # ---------------------------------------------------------------- the notebook contract
 
-def test_runner_parameters_match_the_briefing_notebook():
-    import papermill as pm
-    nb = default_notebook()
-    assert nb.is_file(), f"{nb} is missing"
-    declared = {p["name"] for p in pm.inspect_notebook(str(nb))}
-    assert declared == set(NOTEBOOK_PARAMETERS)
-    assert set(notebook_parameters(nb)) == set(NOTEBOOK_PARAMETERS)
-    assert notebook_parameters(nb)["year"] is None and notebook_parameters(nb)["lang"] == "vi"
+def test_runner_parameters_match_the_briefing_notebook(tmp_path, data):
+    from papermill.parameterize import parameterize_notebook
+    path = default_notebook()
+    assert path.is_file(), f"{path} is missing"
+    declared = notebook_parameters(path)
+    assert set(declared) == set(NOTEBOOK_PARAMETERS)
+    assert declared["year"] is None and declared["lang"] == "vi" and declared["target"] == "group:high_average"
+    # what the runner passes for a real job is exactly that set, injected right after the parameters cell
+    job = plan_run(RunOptions(provinces=("Sơn La",), year=2024, out=tmp_path, formats=("ipynb",))).jobs[0]
+    assert set(job.parameters) == set(NOTEBOOK_PARAMETERS)
+    from papermill.iorw import load_notebook_node
+    nb = parameterize_notebook(load_notebook_node(str(path)), job.parameters)
+    tags = [c.metadata.get("tags", []) for c in nb.cells]
+    i = next(i for i, t in enumerate(tags) if "parameters" in t)
+    assert "injected-parameters" in tags[i + 1]
+    injected: dict = {}
+    exec(nb.cells[i + 1].source, {}, injected)
+    assert injected == job.parameters
 
 
 def test_committed_notebooks_carry_no_outputs():

@@ -6,8 +6,9 @@ loads the data and fits the national models of the years to run (the library cac
 version and year), then executes notebook after notebook. Between two notebooks it is reset so the
 outputs equal a fresh kernel's: ``%reset -f`` (user namespace, ``In``/``Out``), execution counter
 back to 1, figures closed, matplotlib ``rcParams``, pandas and numpy options, warning filters (and the
-"already shown" registries), ``sys.path``, environment and formatters restored to the snapshot taken
-after warm-up, and the working directory set to the run's own fresh folder.
+"already shown" registries), ``sys.path`` and environment restored to the snapshot taken after
+warm-up (display formatters are left alone: modules register theirs once and remember it), and the
+working directory set to the run's own fresh folder.
 
 :class:`WarmEngine` is a papermill engine (registered as ``papi-warm``, also through the
 ``papermill.engine`` entry point) that runs a notebook in such a kernel through nbclient, without
@@ -22,6 +23,7 @@ import logging
 import os
 import queue
 import shutil
+import sys
 import tempfile
 import threading
 import time
@@ -121,10 +123,8 @@ def _kernel_snapshot() -> None:
         import numpy as np
         _SNAPSHOT["np_print"] = np.get_printoptions()
         _SNAPSHOT["np_err"] = np.geterr()
-    if ip is not None:
-        fmts = ip.display_formatter.formatters
-        _SNAPSHOT["formatters"] = {mime: (dict(f.type_printers), dict(f.deferred_printers), f.enabled)
-                                   for mime, f in fmts.items()}
+    # Display formatters are deliberately not restored: modules register theirs once and remember it
+    # (papi_research.figures does), so undoing a registration would change the next notebook's output.
 
 
 def _kernel_reset(cwd: str) -> None:
@@ -153,15 +153,6 @@ def _kernel_reset(cwd: str) -> None:
         import numpy as np
         np.set_printoptions(**_SNAPSHOT["np_print"])
         np.seterr(**_SNAPSHOT["np_err"])
-    if "formatters" in _SNAPSHOT and ip is not None:
-        for mime, f in ip.display_formatter.formatters.items():
-            if mime in _SNAPSHOT["formatters"]:
-                tp, dp, enabled = _SNAPSHOT["formatters"][mime]
-                f.type_printers.clear()
-                f.type_printers.update(tp)
-                f.deferred_printers.clear()
-                f.deferred_printers.update(dp)
-                f.enabled = enabled
     if "warnings" in _SNAPSHOT:
         warnings.filters[:] = _SNAPSHOT["warnings"]
         warnings._filters_mutated()  # forget which warnings were already shown ("default"/"once")
@@ -470,6 +461,10 @@ def shutdown_kernels() -> None:
             pass
     for k in plain:
         k.shutdown()
+    global _RENDERER
+    if _RENDERER is not None:
+        _RENDERER.close()
+        _RENDERER = None
 
 
 def _register_exit() -> None:
@@ -544,6 +539,8 @@ def normalize_notebook(nb, input_label: str | None, output_label: str) -> None:
         pm["input_path"] = input_label
     pm["output_path"] = output_label
     for cell in nb.cells:
+        if "injected-parameters" in cell.get("metadata", {}).get("tags", []) and "id" in cell:
+            cell["id"] = "injected-parameters"  # papermill draws a random id for the cell it adds
         cpm = cell.get("metadata", {}).get("papermill")
         if cpm:
             for k in ("start_time", "end_time", "duration"):
@@ -561,10 +558,107 @@ def _error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {_strip_ansi(str(exc))}"
 
 
-def _render(executed: Path, formats: tuple[str, ...], renderer: str) -> dict[str, Path]:
+def _render_in_child(executed: str, formats: tuple[str, ...], renderer: str) -> tuple[dict[str, str], int]:
+    """Render in the render process; also return that process's resident memory (bytes)."""
+    import psutil
     from .render import render
-    produced = render(executed, formats=formats, renderer=renderer)
-    return {fmt: Path(p) for fmt, p in produced.items()}
+    produced = render(Path(executed), formats=formats, renderer=renderer)
+    return {fmt: str(p) for fmt, p in produced.items()}, psutil.Process().memory_info().rss
+
+
+def _render_child_init() -> None:
+    os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+    try:
+        import papi_research.render  # noqa: F401 - imported once per render process
+    except ImportError:
+        pass
+
+
+class RenderProcess:
+    """Renders PDFs in a child process that is replaced once its memory passes ``max_rss_mb``.
+
+    The Typst compiler keeps every compilation in an in-process cache that it never frees (about
+    15-20 MB per briefing with figures), so a long batch would grow without bound if it compiled
+    PDFs in the worker itself. A separate, recycled process bounds that memory and keeps the warm
+    kernel; HTML (no such growth) is rendered in the worker meanwhile.
+    """
+
+    def __init__(self, max_rss_mb: int = 300):
+        self.max_rss = max_rss_mb * 2**20
+        self._pool = None
+        self.recycled = 0
+
+    @staticmethod
+    def _in_process() -> bool:
+        import multiprocessing
+        return multiprocessing.current_process().daemon  # e.g. a Dask worker: no children allowed
+
+    def _ensure(self):
+        if self._pool is None:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+            self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+                                             initializer=_render_child_init)
+        return self._pool
+
+    def start(self) -> None:
+        """Start the process and import the renderer now (returns at once)."""
+        if not self._in_process():
+            self._ensure().submit(int, 0)
+
+    def submit(self, executed: Path, formats: tuple[str, ...], renderer: str):
+        """Start rendering; :meth:`collect` waits for the result."""
+        if self._in_process():
+            return _render_in_child(str(executed), tuple(formats), renderer)
+        return self._ensure().submit(_render_in_child, str(executed), tuple(formats), renderer)
+
+    def collect(self, handle) -> dict[str, Path]:
+        from concurrent.futures import Future
+        from concurrent.futures.process import BrokenProcessPool
+        if not isinstance(handle, Future):
+            produced, _ = handle
+            return {fmt: Path(p) for fmt, p in produced.items()}
+        try:
+            produced, rss = handle.result()
+        except BrokenProcessPool:
+            self.close()
+            raise
+        if rss > self.max_rss:
+            self.close()
+            self.recycled += 1
+            self.start()  # the next render process imports the renderer while the kernel works
+        return {fmt: Path(p) for fmt, p in produced.items()}
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
+_RENDERER: RenderProcess | None = None
+
+
+def render_process() -> RenderProcess:
+    """This process's render child (created on first use, stopped at exit)."""
+    global _RENDERER
+    if _RENDERER is None:
+        _RENDERER = RenderProcess()
+        _register_exit()
+    return _RENDERER
+
+
+def _render(executed: Path, formats: tuple[str, ...], renderer: str) -> dict[str, Path]:
+    """PDF in the render process and, at the same time, HTML here (see :class:`RenderProcess`)."""
+    pending = render_process().submit(executed, ("pdf",), renderer) if "pdf" in formats else None
+    produced: dict[str, Path] = {}
+    try:
+        rest = tuple(f for f in formats if f != "pdf")
+        if rest:
+            produced.update({fmt: Path(p) for fmt, p in _render_in_child(str(executed), rest, renderer)[0].items()})
+    finally:
+        if pending is not None:
+            produced.update(render_process().collect(pending))
+    return produced
 
 
 def execute_job(spec: JobSpec) -> JobResult:
@@ -677,13 +771,15 @@ def _unpublish(final_dir: Path, spec: JobSpec) -> None:
 
 
 def warm_worker(spec: WarmSpec, render_formats: tuple[str, ...] = ()) -> dict:
-    """Start this process's warm kernel now (pool initialiser / Dask warm-up) and import the renderer."""
-    svc = kernel_service(spec)
+    """Start this process's render process and warm kernel now (pool initialiser), both at once."""
+    if "pdf" in render_formats:
+        render_process().start()
     if render_formats:
         try:
-            import papi_research.render  # noqa: F401 - imported once per worker
+            import papi_research.render  # noqa: F401 - HTML is rendered in this process
         except ImportError:
             pass
+    svc = kernel_service(spec)
     return {"pid": os.getpid(), "kernel_pid": svc.kernel.pid(), "notes": svc.kernel.notes}
 
 
