@@ -20,15 +20,15 @@ PROVINCE = NOTEBOOKS / "province_briefing.ipynb"
 NATIONAL = NOTEBOOKS / "national_overview.ipynb"
 
 CONTRACT = '''province = "Sơn La"
-year = None             # None = latest year with data
-comparison_year = None  # None = latest earlier year of the same regime with a total
+year = None             # None: the latest year with data
+comparison_year = None  # None: the latest earlier year of the same regime with a total
 lang = "vi"
 target = "group:high_average"
-data_dir = None         # None = default search (PAPI_DATA_DIR, data/raw/papi, ../shared/papi)'''
+data_dir = None         # None: default search (PAPI_DATA_DIR, data/raw/papi, ../shared/papi)'''
 
-NATIONAL_PARAMS = '''year = None             # None = latest year with data
+NATIONAL_PARAMS = '''year = None             # None: the latest year with data
 lang = "vi"
-data_dir = None         # None = default search (PAPI_DATA_DIR, data/raw/papi, ../shared/papi)'''
+data_dir = None         # None: default search (PAPI_DATA_DIR, data/raw/papi, ../shared/papi)'''
 
 
 def _read(path: Path) -> nbformat.NotebookNode:
@@ -59,6 +59,17 @@ def test_parameters_cell_matches_the_contract(path, params):
     assert tagged[0].source.startswith("#| echo: false\n")
     # and it is the first code cell, so the parameters are defined before anything uses them
     assert [c for c in nb.cells if c.cell_type == "code"][0] is tagged[0]
+
+
+@pytest.mark.parametrize("path,params", [(PROVINCE, CONTRACT), (NATIONAL, NATIONAL_PARAMS)])
+def test_papermill_reads_every_parameter(path, params):
+    """papermill's own parser (`papermill --help-notebook`) must see each name, with its default."""
+    import papermill
+
+    seen = papermill.inspect_notebook(str(path))
+    names = [line.split("=")[0].strip() for line in params.splitlines()]
+    assert list(seen) == names
+    assert all(seen[n]["default"] for n in names)
 
 
 @pytest.mark.parametrize("path", [PROVINCE, NATIONAL])

@@ -19,8 +19,8 @@ from papi_research.paths import project_dir
 from papi_research.runner import (NOTEBOOK_PARAMETERS, RunOptions, default_notebook, execute_plan,
                                   notebook_parameters, plan_run, run)
 
-PARAMETERS_CELL = ('province = "Sơn La"\nyear = None             # None = latest year with data\n'
-                   'comparison_year = None  # None = latest earlier year of the same regime with a total\n'
+PARAMETERS_CELL = ('province = "Sơn La"\nyear = None             # None: the latest year with data\n'
+                   'comparison_year = None  # None: the latest earlier year of the same regime with a total\n'
                    'lang = "vi"\ntarget = "group:high_average"\ndata_dir = None\n')
 FAILING_PROVINCE = "Cao Bằng"  # the test notebook raises for it
 
