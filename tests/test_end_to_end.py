@@ -1,0 +1,103 @@
+"""The whole flow on the real data: `papi run` → executed notebook → HTML + PDF → `papi site`,
+then a real browser and a PDF reader check what an official would hold (Đồng Tháp 2021: 42.432, 27/60)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from papi_research.data import load_cached
+from papi_research.scores import scorecard
+
+pytestmark = pytest.mark.slow
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"]
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def papi(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "papi_research", *args], capture_output=True, text=True,
+                          encoding="utf-8", cwd=ROOT, env={**os.environ, "SOURCE_DATE_EPOCH": "1735689600"})
+
+
+@pytest.fixture(scope="module")
+def out(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("e2e")
+    r = papi("run", "Đồng Tháp", "Quảng Ninh", "--year", "2021", "--lang", "vi,en", "--format", "html,pdf",
+             "--jobs", "1", "--out", str(out))
+    assert r.returncode == 0, r.stdout + r.stderr
+    r = papi("site", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    return out
+
+
+def test_manifest_records_the_run_and_the_official_gap(out):
+    runs = {r["key"]: r for r in json.loads((out / "manifest.json").read_text(encoding="utf-8"))["runs"]}
+    assert runs["2021/dong-thap/vi"]["status"] == "ok" and runs["2021/dong-thap/en"]["status"] == "ok"
+    qn = runs["2021/quang-ninh/vi"]
+    assert qn["status"] == "skipped" and "không đủ dữ liệu" in qn["reason"]  # official reason, not a failure
+    assert not (out / "2021" / "quang-ninh").exists() or not list((out / "2021" / "quang-ninh").glob("*.html"))
+    for lang in ("vi", "en"):
+        for ext in ("ipynb", "html", "pdf"):
+            assert (out / runs[f"2021/dong-thap/{lang}"]["outputs"][ext]).is_file()
+
+
+def test_pdf_is_a4_vietnamese_with_exact_figures(out):
+    from pypdf import PdfReader
+
+    card = scorecard(load_cached(), "Đồng Tháp", 2021)
+    pdf = PdfReader(out / "2021" / "dong-thap" / "dong-thap-2021.vi.pdf")
+    assert len(pdf.pages) >= 3
+    for page in pdf.pages:
+        w, h = float(page.mediabox.width), float(page.mediabox.height)
+        assert abs(w - 595.28) < 1 and abs(h - 841.89) < 1  # A4 in points
+    text = "\n".join(p.extract_text() for p in pdf.pages)
+    assert "Đồng Tháp" in text and "42,43" in text and "27/60" in text
+    assert f"{card.total:.2f}".replace(".", ",") == "42,43"
+    assert "Trang 1/" in text and "PAPI (2021)" in text
+    assert "import " not in text and "Traceback" not in text and "#|" not in text
+    images = sum(len(p.images) for p in pdf.pages)
+    assert images == 3  # every figure of the briefing is in the PDF
+    en = "\n".join(p.extract_text() for p in PdfReader(out / "2021" / "dong-thap" / "dong-thap-2021.en.pdf").pages)
+    assert "Dong Thap" in en and "42.43" in en and "42,43" not in en
+
+
+def test_real_briefing_in_chromium(out):
+    from playwright import sync_api  # a test dependency: installed by `make test`
+
+    if not Path(CHROMIUM).is_file():
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is missing: .ci/run must install it (apt-get install chromium)")
+        pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium)")
+    artifacts = ROOT / "test-artifacts"
+    artifacts.mkdir(exist_ok=True)
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1100, "height": 900})
+        errors, remote = [], []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(("file://", "data:"))
+                   else (remote.append(route.request.url), route.abort()))
+        page.goto((out / "2021" / "dong-thap" / "dong-thap-2021.vi.html").as_uri())
+        page.wait_for_load_state("load")
+        assert page.evaluate("document.documentElement.lang") == "vi"
+        assert page.inner_text("h1") == "Đồng Tháp: kết quả PAPI năm 2021"
+        body = page.inner_text("body")
+        assert "42,43/80" in body and "27/60" in body and "Đồng bằng sông Cửu Long" in body
+        images = page.evaluate("Array.from(document.images).map(i => [i.complete, i.naturalWidth, i.alt])")
+        assert len(images) == 3 and all(done and width > 0 and alt for done, width, alt in images), images
+        assert "import " not in body and "Traceback" not in body and "Warning" not in body
+        page.screenshot(path=str(artifacts / "e2e-dong-thap-2021.vi.png"), full_page=True)
+        page.goto((out / "index.html").as_uri())
+        page.wait_for_load_state("load")
+        rows = page.locator("#briefings tbody tr")
+        assert rows.count() >= 2 and "42,43/80" in page.inner_text("#briefings")
+        assert errors == [] and remote == []
+        browser.close()
