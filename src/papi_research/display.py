@@ -152,8 +152,9 @@ def table_bundle(df: pd.DataFrame, caption: str | None = None) -> Bundle:
     # Markdown (Pandoc pipe table; the caption follows as ": caption")
     # dash counts give Pandoc the relative column widths (content length, capped), so wide tables
     # get sensible proportions in the PDF
-    dashes = [max(3, min(30, max([min(len(cols[i]), 12)] + [len(w) for w in cols[i].split()]
-                                 + [len(r[i]) for r in rows])))
+    # (+5 stands for the cell padding, so short numeric columns are never narrower than their numbers)
+    dashes = [max(7 if numeric[i] else 3, min(30, max([min(len(cols[i]), 12)] + [len(w) for w in cols[i].split()]
+                                                      + [len(r[i]) for r in rows]))) + 5
               for i in range(len(cols))]
     lines = ["| " + " | ".join(_md_cell(c) for c in cols) + " |",
              "|" + "|".join(("-" * n + ":") if numeric[i] else (":" + "-" * n) for i, n in enumerate(dashes)) + "|"]
