@@ -16,7 +16,7 @@ from papi_research.cli import main
 from papi_research.data import load
 from papi_research.errors import DataValidationError, ParameterError, UnknownProvinceError
 from papi_research.paths import project_dir
-from papi_research.runner import (NOTEBOOK_PARAMETERS, RunOptions, default_notebook, execute_plan,
+from papi_research.runner import (NOTEBOOK_PARAMETERS, RunOptions, default_notebook,
                                   notebook_parameters, plan_run, run)
 
 PARAMETERS_CELL = ('province = "Sơn La"\nyear = None             # None: the latest year with data\n'
@@ -163,10 +163,6 @@ def test_plan_region_and_latest_year(test_nb, tmp_path, data):
 
 
 # ---------------------------------------------------------------- manifest module
-
-def test_data_version_without_pandas_equals_the_loaders(data):
-    assert mf.papi_data_version(data.directory) == data.version
-
 
 def test_manifest_merge_by_key_and_atomic_write(tmp_path):
     def rec(key, status, **kw):

@@ -21,7 +21,6 @@ does not fail on them. Any other code outside P01…P63 is an error.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import re
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .hashing import files_version, sha256_file
 from .errors import DataValidationError
 from .paths import find_companion_dir
 from .provinces import ProvinceRegistry
@@ -61,10 +61,8 @@ class Companion:
 
     @property
     def version(self) -> str:
-        h = hashlib.sha256()
-        for name in sorted(self.files):
-            h.update(f"{name}:{self.files[name]}\n".encode())
-        return h.hexdigest()[:16]
+        """A short hash of every companion file: changes when any of them changes."""
+        return files_version(self.files)
 
     def covariate(self, variable: str) -> pd.DataFrame:
         """Wide table of one yearbook variable: index code, one column per year with data."""
@@ -200,7 +198,7 @@ def load_companion(provinces: ProvinceRegistry, companion_dir: str | Path | None
         path = directory / name
         if not path.is_file():
             raise DataValidationError("required file is missing", file=path)
-        files[name] = hashlib.sha256(path.read_bytes()).hexdigest()
+        files[name] = sha256_file(path)
     key = (str(directory), tuple(sorted(files.items())), tuple(provinces.codes))
     if key in _CACHE:
         return _CACHE[key]

@@ -8,7 +8,6 @@ nothing is returned half-loaded.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import re
 from dataclasses import dataclass, field
@@ -19,12 +18,12 @@ import pandas as pd
 
 from .codebook import Codebook, regime_of
 from .errors import DataValidationError, ParameterError
+from .hashing import PAPI_REQUIRED, YEAR_FILE, files_version, papi_files
 from .paths import find_papi_dir, reference_dir
 from .provinces import ProvinceRegistry
 
-YEAR_FILE = re.compile(r"^(\d{4})\.csv$")
 SUB_COLUMN = re.compile(r"^SC([1-8])([1-9])$")
-REQUIRED_FILES = ("provinces.csv", "labels_official_2011_2019.csv", "missing_official_status.csv")
+REQUIRED_FILES = PAPI_REQUIRED
 GAP_COLUMNS = ("year", "code", "csv_state", "official_state", "reason_found")
 
 
@@ -54,10 +53,7 @@ class PapiData:
     @property
     def version(self) -> str:
         """A short hash of every input file: changes when any data changes."""
-        h = hashlib.sha256()
-        for name in sorted(self.files):
-            h.update(f"{name}:{self.files[name]}\n".encode())
-        return h.hexdigest()[:16]
+        return files_version(self.files)
 
     def check_year(self, year: int) -> int:
         if year not in self.years:
@@ -92,10 +88,6 @@ def _gap_summaries() -> dict[tuple[int, str], tuple[str, str]]:
         return {}
     df = pd.read_csv(path, dtype=str, keep_default_na=False)
     return {(int(r["year"]), r["code"]): (r["summary_vi"], r["summary_en"]) for r in df.to_dict("records")}
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _read_year(path: Path, year: int, codebook: Codebook, provinces: ProvinceRegistry) -> pd.DataFrame:
@@ -182,8 +174,7 @@ def load(data_dir: str | Path | None = None) -> PapiData:
     panel = panel[["year", "code", "dimension", "subcode", "position", "label_vi", "label_en", "max", "score"]]
     panel = panel.sort_values(["year", "code", "dimension", "position"]).reset_index(drop=True)
     gaps = _read_gaps(directory / "missing_official_status.csv", provinces)
-    files = {p.name: _sha256(p) for _, p in year_files}
-    files.update({name: _sha256(directory / name) for name in REQUIRED_FILES})
+    files = papi_files(directory)
     return PapiData(directory=directory, panel=panel, codebook=codebook, provinces=provinces,
                     gaps=gaps, files=files)
 

@@ -29,7 +29,6 @@ import fcntl
 import hashlib
 import json
 import os
-import re
 import sys
 import tempfile
 from contextlib import contextmanager
@@ -40,6 +39,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from . import __version__
+from .hashing import sha256_file
 from .paths import PACKAGE_DIR, project_dir
 
 SCHEMA = 1
@@ -48,20 +48,6 @@ STATUSES = ("ok", "cached", "skipped", "failed")
 # Libraries whose version can change a briefing (numbers, figures, HTML or PDF bytes).
 OUTPUT_LIBRARIES = ("numpy", "pandas", "statsmodels", "matplotlib", "seaborn", "papermill", "nbclient",
                     "nbconvert", "ipykernel", "typst", "jinja2")
-# Same file set and formula as ``data.load`` / ``PapiData.version``.
-_YEAR_FILE = re.compile(r"^(\d{4})\.csv$")
-_PAPI_REQUIRED = ("provinces.csv", "labels_official_2011_2019.csv", "missing_official_status.csv")
-
-
-def sha256_file(path: Path) -> str:
-    """Hex SHA-256 of a file's bytes."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def sha256_json(obj: Any) -> str:
     """Hex SHA-256 of an object's canonical JSON (sorted keys, no whitespace)."""
     text = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
@@ -84,16 +70,6 @@ def _tree_hash(root: Path, skip_dirs: tuple[str, ...] = ("__pycache__", ".ipynb_
     for path in sorted(files):
         h.update(f"{path.relative_to(root).as_posix()}:{sha256_file(path)}\n".encode())
     return h.hexdigest()
-
-
-def papi_data_version(directory: Path) -> str:
-    """``PapiData.version`` computed from the files alone (no parsing, no pandas)."""
-    files = {p.name: sha256_file(p) for p in directory.iterdir() if _YEAR_FILE.match(p.name)}
-    files.update({name: sha256_file(directory / name) for name in _PAPI_REQUIRED if (directory / name).is_file()})
-    h = hashlib.sha256()
-    for name in sorted(files):
-        h.update(f"{name}:{files[name]}\n".encode())
-    return h.hexdigest()[:16]
 
 
 def companion_hash(directory: Path | None) -> str:

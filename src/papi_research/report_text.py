@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .codebook import comparability_notes
 from .data import PapiData
-from .i18n import fmt_int, fmt_num, t
+from .i18n import fmt_num, t
 from .scores import Scorecard, group_name, year_scores
 
 

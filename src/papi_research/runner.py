@@ -26,8 +26,9 @@ from typing import Callable
 from . import __version__
 from .engine import JobResult, JobSpec, WarmSpec
 from .errors import ParameterError, PapiError
+from .hashing import sha256_file
 from .manifest import (RunRecord, companion_hash, is_cache_hit, library_versions, read_manifest,
-                       sha256_file, sha256_json, source_hash, update_manifest)
+                       sha256_json, source_hash, update_manifest)
 from .paths import find_companion_dir, project_dir
 
 # The notebook's parameters cell holds exactly these names (contract with notebooks/province_briefing.ipynb).
