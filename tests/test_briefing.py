@@ -72,7 +72,9 @@ def test_boundary_note_names_the_post_2025_province(papi, son_la):
     assert "Sơn La giữ nguyên địa giới" in son_la["vi"].headline.text()
     assert "01/7/2025" in son_la["vi"].headline.text()
     vp = briefing.build("Vĩnh Phúc", year=2023, lang="vi", data=papi).headline.text()
-    assert "hợp nhất vào Phú Thọ" in vp
+    assert "Vĩnh Phúc, Hòa Bình và Phú Thọ hợp nhất thành Phú Thọ (mới)" in vp
+    hy = briefing.build("Hưng Yên", year=2024, lang="en", data=papi).headline.text()
+    assert "Hung Yen and Thai Binh have formed the new Hung Yen" in hy and "merged into Hung Yen" not in hy
     hue = briefing.build("Thừa Thiên-Huế", year=2024, lang="en", data=papi).headline.text()
     assert "now Hue" in hue or "now Huế" in hue
 

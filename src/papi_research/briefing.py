@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import importlib
 import warnings
-from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -180,10 +179,11 @@ def _merger_sentence(province: Province, registry, lang: str) -> str:
     new = province.merged_into_vi if lang == "vi" else province.merged_into_en
     if not new:
         return ""
-    sharing = Counter(p.merged_into_vi for p in registry)[province.merged_into_vi]
+    partners = [p for p in registry if p.merged_into_vi == province.merged_into_vi and p.code != province.code]
     name = province.name(lang)
-    if sharing > 1:
-        return t("br_merger_merged", lang, name=name, new=new)
+    if partners:
+        members = _join([name] + [p.name(lang) for p in partners], lang)
+        return t("br_merger_merged", lang, name=name, new=new, members=members)
     if new != name:
         return t("br_merger_renamed", lang, name=name, new=new)
     return t("unchanged_since_merger", lang, name=name)
