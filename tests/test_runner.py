@@ -178,7 +178,7 @@ def test_manifest_merge_by_key_and_atomic_write(tmp_path):
         rec("k", "done")
     (tmp_path / "manifest.json").write_text("{not json", encoding="utf-8")
     with pytest.raises(DataValidationError, match="manifest.json"):
-        mf.read_manifest(tmp_path)
+        mf.parse_manifest(tmp_path / "manifest.json")  # read_manifest recovers instead (tests/test_faults.py)
 
 
 # ---------------------------------------------------------------- running: failure, skip, cache, manifest

@@ -31,6 +31,9 @@ class PapiGroup(click.Group):
         except PapiError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(2)
+        except KeyboardInterrupt:  # before a run started (a run reports its own interruption)
+            click.echo("papi: interrupted", err=True)
+            sys.exit(130)
 
 
 @click.group(cls=PapiGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -41,7 +41,7 @@ INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 WARM_LIBRARIES = ("numpy", "pandas", "matplotlib", "matplotlib.pyplot", "seaborn", "statsmodels.api",
                   "statsmodels.formula.api", "IPython.display")
 # Every module of the package is imported once per warm kernel except these (batch machinery, CLI).
-NOT_WARMED = {"cli", "__main__", "runner", "executors", "engine", "manifest", "site", "render"}
+NOT_WARMED = {"cli", "__main__", "runner", "executors", "engine", "manifest", "site", "render", "transfer"}
 
 
 def _package_modules() -> tuple[str, ...]:
@@ -189,6 +189,18 @@ def kernel_env() -> dict[str, str]:
     return env
 
 
+def ipc_kernel_manager(kernel_name: str):
+    """A kernel manager whose kernel talks over Unix sockets in the temporary folder, not TCP.
+
+    The sockets are files only this user can reach (no "Kernel is running over TCP without
+    encryption" warning); they live in ``tempfile.gettempdir()``, which a batch run points at its
+    own folder and removes at the end.
+    """
+    from jupyter_client.manager import AsyncKernelManager
+    return AsyncKernelManager(kernel_name=kernel_name, transport="ipc",
+                              ip=os.path.join(tempfile.gettempdir(), f"papi-kernel-{os.getpid()}"))
+
+
 @dataclass(frozen=True)
 class WarmSpec:
     """What a warm kernel pre-loads: kernel name, data directory, years and driver target."""
@@ -198,6 +210,7 @@ class WarmSpec:
     years: tuple[int, ...] = ()
     target: str = "group:high_average"
     province: str | None = None  # one province with data, used to fit and cache the national models
+    env: tuple[tuple[str, str], ...] = ()  # extra environment of the kernel (e.g. where shipped data lives)
 
 
 class WarmKernel:
@@ -214,12 +227,10 @@ class WarmKernel:
 
     # -- lifecycle --------------------------------------------------------------------------
     def start(self) -> "WarmKernel":
-        from jupyter_client.manager import AsyncKernelManager
         from jupyter_core.utils import run_sync
-        self.km = AsyncKernelManager(kernel_name=self.spec.kernel_name, transport="ipc",
-                                     ip=os.path.join(tempfile.gettempdir(), f"papi-kernel-{os.getpid()}"))
+        self.km = ipc_kernel_manager(self.spec.kernel_name)
         workdir = tempfile.mkdtemp(prefix="papi-kernel-")
-        run_sync(self.km.start_kernel)(env=kernel_env(), cwd=workdir,
+        run_sync(self.km.start_kernel)(env={**kernel_env(), **dict(self.spec.env)}, cwd=workdir,
                                        extra_arguments=["--HistoryManager.hist_file=:memory:"])  # as nbclient
         self.kc = self.km.client()
         self.kc.start_channels()
@@ -467,6 +478,56 @@ def shutdown_kernels() -> None:
         _RENDERER = None
 
 
+def abandon_kernels() -> None:
+    """Stop this process's kernels and render process at once, without waiting for a running notebook.
+
+    For a worker that is told to stop (SIGTERM) or whose parent died: the warm kernel may be in the
+    middle of a notebook, so it is killed rather than asked, and its socket and connection files are
+    removed. Safe to call from a signal handler or any thread.
+    """
+    import signal
+    kernels = [svc.kernel for svc in list(_SERVICES.values())] + list(_PLAIN.values())
+    for k in kernels:
+        pid = k.pid()
+        if pid:
+            try:
+                os.killpg(pid, signal.SIGKILL)  # the kernel leads its own session (jupyter_client)
+            except OSError:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+        if k.km is not None:
+            for clean in (k.km.cleanup_connection_file, k.km.cleanup_ipc_files):
+                try:
+                    clean()
+                except Exception:  # noqa: BLE001 - best effort on the way out
+                    pass
+    if _RENDERER is not None:
+        _RENDERER.kill()
+
+
+def stop_worker(signum: int | None = None, frame=None) -> None:
+    """SIGTERM handler of a worker process: abandon the kernels, then exit (status 128 + signal)."""
+    abandon_kernels()
+    os._exit(128 + (signum or 15))
+
+
+def exit_with_parent() -> None:
+    """Stop this worker (kernels included) as soon as its parent process is gone."""
+    import multiprocessing
+    parent = multiprocessing.parent_process()
+    if parent is None or parent.sentinel is None:
+        return
+
+    def watch() -> None:
+        from multiprocessing.connection import wait
+        wait([parent.sentinel])
+        stop_worker(15)
+
+    threading.Thread(target=watch, name="papi-parent-watch", daemon=True).start()
+
+
 def _register_exit() -> None:
     global _EXIT_REGISTERED
     if _EXIT_REGISTERED:
@@ -498,6 +559,7 @@ class JobSpec:
     warm: WarmSpec = field(default_factory=WarmSpec)
     execution_timeout: int = 600
     notebook_label: str | None = None  # what nb.metadata.papermill.input_path records
+    run_record: dict | None = None  # manifest fields known up front, kept in the executed notebook
 
     def outputs(self) -> dict[str, str]:
         return {fmt: f"{self.rel_dir}/{self.stem}.{fmt}" for fmt in ("ipynb", *self.formats)}
@@ -515,9 +577,10 @@ class JobResult:
     execute_s: float = 0.0
     render_s: float = 0.0
     pid: int = 0
+    files: dict[str, bytes] = field(default_factory=dict, repr=False)  # "ipynb", "html", "pdf" or "failed.ipynb"
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return {k: v for k, v in asdict(self).items() if k != "files"}
 
 
 def _write_nb(nb, path: Path) -> None:
@@ -567,6 +630,9 @@ def _render_in_child(executed: str, formats: tuple[str, ...], renderer: str) -> 
 
 
 def _render_child_init() -> None:
+    import signal
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the batch's to handle, not the renderer's
+    exit_with_parent()
     os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
     try:
         import papi_research.render  # noqa: F401 - imported once per render process
@@ -634,6 +700,16 @@ class RenderProcess:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
 
+    def kill(self) -> None:
+        """Kill the render process at once (a worker that is stopping)."""
+        import signal
+        pool = self._pool
+        for proc in list(getattr(pool, "_processes", {}).values()) if pool is not None else []:
+            try:
+                os.kill(proc.pid, signal.SIGKILL)
+            except (OSError, TypeError):
+                pass
+
 
 _RENDERER: RenderProcess | None = None
 
@@ -662,43 +738,29 @@ def _render(executed: Path, formats: tuple[str, ...], renderer: str) -> dict[str
 
 
 def execute_job(spec: JobSpec) -> JobResult:
-    """Run one job in this process: execute the notebook, render it, publish the files atomically.
+    """Run one job in this process: execute the notebook, render it, return the files as bytes.
 
-    Files are built in ``<out>/.staging/`` and renamed into ``<out>/<year>/<slug>/`` only when
-    everything succeeded. On failure the executed notebook is kept as ``<stem>.failed.ipynb`` for
-    debugging and the job's briefings from earlier runs are removed (nothing stale is published).
+    Everything is built in a folder of its own under this process's temporary folder and removed
+    afterwards; the worker never writes into the output folder (it may not even see it): the client
+    publishes ``result.files`` (see ``transfer.publish``). On success ``files`` holds ``ipynb`` and
+    each requested format; on failure it holds the executed notebook as ``failed.ipynb`` (when the
+    kernel got far enough to write one) for debugging.
     """
     import papermill as pm
     # papermill re-infers the parameters cell and warns about names it cannot parse; the runner has
     # already checked them (runner.notebook_parameters), so only its errors are worth showing.
     logging.getLogger("papermill").setLevel(logging.ERROR)
     t0 = time.perf_counter()
-    out_dir = Path(spec.out_dir)
-    final_dir = out_dir / spec.rel_dir
-    staging_root = out_dir / ".staging"
-    staging_root.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=spec.stem + ".", dir=staging_root))
+    stage = Path(tempfile.mkdtemp(prefix=spec.stem + "."))
     workdir = Path(tempfile.mkdtemp(prefix="papi-run-"))  # the run's own working directory
     executed = stage / f"{spec.stem}.ipynb"
-    failed_nb = final_dir / f"{spec.stem}.failed.ipynb"
     result = JobResult(key=spec.key, status="failed", duration_s=0.0, pid=os.getpid())
     label = f"{spec.rel_dir}/{spec.stem}.ipynb"
     try:
         t_exec = time.perf_counter()
         try:
             if spec.fresh:
-                env_backup = os.environ.get("MPLBACKEND")
-                os.environ["MPLBACKEND"] = INLINE_BACKEND
-                try:
-                    pm.execute_notebook(spec.notebook, str(executed), parameters=spec.parameters,
-                                        kernel_name=spec.warm.kernel_name, progress_bar=False,
-                                        request_save_on_cell_execute=False, cwd=str(workdir),
-                                        execution_timeout=spec.execution_timeout, record_timing=False)
-                finally:
-                    if env_backup is None:
-                        os.environ.pop("MPLBACKEND", None)
-                    else:
-                        os.environ["MPLBACKEND"] = env_backup
+                _execute_fresh(spec, executed, workdir)
             else:
                 register_engine()
                 svc = kernel_service(spec.warm)
@@ -708,8 +770,7 @@ def execute_job(spec: JobSpec) -> JobResult:
                          debug_path=str(executed), execution_timeout=spec.execution_timeout)
         except Exception as exc:  # noqa: BLE001 - one province failing never stops the others
             result.error = _error_text(exc)
-            _keep_failed(executed, failed_nb, spec, label)
-            _unpublish(final_dir, spec)
+            _keep_failed(executed, spec, label, result)
             return result
         finally:
             result.execute_s = time.perf_counter() - t_exec
@@ -725,19 +786,12 @@ def execute_job(spec: JobSpec) -> JobResult:
             except Exception as exc:  # noqa: BLE001
                 result.error = "render: " + _error_text(exc)
                 log.debug("render failed for %s\n%s", spec.key, traceback.format_exc())
-                _keep_failed(executed, failed_nb, spec, label)
-                _unpublish(final_dir, spec)
+                _keep_failed(executed, spec, label, result)
                 return result
             finally:
                 result.render_s = time.perf_counter() - t_render
-        # publish: the notebook first, then the briefings; each rename is atomic
-        final_dir.mkdir(parents=True, exist_ok=True)
-        os.replace(executed, final_dir / f"{spec.stem}.ipynb")
-        for fmt in spec.formats:
-            os.replace(produced[fmt], final_dir / f"{spec.stem}.{fmt}")
-        for fmt in {"html", "pdf"} - set(spec.formats):  # a format not asked for is not left stale
-            (final_dir / f"{spec.stem}.{fmt}").unlink(missing_ok=True)
-        failed_nb.unlink(missing_ok=True)
+        result.files = {"ipynb": executed.read_bytes(),
+                        **{fmt: Path(produced[fmt]).read_bytes() for fmt in spec.formats}}
         result.status = "ok"
         result.outputs = spec.outputs()
         return result
@@ -747,27 +801,49 @@ def execute_job(spec: JobSpec) -> JobResult:
         result.duration_s = round(time.perf_counter() - t0, 3)
 
 
+def _execute_fresh(spec: JobSpec, executed: Path, workdir: Path) -> None:
+    """papermill in a new kernel of its own (on Unix sockets, see :func:`ipc_kernel_manager`)."""
+    import papermill as pm
+    from jupyter_core.utils import run_sync
+    env_backup = os.environ.get("MPLBACKEND")
+    os.environ["MPLBACKEND"] = INLINE_BACKEND
+    km = ipc_kernel_manager(spec.warm.kernel_name)
+    try:
+        pm.execute_notebook(spec.notebook, str(executed), parameters=spec.parameters,
+                            kernel_name=spec.warm.kernel_name, progress_bar=False,
+                            request_save_on_cell_execute=False, cwd=str(workdir), km=km,
+                            execution_timeout=spec.execution_timeout, record_timing=False)
+    finally:
+        if env_backup is None:
+            os.environ.pop("MPLBACKEND", None)
+        else:
+            os.environ["MPLBACKEND"] = env_backup
+        try:  # the kernel manager is ours, so nbclient leaves its shutdown to us
+            if km.has_kernel:
+                run_sync(km.shutdown_kernel)(now=True)
+            run_sync(km.cleanup_resources)()
+        except Exception:  # noqa: BLE001 - the kernel may already be gone
+            pass
+
+
 def _finalise_notebook(executed: Path, spec: JobSpec, label: str) -> None:
     import nbformat
     nb = nbformat.read(executed, as_version=4)
     normalize_notebook(nb, spec.notebook_label, label)
+    if spec.run_record is not None:
+        nb.metadata["papi"] = {"run": spec.run_record}  # the record the manifest can be rebuilt from
     _write_nb(nb, executed)
 
 
-def _keep_failed(executed: Path, failed_nb: Path, spec: JobSpec, label: str) -> None:
+def _keep_failed(executed: Path, spec: JobSpec, label: str, result: JobResult) -> None:
+    """Hand the executed notebook of a failed job back as ``failed.ipynb`` (if there is one)."""
     if not executed.is_file():
         return
     try:
         _finalise_notebook(executed, spec, label.replace(".ipynb", ".failed.ipynb"))
     except Exception:  # noqa: BLE001 - keep whatever was written
         pass
-    failed_nb.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(executed, failed_nb)
-
-
-def _unpublish(final_dir: Path, spec: JobSpec) -> None:
-    for fmt in ("ipynb", "html", "pdf"):
-        (final_dir / f"{spec.stem}.{fmt}").unlink(missing_ok=True)
+    result.files = {"failed.ipynb": executed.read_bytes()}
 
 
 def warm_worker(spec: WarmSpec, render_formats: tuple[str, ...] = ()) -> dict:

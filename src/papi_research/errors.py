@@ -51,3 +51,7 @@ class ParameterError(PapiError):
     def __init__(self, parameter: str, message: str):
         self.parameter = parameter
         super().__init__(f"Invalid parameter {parameter}: {message}")
+
+
+class RunLockedError(PapiError):
+    """Another ``papi run`` is writing into the same output folder."""

@@ -1,21 +1,28 @@
 """Where jobs run: a registry of executors (``local`` process pool, ``dask`` distributed cluster).
 
 An executor takes the :class:`~papi_research.engine.JobSpec` list of one run and yields one
-:class:`~papi_research.engine.JobResult` per job as each finishes. Every worker process keeps one
-warm kernel for the whole run (see ``engine``); a worker that dies turns its jobs into failures,
-it never stops the others.
+:class:`~papi_research.engine.JobResult` per job as each finishes, with the job's files as bytes
+(the client publishes them, see ``transfer``). Every worker process keeps one warm kernel for the
+whole run (see ``engine``). A worker that dies (killed, out of memory) fails the job it was running
+with the reason; the other jobs go on, on a new worker.
 
-* ``local`` – ``N`` worker processes on this machine (``--jobs``, default: the number of cores).
+* ``local`` – ``N`` worker processes on this machine (``--jobs``, default: the number of cores), a
+  Pebble process pool: it tells which job a dead worker was running and replaces the worker.
+  Workers ignore Ctrl-C (the client stops them) and, told to stop, kill their kernel at once.
 * ``dask``  – the same jobs on a Dask distributed cluster: a ``LocalCluster`` of ``N`` single-threaded
-  worker processes, or an existing scheduler (``--scheduler tcp://host:8786``). Remote workers need
-  the package installed and the output folder on a shared file system.
+  worker processes, or an existing scheduler (``--scheduler tcp://host:8786``). The workers need
+  the package (same version) installed and nothing else: the notebook and the data travel with the
+  jobs (``transfer.InputBundle``, sent once to every worker, checked by hash there) and the files
+  come back as bytes. A job whose worker dies fails with the reason once the scheduler gives it up
+  (its ``distributed.scheduler.allowed-failures``; 0 on the LocalCluster started here).
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
-from dataclasses import dataclass
+import signal
+from dataclasses import dataclass, field
 from typing import Callable, Iterator, Protocol
 
 from .engine import JobResult, JobSpec, WarmSpec
@@ -29,17 +36,55 @@ class Executor(Protocol):
         ...
 
 
-def _failed(spec: JobSpec, exc: BaseException) -> JobResult:
-    return JobResult(key=spec.key, status="failed", duration_s=0.0,
-                     error=f"worker lost: {type(exc).__name__}: {exc}")
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during a run; ``running`` names the jobs that were stopped in the middle."""
+
+    def __init__(self, running: list[str]):
+        super().__init__()
+        self.running = running
+
+
+def _hold_further_interrupts() -> None:
+    """While the workers are being stopped, a second Ctrl-C is ignored (the runner restores it)."""
+    import threading
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _failed(spec: JobSpec, error: str) -> JobResult:
+    return JobResult(key=spec.key, status="failed", duration_s=0.0, error=error)
+
+
+def worker_death(exitcode: int | None) -> str:
+    """Why a worker process ended, in words."""
+    if exitcode is not None and exitcode < 0:
+        try:
+            name = signal.Signals(-exitcode).name
+        except ValueError:
+            name = f"signal {-exitcode}"
+        hint = " (out of memory, or killed by someone)" if name == "SIGKILL" else ""
+        return f"the worker process running it died: killed by {name}{hint}"
+    if exitcode is not None and exitcode > 128:
+        try:
+            return f"the worker process running it was stopped by {signal.Signals(exitcode - 128).name}"
+        except ValueError:
+            pass
+    return f"the worker process running it died (exit status {exitcode})"
 
 
 def _pool_init(warm: WarmSpec, formats: tuple[str, ...], fresh: bool) -> None:
-    """Worker initialiser: start the warm kernel (and import the renderer) before the first job arrives."""
+    """Worker initialiser: Ctrl-C is the client's, SIGTERM or a dead client stops the kernel with the
+    worker; then start the warm kernel (and import the renderer) before the first job arrives."""
     from . import engine
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, engine.stop_worker)
+    engine.exit_with_parent()
     os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
     if not fresh:
-        engine.warm_worker(warm, formats)
+        try:
+            engine.warm_worker(warm, formats)
+        except Exception:  # noqa: BLE001 - the first job retries and reports the real error
+            pass
 
 
 def _pool_job(spec: JobSpec) -> JobResult:
@@ -54,34 +99,61 @@ class LocalExecutor:
     name: str = "local"
 
     def run(self, specs: list[JobSpec], warm: WarmSpec, jobs: int) -> Iterator[JobResult]:
-        from concurrent.futures import ProcessPoolExecutor, as_completed
+        from concurrent.futures import as_completed
+
+        from pebble import ProcessPool
+        from pebble.common import ProcessExpired
         if not specs:
             return
-        formats = specs[0].formats
-        fresh = specs[0].fresh
-        ctx = multiprocessing.get_context("spawn")
-        pool = ProcessPoolExecutor(max_workers=max(1, min(jobs, len(specs))), mp_context=ctx,
-                                   initializer=_pool_init, initargs=(warm, formats, fresh))
+        pool = ProcessPool(max_workers=max(1, min(jobs, len(specs))), initializer=_pool_init,
+                           initargs=(warm, specs[0].formats, specs[0].fresh),
+                           context=multiprocessing.get_context("spawn"))
+        futures = {pool.schedule(_pool_job, args=(s,)): s for s in specs}
+        finished = False
         try:
-            futures = {pool.submit(_pool_job, s): s for s in specs}
             for fut in as_completed(futures):
+                spec = futures[fut]
                 try:
                     yield fut.result()
-                except Exception as exc:  # noqa: BLE001 - a dead worker fails its job only
-                    yield _failed(futures[fut], exc)
+                except ProcessExpired as exc:
+                    yield _failed(spec, worker_death(exc.exitcode))
+                except Exception as exc:  # noqa: BLE001 - a broken worker fails its job only
+                    yield _failed(spec, f"worker lost: {type(exc).__name__}: {exc}")
+            finished = True
+        except KeyboardInterrupt:
+            _hold_further_interrupts()
+            raise Interrupted([futures[f].key for f in futures if f.running()]) from None
         finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+            if finished:
+                pool.close()
+            else:
+                pool.stop()  # a consumer that stops early (error, interrupt) stops the workers too
+            pool.join()
 
 
-def _dask_job(spec: JobSpec) -> JobResult:
+def _dask_job(spec: JobSpec, bundle) -> JobResult:
     from .engine import execute_job
-    return execute_job(spec)
+    from .errors import PapiError
+    from .transfer import localise, materialise
+    try:
+        local = materialise(bundle)
+    except PapiError as exc:
+        return JobResult(key=spec.key, status="failed", duration_s=0.0, error=str(exc), pid=os.getpid())
+    return execute_job(localise(spec, local))
 
 
 def _dask_shutdown() -> int:
     from .engine import shutdown_kernels
+    from .transfer import forget_materialised
     shutdown_kernels()
+    forget_materialised()
     return os.getpid()
+
+
+def _dask_error(exc: BaseException) -> str:
+    if type(exc).__name__ == "KilledWorker":
+        return f"the worker running it died, and the scheduler gave it up (KilledWorker: {exc})"
+    return f"worker lost: {type(exc).__name__}: {exc}"
 
 
 @dataclass
@@ -90,14 +162,18 @@ class DaskExecutor:
 
     scheduler: str | None = None
     name: str = "dask"
+    bundle: object = field(default=None, repr=False)  # transfer.InputBundle, set by the runner
 
     def run(self, specs: list[JobSpec], warm: WarmSpec, jobs: int) -> Iterator[JobResult]:
         try:
+            import dask
             from distributed import Client, LocalCluster, as_completed
         except ImportError as exc:  # pragma: no cover - dask[distributed] is a dependency
             raise ParameterError("executor", f"dask is not installed ({exc})") from None
         if not specs:
             return
+        if self.bundle is None:
+            raise ParameterError("executor", "the dask executor needs the run's input bundle (runner sets it)")
         cluster = None
         if self.scheduler:
             try:
@@ -105,21 +181,31 @@ class DaskExecutor:
             except (OSError, TimeoutError) as exc:
                 raise ParameterError("scheduler", f"cannot reach Dask scheduler {self.scheduler!r}: {exc}") from None
         else:
-            cluster = LocalCluster(n_workers=max(1, min(jobs, len(specs))), threads_per_worker=1,
-                                   processes=True, dashboard_address=None, silence_logs=40)
+            with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+                cluster = LocalCluster(n_workers=max(1, min(jobs, len(specs))), threads_per_worker=1,
+                                       processes=True, dashboard_address=None, silence_logs=40)
             client = Client(cluster)
+        finished = False
+        futures = []
         try:
-            futures = client.map(_dask_job, specs, key=[f"papi-{s.key.replace('/', '-')}" for s in specs],
-                                 pure=False)
+            bundle = client.scatter(self.bundle, broadcast=True, hash=False)
+            futures = [client.submit(_dask_job, s, bundle, key=f"papi-{s.key.replace('/', '-')}", pure=False)
+                       for s in specs]
             by_key = {f.key: s for f, s in zip(futures, specs)}
             for fut in as_completed(futures):
                 try:
                     yield fut.result()
                 except Exception as exc:  # noqa: BLE001
-                    yield _failed(by_key[fut.key], exc)
+                    yield _failed(by_key[fut.key], _dask_error(exc))
+            finished = True
+        except KeyboardInterrupt:
+            _hold_further_interrupts()
+            raise Interrupted([]) from None  # Dask does not say which pending task is running
         finally:
+            if not finished:
+                client.cancel(futures)
             try:
-                client.run(_dask_shutdown)  # stop the warm kernels the workers keep
+                client.run(_dask_shutdown)  # stop the warm kernels the workers keep, forget the inputs
             except Exception:  # noqa: BLE001
                 pass
             client.close()

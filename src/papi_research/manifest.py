@@ -29,14 +29,16 @@ import fcntl
 import hashlib
 import json
 import os
+import socket
 import sys
 import tempfile
+import time
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from . import __version__
 from .hashing import sha256_file
@@ -54,12 +56,8 @@ def sha256_json(obj: Any) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _tree_hash(root: Path, skip_dirs: tuple[str, ...] = ("__pycache__", ".ipynb_checkpoints")) -> str:
-    """Hash of every file below ``root`` (relative path and content), in sorted order."""
-    h = hashlib.sha256()
-    if not root.is_dir():
-        h.update(b"<absent>")
-        return h.hexdigest()
+def tree_files(root: Path, skip_dirs: tuple[str, ...] = ("__pycache__", ".ipynb_checkpoints")) -> list[Path]:
+    """Every file below ``root`` that counts as content (no hidden files, caches or bytecode), sorted."""
     files = []
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if d not in skip_dirs and not d.startswith("."))
@@ -67,7 +65,16 @@ def _tree_hash(root: Path, skip_dirs: tuple[str, ...] = ("__pycache__", ".ipynb_
             if name.endswith((".pyc", ".pyo")) or name.startswith("."):
                 continue
             files.append(Path(dirpath) / name)
-    for path in sorted(files):
+    return sorted(files)
+
+
+def _tree_hash(root: Path) -> str:
+    """Hash of every file below ``root`` (relative path and content), in sorted order."""
+    h = hashlib.sha256()
+    if not root.is_dir():
+        h.update(b"<absent>")
+        return h.hexdigest()
+    for path in tree_files(root):
         h.update(f"{path.relative_to(root).as_posix()}:{sha256_file(path)}\n".encode())
     return h.hexdigest()
 
@@ -153,26 +160,110 @@ def manifest_path(out_dir: Path) -> Path:
     return Path(out_dir) / MANIFEST_NAME
 
 
-def read_manifest(out_dir: Path) -> Manifest:
-    """The manifest of ``out_dir`` (empty when there is none; an unreadable one is an error naming the file)."""
+def parse_manifest(path: Path) -> Manifest:
+    """The manifest in ``path``; a damaged one is a ``DataValidationError`` naming the file (and line)."""
     from .errors import DataValidationError
-    path = manifest_path(out_dir)
-    if not path.is_file():
-        return Manifest()
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise DataValidationError(f"manifest is not valid JSON ({exc.msg})", file=path, row=exc.lineno) from None
+    except UnicodeDecodeError as exc:
+        raise DataValidationError(f"manifest is not UTF-8 text ({exc.reason})", file=path) from None
     if not isinstance(raw, dict) or raw.get("schema") != SCHEMA or not isinstance(raw.get("runs"), list):
         raise DataValidationError(f"manifest must be an object with schema {SCHEMA} and a list of runs", file=path)
     runs = {}
     for i, entry in enumerate(raw["runs"]):
         try:
             rec = RunRecord.from_dict(entry)
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, AttributeError) as exc:
             raise DataValidationError(f"manifest run {i} is malformed: {exc}", file=path) from None
         runs[rec.key] = rec
     return Manifest(runs)
+
+
+def _warn(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr)
+
+
+def read_manifest(out_dir: Path, warn: Callable[[str], None] = _warn) -> Manifest:
+    """The manifest of ``out_dir`` (empty when there is none).
+
+    A damaged manifest (cut short by a full disk or a killed writer, edited by hand) does not stop
+    anything: it is kept beside as ``manifest.json.damaged-<UTC time>``, rebuilt from the executed
+    notebooks on disk (:func:`records_from_disk`), and ``warn`` says so once.
+    """
+    from .errors import DataValidationError
+    path = manifest_path(out_dir)
+    if not path.is_file():
+        return Manifest()
+    try:
+        return parse_manifest(path)
+    except DataValidationError:
+        with manifest_lock(out_dir):
+            return _read_locked(out_dir, warn)
+
+
+def _read_locked(out_dir: Path, warn: Callable[[str], None]) -> Manifest:
+    """Read (or recover) the manifest; the caller holds :func:`manifest_lock`."""
+    from .errors import DataValidationError
+    path = manifest_path(out_dir)
+    if not path.is_file():
+        return Manifest()
+    try:
+        return parse_manifest(path)
+    except DataValidationError as exc:
+        base = f"{path.name}.damaged-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}"
+        damaged, n = path.with_name(base), 1
+        while damaged.exists():
+            n += 1
+            damaged = path.with_name(f"{base}-{n}")
+        os.replace(path, damaged)
+        records, unknown = records_from_disk(out_dir)
+        rebuilt = Manifest({r.key: r for r in records})
+        atomic_write_text(path, json.dumps(rebuilt.to_dict(), ensure_ascii=False, indent=1, allow_nan=False) + "\n")
+        left = f"; {unknown} notebook(s) without a run record were left out (the next run redoes them)" if unknown else ""
+        warn(f"{exc}: kept it as {damaged.name} and rebuilt {len(records)} run(s) from the executed "
+             f"notebooks in {out_dir}{left}")
+        return rebuilt
+
+
+RUN_IN_NOTEBOOK = "papi"  # nb.metadata["papi"]["run"]: the manifest fields known before the job ran
+
+
+def record_from_notebook(out_dir: Path, rel: str) -> RunRecord | None:
+    """The run record an executed notebook carries (``None`` when it carries none or is unreadable)."""
+    path = out_dir / rel
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8")).get("metadata", {})
+        run = dict(meta[RUN_IN_NOTEBOOK]["run"])
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+    failed = rel.endswith(".failed.ipynb")
+    stem = path.name[:-len(".failed.ipynb")] if failed else path.stem
+    outputs = {"ipynb": rel}
+    if not failed:
+        outputs.update({fmt: f"{Path(rel).parent.as_posix()}/{stem}.{fmt}" for fmt in ("html", "pdf")
+                        if (path.parent / f"{stem}.{fmt}").is_file()})
+    try:
+        return RunRecord.from_dict({**run, "status": "failed" if failed else "ok", "outputs": outputs,
+                                    "error": "failed; the reason was in the damaged manifest, the kept notebook "
+                                             "shows it" if failed else None,
+                                    "reason": "rebuilt from the executed notebook"})
+    except (TypeError, ValueError):
+        return None
+
+
+def records_from_disk(out_dir: Path) -> tuple[list[RunRecord], int]:
+    """Run records rebuilt from ``<out>/<year>/<slug>/*.ipynb``, and how many notebooks carried none."""
+    records: dict[str, RunRecord] = {}
+    unknown = 0
+    for path in sorted(out_dir.glob("[0-9][0-9][0-9][0-9]/*/*.ipynb")):
+        rec = record_from_notebook(out_dir, path.relative_to(out_dir).as_posix())
+        if rec is None:
+            unknown += 1
+        elif rec.key not in records or records[rec.key].status == "failed":
+            records[rec.key] = rec
+    return list(records.values()), unknown
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -190,6 +281,40 @@ def atomic_write_text(path: Path, text: str) -> None:
         raise
 
 
+RUN_LOCK_NAME = ".papi-run.lock"
+
+
+@contextmanager
+def run_lock(out_dir: Path) -> Iterator[None]:
+    """Hold ``<out>/.papi-run.lock`` for a whole run: a second run into the same folder stops at once
+    with an error naming the folder and the run that holds it. The operating system releases the
+    lock when the holder exits, however it exits (no stale locks)."""
+    from .errors import RunLockedError
+    out_dir.mkdir(parents=True, exist_ok=True)
+    fh = open(out_dir / RUN_LOCK_NAME, "a+", encoding="utf-8")
+    try:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        fh.seek(0)
+        holder = fh.read().strip() or "another process"
+        fh.close()
+        raise RunLockedError(f"another papi run ({holder}) is writing into {out_dir}; wait for it to finish, "
+                             f"or give this run another --out") from None
+    try:
+        try:
+            fh.seek(0)
+            fh.truncate()
+            fh.write(f"pid {os.getpid()} on {socket.gethostname()}, since "
+                     f"{time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}\n")
+            fh.flush()
+        except OSError:
+            pass  # the note is for people; the lock holds without it (e.g. on a full disk)
+        yield
+    finally:
+        fcntl.flock(fh, fcntl.LOCK_UN)
+        fh.close()
+
+
 @contextmanager
 def manifest_lock(out_dir: Path) -> Iterator[None]:
     """An exclusive lock on ``<out>/.manifest.lock`` for read-merge-write."""
@@ -202,10 +327,10 @@ def manifest_lock(out_dir: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def update_manifest(out_dir: Path, records: list[RunRecord]) -> Manifest:
+def update_manifest(out_dir: Path, records: list[RunRecord], warn: Callable[[str], None] = _warn) -> Manifest:
     """Merge ``records`` into ``<out>/manifest.json`` (by key) and write it atomically; returns the result."""
     with manifest_lock(out_dir):
-        merged = read_manifest(out_dir).merge(records)
+        merged = _read_locked(out_dir, warn).merge(records)
         atomic_write_text(manifest_path(out_dir),
                           json.dumps(merged.to_dict(), ensure_ascii=False, indent=1, allow_nan=False) + "\n")
     return merged

@@ -17,18 +17,21 @@ import ast
 import json
 import os
 import re
+import signal
 import sys
+import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from . import __version__
 from .engine import JobResult, JobSpec, WarmSpec
 from .errors import ParameterError, PapiError
 from .hashing import sha256_file
 from .manifest import (RunRecord, companion_hash, is_cache_hit, library_versions, read_manifest,
-                       sha256_json, source_hash, update_manifest)
+                       record_from_notebook, run_lock, sha256_json, source_hash, update_manifest)
 from .paths import find_companion_dir, project_dir
 
 # The notebook's parameters cell holds exactly these names (contract with notebooks/province_briefing.ipynb).
@@ -125,6 +128,10 @@ class RunSummary:
     duration_s: float
     manifest: Path
     results: list[JobResult] = field(default_factory=list)
+    interrupted: bool = False  # Ctrl-C (SIGINT)
+    stopped: str | None = None  # why the run stopped early (the manifest could not be written)
+    running: list[str] = field(default_factory=list)  # jobs stopped in the middle
+    not_started: list[str] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         out = {s: 0 for s in ("ok", "cached", "skipped", "failed")}
@@ -138,14 +145,33 @@ class RunSummary:
 
     @property
     def exit_code(self) -> int:
-        return 1 if self.failures else 0
+        if self.interrupted:
+            return 130  # 128 + SIGINT, as shells report it
+        return 1 if self.failures or self.stopped else 0
 
     def to_dict(self) -> dict:
         return {"duration_s": round(self.duration_s, 3), "counts": self.counts(), "manifest": str(self.manifest),
-                "runs": [r.to_dict() for r in self.records]}
+                "interrupted": self.interrupted, "stopped": self.stopped, "running": self.running,
+                "not_started": self.not_started, "runs": [r.to_dict() for r in self.records]}
+
+    def _unfinished(self) -> str:
+        parts = []
+        if self.running:
+            parts.append(f"{len(self.running)} stopped while running ({', '.join(self.running)})")
+        if self.not_started:
+            parts.append(f"{len(self.not_started)} not started")
+        return "; ".join(parts) or "nothing left to do"
 
     def text(self) -> str:
         c = self.counts()
+        if self.interrupted or self.stopped:
+            ran = c["ok"] + c["failed"]
+            total = ran + len(self.running) + len(self.not_started)
+            why = "interrupted" if self.interrupted else f"stopped: {self.stopped}"
+            return (f"papi run: {why} — {ran} of {total} finished ({c['ok']} ok, {c['failed']} failed; "
+                    f"their files and manifest entries are complete), {self._unfinished()}; nothing is "
+                    f"half-written: run the same command again to continue, finished briefings come "
+                    f"from the cache.")
         lines = [f"papi run: {c['ok']} ok, {c['cached']} cached, {c['skipped']} skipped, {c['failed']} failed "
                  f"in {self.duration_s:.1f} s → {self.plan.out_dir}"]
         for r in self.records:
@@ -272,8 +298,9 @@ def plan_run(options: RunOptions, log: Callable[[str], None] | None = None) -> P
 
     out_dir = Path(options.out) if options.out else default_out()
     out_dir = out_dir.resolve()
+    check_writable(out_dir)
     statuses = year_scores(data, year).provinces["status"]
-    previous = read_manifest(out_dir) if out_dir.is_dir() else None
+    previous = read_manifest(out_dir, **({"warn": log} if log else {})) if out_dir.is_dir() else None
     base_inputs = {
         "notebook": sha256_file(notebook),
         "data": data.version,
@@ -301,6 +328,9 @@ def plan_run(options: RunOptions, log: Callable[[str], None] | None = None) -> P
                            formats=formats, renderer=options.renderer, fresh=options.fresh,
                            execution_timeout=options.execution_timeout, notebook_label=nb_label)
             prev = previous.get(key) if previous else None
+            if prev is None and (out_dir / spec.rel_dir / f"{spec.stem}.ipynb").is_file():
+                # published, but the manifest entry was never written (e.g. the disk filled up)
+                prev = record_from_notebook(out_dir, f"{spec.rel_dir}/{spec.stem}.ipynb")
             job = PlannedJob(key=key, action="run", province_code=p.code, slug=p.slug, year=year, lang=lang,
                              parameters=params, inputs=inputs, versions=versions, spec=spec, previous=prev)
             if status == "missing":
@@ -316,8 +346,27 @@ def plan_run(options: RunOptions, log: Callable[[str], None] | None = None) -> P
                     target=options.target, province=warm_province)
     for j in planned:
         j.spec.warm = warm
+        j.spec.run_record = {"key": j.key, "province_code": j.province_code, "slug": j.slug, "year": j.year,
+                             "lang": j.lang, "parameters": j.parameters, "inputs": j.inputs, "versions": j.versions}
     return Plan(options=options, out_dir=out_dir, notebook=notebook, year=year, jobs=planned, warm=warm,
                 n_workers=max(1, min(jobs, n_run)) if n_run else 0)
+
+
+def check_writable(out_dir: Path) -> None:
+    """``out_dir`` (or, if it does not exist yet, the folder it would be made in) must take new files."""
+    probe = out_dir
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir():
+        raise ParameterError("out", f"cannot write briefings into {out_dir}: {probe} is not a folder")
+    import tempfile
+    try:
+        fd, name = tempfile.mkstemp(prefix=".papi-write-check.", dir=probe)
+        os.close(fd)
+        os.unlink(name)
+    except OSError as exc:
+        raise ParameterError("out", f"cannot write briefings into {out_dir}: {probe} is not writable "
+                                    f"({exc.strerror or exc})") from None
 
 
 def _companion(papi_dir: Path) -> Path | None:
@@ -374,61 +423,188 @@ class _Progress:
             self.bar.close()
 
 
-def _clean_staging(out_dir: Path, older_than_s: float = 6 * 3600) -> None:
-    """Remove staging folders that interrupted runs left behind (never a live run's)."""
+def _clean_staging(out_dir: Path) -> None:
+    """Remove what runs that were killed left in ``<out>/.staging`` (the caller holds the run lock,
+    so no live run is using it)."""
     import shutil
     staging = out_dir / ".staging"
-    if not staging.is_dir():
-        return
-    now = time.time()
-    for p in staging.iterdir():
+    if staging.is_dir():
+        for p in staging.iterdir():
+            shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
+
+
+@contextmanager
+def _private_tempdir() -> Iterator[Path]:
+    """Point the temporary folder of this run and of every process it starts (workers, kernels,
+    renderers, a LocalCluster) at one folder of its own, and remove that folder at the end, however
+    the run ends. Folders of earlier runs whose process is gone are removed first."""
+    import shutil
+    import tempfile
+    system = Path(tempfile.gettempdir())
+    for old in system.glob("papi-batch-*"):
         try:
-            if now - p.stat().st_mtime > older_than_s:
-                shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink()
-        except OSError:
-            pass
+            pid = int(old.name.split("-")[2])
+            if old.stat().st_uid == os.getuid() and not _alive(pid):
+                shutil.rmtree(old, ignore_errors=True)
+        except (ValueError, IndexError, OSError):
+            continue
+    root = Path(tempfile.mkdtemp(prefix=f"papi-batch-{os.getpid()}-", dir=system))
+    saved_env, saved_dir = os.environ.get("TMPDIR"), tempfile.tempdir
+    os.environ["TMPDIR"], tempfile.tempdir = str(root), str(root)
+    try:
+        yield root
+    finally:
+        tempfile.tempdir = saved_dir
+        if saved_env is None:
+            os.environ.pop("TMPDIR", None)
+        else:
+            os.environ["TMPDIR"] = saved_env
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class _HoldInterrupt:
+    """Ctrl-C waits while a job's files and manifest entry are written (then it takes effect)."""
+
+    def __enter__(self) -> "_HoldInterrupt":
+        self.pending = False
+        self.active = threading.current_thread() is threading.main_thread()
+        if self.active:
+            self.saved = signal.signal(signal.SIGINT, self._note)
+        return self
+
+    def _note(self, signum, frame) -> None:
+        self.pending = True
+
+    def __exit__(self, *exc) -> None:
+        if self.active:
+            signal.signal(signal.SIGINT, self.saved)
 
 
 def execute_plan(plan: Plan, progress: bool | None = None,
                  echo: Callable[[str], None] = lambda s: print(s, file=sys.stderr)) -> RunSummary:
-    """Run the plan's jobs, record every job (ok/cached/skipped/failed) in the manifest, return the summary."""
-    from .executors import get_executor
+    """Run the plan's jobs, record every job (ok/cached/skipped/failed) in the manifest, return the summary.
+
+    Only this process writes into the output folder: the workers hand back each job's files and
+    :func:`transfer.publish` writes them atomically. One run at a time per output folder
+    (``manifest.run_lock``). Ctrl-C stops the workers and their kernels, keeps everything that
+    finished and returns a summary with ``interrupted`` set (exit status 130); a manifest that cannot
+    be written (full disk) stops the run the same way, with ``stopped`` saying why.
+    """
+    from .executors import DaskExecutor, Interrupted, get_executor
+    from .transfer import PublishError, build_bundle, publish
     t0 = time.perf_counter()
     out_dir = plan.out_dir
     out_dir.mkdir(parents=True, exist_ok=True)
-    _clean_staging(out_dir)
     records: dict[str, RunRecord] = {}
-    for j in plan.jobs:
-        if j.action == "skipped":
-            records[j.key] = j.record("skipped", duration_s=0.0, reason=j.reason)
-        elif j.action == "cached":
-            records[j.key] = j.record("cached", duration_s=0.0, outputs=dict(j.previous.outputs),
-                                      reason="inputs unchanged since the last successful run")
-    update_manifest(out_dir, [records[k] for k in records])
+    results: list[JobResult] = []
     to_run = [j for j in plan.jobs if j.action == "run"]
     by_key = {j.key: j for j in to_run}
-    results: list[JobResult] = []
-    bar = _Progress(len(to_run), progress, echo)
+    summary = RunSummary(plan=plan, records=[], duration_s=0.0, manifest=out_dir / "manifest.json", results=results)
+    in_main = threading.current_thread() is threading.main_thread()
+    saved_sigint = signal.getsignal(signal.SIGINT) if in_main else None
+    with run_lock(out_dir), _private_tempdir():
+        _clean_staging(out_dir)
+        staging = out_dir / ".staging" / f"run-{os.getpid()}"
+        for j in plan.jobs:
+            if j.action == "skipped":
+                records[j.key] = j.record("skipped", duration_s=0.0, reason=j.reason)
+            elif j.action == "cached":
+                records[j.key] = j.record("cached", duration_s=0.0, outputs=dict(j.previous.outputs),
+                                          reason="inputs unchanged since the last successful run")
+        bar = _Progress(len(to_run), progress, echo)
+        gen = None
+        try:
+            if records:
+                _record(out_dir, list(records.values()), echo)
+            staging.mkdir(parents=True, exist_ok=True)
+            if to_run:
+                executor = get_executor(plan.options.executor, plan.options.scheduler)
+                if isinstance(executor, DaskExecutor):
+                    executor.bundle = build_bundle(plan.notebook, *_data_dirs(plan))
+                gen = executor.run([j.spec for j in to_run], plan.warm, plan.n_workers)
+                for res in gen:
+                    job = by_key[res.key]
+                    with _HoldInterrupt() as hold:
+                        try:
+                            outputs = publish(out_dir, staging, job.spec, res)
+                        except PublishError as exc:
+                            res.status, res.error, outputs = "failed", str(exc), {}
+                        res.files = {}  # published: do not keep the bytes
+                        if res.status == "ok":
+                            rec = job.record("ok", duration_s=res.duration_s, outputs=outputs)
+                        else:
+                            rec = job.record("failed", duration_s=res.duration_s, outputs=outputs, error=res.error)
+                        _record(out_dir, [rec], echo)
+                        records[res.key] = rec
+                        results.append(res)
+                    bar.update(res.key, res.status, res.duration_s, res.error)
+                    if hold.pending:
+                        raise KeyboardInterrupt
+        except KeyboardInterrupt as exc:
+            if in_main:
+                signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C does not break the clean-up
+            summary.interrupted = True
+            summary.running = _stop(gen, exc, Interrupted)
+        except _ManifestWriteError as exc:  # e.g. a full disk: stop, keep what finished
+            if in_main:
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
+            summary.stopped = str(exc)
+            summary.running = _stop(gen, KeyboardInterrupt(), Interrupted)
+        finally:
+            bar.close()
+            import shutil
+            shutil.rmtree(staging, ignore_errors=True)
+            if in_main:
+                signal.signal(signal.SIGINT, saved_sigint)
+    summary.not_started = [j.key for j in to_run if j.key not in records and j.key not in summary.running]
+    summary.records = [records[j.key] for j in plan.jobs if j.key in records]
+    summary.duration_s = time.perf_counter() - t0
+    return summary
+
+
+class _ManifestWriteError(Exception):
+    """The manifest could not be written (the message names it and the reason)."""
+
+
+def _record(out_dir: Path, records: list[RunRecord], echo: Callable[[str], None]) -> None:
     try:
-        if to_run:
-            executor = get_executor(plan.options.executor, plan.options.scheduler)
-            for res in executor.run([j.spec for j in to_run], plan.warm, plan.n_workers):
-                job = by_key[res.key]
-                if res.status == "ok":
-                    rec = job.record("ok", duration_s=res.duration_s, outputs=res.outputs)
-                else:
-                    kept = f"{job.spec.rel_dir}/{job.spec.stem}.failed.ipynb"
-                    outputs = {"ipynb": kept} if (out_dir / kept).is_file() else {}
-                    rec = job.record("failed", duration_s=res.duration_s, outputs=outputs, error=res.error)
-                records[res.key] = rec
-                results.append(res)
-                update_manifest(out_dir, [rec])
-                bar.update(res.key, res.status, res.duration_s, res.error)
+        update_manifest(out_dir, records, warn=lambda m: echo(f"warning: {m}"))
+    except OSError as exc:
+        raise _ManifestWriteError(f"cannot write {out_dir / 'manifest.json'} ({exc.strerror or exc})") from None
+
+
+def _stop(gen, exc: BaseException, interrupted: type) -> list[str]:
+    """Stop the executor's workers; return the jobs they were running."""
+    if isinstance(exc, interrupted):
+        return list(exc.running)
+    if gen is None:
+        return []
+    try:
+        gen.throw(KeyboardInterrupt)
+    except interrupted as stopped:
+        return list(stopped.running)
+    except (KeyboardInterrupt, StopIteration, RuntimeError):
+        pass
     finally:
-        bar.close()
-    ordered = [records[j.key] for j in plan.jobs if j.key in records]
-    return RunSummary(plan=plan, records=ordered, duration_s=time.perf_counter() - t0,
-                      manifest=out_dir / "manifest.json", results=results)
+        gen.close()
+    return []
+
+
+def _data_dirs(plan: Plan) -> tuple[Path, Path | None]:
+    """The PAPI data folder and the companion folder this plan's data version was computed from."""
+    from .paths import find_papi_dir
+    papi_dir = find_papi_dir(plan.options.data_dir)
+    return papi_dir, _companion(papi_dir)
 
 
 def run(options: RunOptions, progress: bool | None = None,
