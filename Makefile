@@ -8,6 +8,8 @@ PROVINCE ?= Sơn La
 export SOURCE_DATE_EPOCH ?= 1735689600
 export MPLBACKEND := Agg
 export PYTHONHASHSEED := 0
+# Jupyter refuses to start as root (containers, many servers) unless told it may.
+LAB_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
 .PHONY: help env report reports test test-fast lab bench bench-quick site clean
 
@@ -46,7 +48,7 @@ test-fast: $(STAMP)
 
 lab: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[lab]"
-	env -u MPLBACKEND $(BIN)/jupyter lab notebooks/
+	env -u MPLBACKEND $(BIN)/jupyter lab notebooks/ $(LAB_ROOT)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_batch.py

@@ -509,7 +509,17 @@ def abandon_kernels() -> None:
 
 def stop_worker(signum: int | None = None, frame=None) -> None:
     """SIGTERM handler of a worker process: abandon the kernels, then exit (status 128 + signal)."""
+    global _RENDERER
     abandon_kernels()
+    with _SERVICES_LOCK:
+        _SERVICES.clear()
+        _PLAIN.clear()
+    _RENDERER = None
+    try:  # multiprocessing's own exit: releases the semaphores and queues this process created
+        import multiprocessing.util
+        multiprocessing.util._exit_function()
+    except Exception:  # noqa: BLE001
+        pass
     os._exit(128 + (signum or 15))
 
 

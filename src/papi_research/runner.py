@@ -168,10 +168,10 @@ class RunSummary:
             ran = c["ok"] + c["failed"]
             total = ran + len(self.running) + len(self.not_started)
             why = "interrupted" if self.interrupted else f"stopped: {self.stopped}"
-            return (f"papi run: {why} — {ran} of {total} finished ({c['ok']} ok, {c['failed']} failed; "
-                    f"their files and manifest entries are complete), {self._unfinished()}; nothing is "
-                    f"half-written: run the same command again to continue, finished briefings come "
-                    f"from the cache.")
+            line = (f"papi run: {why} — {ran} of {total} finished ({c['ok']} ok, {c['failed']} failed), "
+                    f"{self._unfinished()}; nothing is half-written: run the same command again to continue, "
+                    f"finished briefings come from the cache.")
+            return "\n".join([line] + [f"  FAILED  {r.key}: {r.error}" for r in self.failures if self.stopped])
         lines = [f"papi run: {c['ok']} ok, {c['cached']} cached, {c['skipped']} skipped, {c['failed']} failed "
                  f"in {self.duration_s:.1f} s → {self.plan.out_dir}"]
         for r in self.records:
@@ -544,8 +544,8 @@ def execute_plan(plan: Plan, progress: bool | None = None,
                             rec = job.record("ok", duration_s=res.duration_s, outputs=outputs)
                         else:
                             rec = job.record("failed", duration_s=res.duration_s, outputs=outputs, error=res.error)
-                        _record(out_dir, [rec], echo)
                         records[res.key] = rec
+                        _record(out_dir, [rec], echo)
                         results.append(res)
                     bar.update(res.key, res.status, res.duration_s, res.error)
                     if hold.pending:
