@@ -44,9 +44,11 @@ def pausing_notebook(path: Path, marks: Path, pause: tuple[str, ...]) -> Path:
     return make_notebook(path, extra=extra)
 
 
-def wait_for(path: Path, timeout: float = 240) -> str:
+def wait_for(path: Path, timeout: float = 240, proc: subprocess.Popen | None = None) -> str:
     deadline = time.monotonic() + timeout
     while not path.exists():
+        if proc is not None and proc.poll() is not None:
+            raise AssertionError(f"the run ended before {path.name} started: {proc.communicate()}")
         if time.monotonic() > deadline:
             raise AssertionError(f"{path} did not appear within {timeout} s")
         time.sleep(0.2)
@@ -88,7 +90,7 @@ def test_ctrl_c_stops_cleanly_and_a_rerun_continues(tmp_path):
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
                             start_new_session=True)
     try:
-        wait_for(marks / "Hà Nội")  # Sơn La has finished, Hà Nội is in the middle, Đồng Tháp waits
+        wait_for(marks / "Hà Nội", proc=proc)  # Sơn La has finished, Hà Nội is in the middle, Đồng Tháp waits
         time.sleep(0.5)
         os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does: the whole process group
         stdout, stderr = proc.communicate(timeout=60)

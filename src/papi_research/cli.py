@@ -109,6 +109,10 @@ def scores(province, year, all_, lang, as_json, data_dir):
 # --- commands of later modules are registered below (drivers, run, site, render) ---
 
 
+def _stop_like_ctrl_c(signum, frame):
+    raise KeyboardInterrupt
+
+
 @main.command("run")
 @click.argument("province", nargs=-1)
 @click.option("--all", "all_", is_flag=True, help="Every province.")
@@ -151,6 +155,8 @@ def run_cmd(province, all_, region, year, comparison_year, target, langs, format
             for j in plan.jobs:
                 click.echo(f"{j.action:<8} {j.key}" + (f"  ({j.reason})" if j.reason else ""))
         return
+    import signal
+    signal.signal(signal.SIGTERM, _stop_like_ctrl_c)  # `kill`, `timeout`, a scheduler: the same clean stop
     summary = execute_plan(plan, echo=lambda s: click.echo(s, err=True))
     if as_json:
         _dump(summary.to_dict())

@@ -36,6 +36,7 @@ from typing import Any, Callable
 log = logging.getLogger("papi_research.engine")
 
 ENGINE_NAME = "papi-warm"
+MAX_SOCKET_PATH = 103  # bytes in a Unix socket address: 107 on Linux, 103 on macOS
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 # Modules imported once per warm kernel (those that do not exist yet are skipped).
 WARM_LIBRARIES = ("numpy", "pandas", "matplotlib", "matplotlib.pyplot", "seaborn", "statsmodels.api",
@@ -197,8 +198,11 @@ def ipc_kernel_manager(kernel_name: str):
     own folder and removes at the end.
     """
     from jupyter_client.manager import AsyncKernelManager
-    return AsyncKernelManager(kernel_name=kernel_name, transport="ipc",
-                              ip=os.path.join(tempfile.gettempdir(), f"papi-kernel-{os.getpid()}"))
+    ip = os.path.join(tempfile.gettempdir(), f"papi-kernel-{os.getpid()}")
+    if len(ip.encode()) + len("-99") > MAX_SOCKET_PATH:
+        log.warning("temporary folder path too long for Unix sockets (%s); the kernel uses TCP on 127.0.0.1", ip)
+        return AsyncKernelManager(kernel_name=kernel_name)
+    return AsyncKernelManager(kernel_name=kernel_name, transport="ipc", ip=ip)
 
 
 @dataclass(frozen=True)

@@ -441,14 +441,15 @@ def _private_tempdir() -> Iterator[Path]:
     import shutil
     import tempfile
     system = Path(tempfile.gettempdir())
-    for old in system.glob("papi-batch-*"):
+    for old in system.glob("papi-b*-*"):
+        found = re.fullmatch(r"papi-b(\d+)-\w{8}", old.name)
         try:
-            pid = int(old.name.split("-")[2])
-            if old.stat().st_uid == os.getuid() and not _alive(pid):
+            if found and old.stat().st_uid == os.getuid() and not _alive(int(found.group(1))):
                 shutil.rmtree(old, ignore_errors=True)
-        except (ValueError, IndexError, OSError):
+        except OSError:
             continue
-    root = Path(tempfile.mkdtemp(prefix=f"papi-batch-{os.getpid()}-", dir=system))
+    # short: kernels put Unix sockets in here, and their paths are limited to about 100 bytes
+    root = Path(tempfile.mkdtemp(prefix=f"papi-b{os.getpid()}-", dir=system))
     saved_env, saved_dir = os.environ.get("TMPDIR"), tempfile.tempdir
     os.environ["TMPDIR"], tempfile.tempdir = str(root), str(root)
     try:
