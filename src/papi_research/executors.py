@@ -12,9 +12,11 @@ with the reason; the other jobs go on, on a new worker.
 * ``dask``  – the same jobs on a Dask distributed cluster: a ``LocalCluster`` of ``N`` single-threaded
   worker processes, or an existing scheduler (``--scheduler tcp://host:8786``). The workers need
   the package (same version) installed and nothing else: the notebook and the data travel with the
-  jobs (``transfer.InputBundle``, sent once to every worker, checked by hash there) and the files
-  come back as bytes. A job whose worker dies fails with the reason once the scheduler gives it up
-  (its ``distributed.scheduler.allowed-failures``; 0 on the LocalCluster started here).
+  run (``transfer.InputBundle`` in a worker plugin, which the scheduler also gives to workers that
+  join or restart; checked by hash on the worker) and the files come back as bytes. The client keeps
+  only as many jobs on the cluster as it has threads, so a worker that dies takes only the job it
+  was running; that job fails with the reason once the scheduler gives it up (its
+  ``distributed.scheduler.allowed-failures``; 0 on the LocalCluster started here).
 """
 
 from __future__ import annotations
@@ -131,10 +133,35 @@ class LocalExecutor:
             pool.join()
 
 
-def _dask_job(spec: JobSpec, bundle) -> JobResult:
+_BUNDLES: dict[str, object] = {}  # on a Dask worker: the input bundles its plugin delivered, by digest
+
+
+class _InputsPlugin:
+    """A Dask worker plugin carrying a run's input bundle. The scheduler keeps it and installs it on
+    every worker, including one that joins or is restarted after a crash, so a job never depends on
+    data held by a worker that died."""
+
+    def __init__(self, bundle):
+        self.bundle = bundle
+        self.name = f"papi-inputs-{bundle.digest}"
+
+    def setup(self, worker=None) -> None:
+        _BUNDLES[self.bundle.digest] = self.bundle
+
+    def teardown(self, worker=None) -> None:
+        from .transfer import forget_materialised
+        _BUNDLES.pop(self.bundle.digest, None)
+        forget_materialised()
+
+
+def _dask_job(spec: JobSpec, digest: str) -> JobResult:
     from .engine import execute_job
     from .errors import PapiError
     from .transfer import localise, materialise
+    bundle = _BUNDLES.get(digest)
+    if bundle is None:
+        return JobResult(key=spec.key, status="failed", duration_s=0.0, pid=os.getpid(),
+                         error="the worker did not receive the run's input files (plugin missing)")
     try:
         local = materialise(bundle)
     except PapiError as exc:
@@ -168,6 +195,7 @@ class DaskExecutor:
         try:
             import dask
             from distributed import Client, LocalCluster, as_completed
+            from distributed.diagnostics.plugin import WorkerPlugin
         except ImportError as exc:  # pragma: no cover - dask[distributed] is a dependency
             raise ParameterError("executor", f"dask is not installed ({exc})") from None
         if not specs:
@@ -181,31 +209,50 @@ class DaskExecutor:
             except (OSError, TimeoutError) as exc:
                 raise ParameterError("scheduler", f"cannot reach Dask scheduler {self.scheduler!r}: {exc}") from None
         else:
-            with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+            with dask.config.set({"distributed.scheduler.allowed-failures": 0}):  # a dead worker fails its job
                 cluster = LocalCluster(n_workers=max(1, min(jobs, len(specs))), threads_per_worker=1,
                                        processes=True, dashboard_address=None, silence_logs=40)
             client = Client(cluster)
+        plugin = type("PapiInputs", (_InputsPlugin, WorkerPlugin), {})(self.bundle)
         finished = False
-        futures = []
+        futures: dict = {}
         try:
-            bundle = client.scatter(self.bundle, broadcast=True, hash=False)
-            futures = [client.submit(_dask_job, s, bundle, key=f"papi-{s.key.replace('/', '-')}", pure=False)
-                       for s in specs]
-            by_key = {f.key: s for f, s in zip(futures, specs)}
-            for fut in as_completed(futures):
+            client.register_plugin(plugin, name=plugin.name)
+            waiting = list(specs)
+
+            def submit_more(done) -> None:
+                # only as many jobs on the cluster as it has threads: a worker that dies takes only
+                # the job it was running with it, whatever the scheduler's queuing settings
+                slots = max(1, sum(client.nthreads().values()))
+                while waiting and len(futures) - done < slots:
+                    s = waiting.pop(0)
+                    fut = client.submit(_dask_job, s, self.bundle.digest, key=f"papi-{s.key.replace('/', '-')}",
+                                        pure=False)
+                    futures[fut] = s
+                    pending.add(fut)
+
+            pending = as_completed([])
+            done = 0
+            submit_more(done)
+            for fut in pending:
+                done += 1
                 try:
-                    yield fut.result()
+                    result = fut.result()
                 except Exception as exc:  # noqa: BLE001
-                    yield _failed(by_key[fut.key], _dask_error(exc))
+                    result = _failed(futures[fut], _dask_error(exc))
+                fut.release()
+                submit_more(done)
+                yield result
             finished = True
         except KeyboardInterrupt:
             _hold_further_interrupts()
             raise Interrupted([]) from None  # Dask does not say which pending task is running
         finally:
             if not finished:
-                client.cancel(futures)
+                client.cancel(list(futures))
             try:
                 client.run(_dask_shutdown)  # stop the warm kernels the workers keep, forget the inputs
+                client.unregister_worker_plugin(plugin.name)
             except Exception:  # noqa: BLE001
                 pass
             client.close()
