@@ -217,6 +217,9 @@ class WarmSpec:
     env: tuple[tuple[str, str], ...] = ()  # extra environment of the kernel (e.g. where shipped data lives)
 
 
+_LIVE_KERNELS: set = set()  # every WarmKernel of this process that may have a running kernel
+
+
 class WarmKernel:
     """One Jupyter kernel kept alive across notebooks. Use it from one thread only (see :class:`KernelService`)."""
 
@@ -236,6 +239,7 @@ class WarmKernel:
         workdir = tempfile.mkdtemp(prefix="papi-kernel-")
         run_sync(self.km.start_kernel)(env={**kernel_env(), **dict(self.spec.env)}, cwd=workdir,
                                        extra_arguments=["--HistoryManager.hist_file=:memory:"])  # as nbclient
+        _LIVE_KERNELS.add(self)
         self.kc = self.km.client()
         self.kc.start_channels()
         run_sync(self.kc.wait_for_ready)(timeout=self.startup_timeout)
@@ -266,6 +270,7 @@ class WarmKernel:
             except Exception:  # noqa: BLE001
                 pass
             self.km = None
+        _LIVE_KERNELS.discard(self)
 
     def restart(self) -> None:
         self.shutdown()
@@ -490,8 +495,7 @@ def abandon_kernels() -> None:
     removed. Safe to call from a signal handler or any thread.
     """
     import signal
-    kernels = [svc.kernel for svc in list(_SERVICES.values())] + list(_PLAIN.values())
-    for k in kernels:
+    for k in list(_LIVE_KERNELS):
         pid = k.pid()
         if pid:
             try:

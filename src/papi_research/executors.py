@@ -89,6 +89,17 @@ def _pool_init(warm: WarmSpec, formats: tuple[str, ...], fresh: bool) -> None:
             pass
 
 
+def _quiet_resource_tracker() -> None:
+    """Workers are stopped with SIGTERM (or die), so the semaphores of their render pools are reclaimed
+    by multiprocessing's resource tracker, which says so on stderr at exit; that is the tracker doing
+    its job, not a leak. The tracker process takes its warning filters from ``sys.warnoptions`` when
+    it starts."""
+    import sys
+    quiet = "ignore::UserWarning:multiprocessing.resource_tracker"
+    if quiet not in sys.warnoptions:
+        sys.warnoptions.append(quiet)
+
+
 def _pool_job(spec: JobSpec) -> JobResult:
     from .engine import execute_job
     return execute_job(spec)
@@ -107,6 +118,7 @@ class LocalExecutor:
         from pebble.common import ProcessExpired
         if not specs:
             return
+        _quiet_resource_tracker()
         pool = ProcessPool(max_workers=max(1, min(jobs, len(specs))), initializer=_pool_init,
                            initargs=(warm, specs[0].formats, specs[0].fresh),
                            context=multiprocessing.get_context("spawn"))

@@ -20,7 +20,9 @@ The manifest (``<out>/manifest.json``)::
       "outputs": {"ipynb", "html", "pdf"} (relative to <out>), "error", "reason"}]}
 
 Runs are merged by ``key`` across invocations; writes go to a temporary file renamed into place,
-under an exclusive lock so that two runs sharing an output folder do not lose each other's entries.
+under an exclusive lock. A damaged manifest is kept aside and rebuilt from the run records the
+executed notebooks carry (``metadata.papi.run``). ``run_lock`` lets one run at a time write into an
+output folder.
 """
 
 from __future__ import annotations
