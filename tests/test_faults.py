@@ -136,6 +136,10 @@ def test_a_killed_local_worker_fails_its_province_only_and_a_rerun_picks_it_up(t
     assert summary.exit_code == 1 and leftovers(tmp_path / "out") == []
     again = run(opts, progress=False, echo=lambda s: None)
     assert {r.key: r.status for r in again.records} == {"2024/hanoi/vi": "ok", "2024/son-la/vi": "cached"}
+    mask = os.umask(0o022)
+    os.umask(mask)
+    published = tmp_path / "out/2024/hanoi/hanoi-2024.vi.ipynb"
+    assert published.stat().st_mode & 0o777 == 0o666 & ~mask  # readable like any file written here
 
 
 def test_a_killed_kernel_fails_its_province_and_the_worker_goes_on(tmp_path):
