@@ -24,6 +24,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Callable, Iterator, Protocol
 
@@ -39,9 +40,9 @@ class Executor(Protocol):
 
 
 class Interrupted(KeyboardInterrupt):
-    """Ctrl-C during a run; ``running`` names the jobs that were stopped in the middle."""
+    """Ctrl-C during a run; ``running`` names the jobs that were stopped in the middle (None: unknown)."""
 
-    def __init__(self, running: list[str]):
+    def __init__(self, running: list[str] | None):
         super().__init__()
         self.running = running
 
@@ -51,6 +52,19 @@ def _hold_further_interrupts() -> None:
     import threading
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    import threading
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    saved = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, saved)
 
 
 def _failed(spec: JobSpec, error: str) -> JobResult:
@@ -221,7 +235,8 @@ class DaskExecutor:
             except (OSError, TimeoutError) as exc:
                 raise ParameterError("scheduler", f"cannot reach Dask scheduler {self.scheduler!r}: {exc}") from None
         else:
-            with dask.config.set({"distributed.scheduler.allowed-failures": 0}):  # a dead worker fails its job
+            # worker processes started while SIGINT is ignored keep ignoring it: Ctrl-C is the client's
+            with dask.config.set({"distributed.scheduler.allowed-failures": 0}), _sigint_ignored():
                 cluster = LocalCluster(n_workers=max(1, min(jobs, len(specs))), threads_per_worker=1,
                                        processes=True, dashboard_address=None, silence_logs=40)
             client = Client(cluster)
@@ -258,7 +273,7 @@ class DaskExecutor:
             finished = True
         except KeyboardInterrupt:
             _hold_further_interrupts()
-            raise Interrupted([]) from None  # Dask does not say which pending task is running
+            raise Interrupted(None) from None  # Dask does not say which pending task is running
         finally:
             if not finished:
                 client.cancel(list(futures))

@@ -130,7 +130,7 @@ class RunSummary:
     results: list[JobResult] = field(default_factory=list)
     interrupted: bool = False  # Ctrl-C (SIGINT)
     stopped: str | None = None  # why the run stopped early (the manifest could not be written)
-    running: list[str] = field(default_factory=list)  # jobs stopped in the middle
+    running: list[str] | None = field(default_factory=list)  # jobs stopped in the middle (None: unknown)
     not_started: list[str] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
@@ -155,6 +155,8 @@ class RunSummary:
                 "not_started": self.not_started, "runs": [r.to_dict() for r in self.records]}
 
     def _unfinished(self) -> str:
+        if self.running is None:  # the executor cannot tell running from waiting jobs (Dask)
+            return f"{len(self.not_started)} not finished (stopped while running or not started)"
         parts = []
         if self.running:
             parts.append(f"{len(self.running)} stopped while running ({', '.join(self.running)})")
@@ -166,7 +168,7 @@ class RunSummary:
         c = self.counts()
         if self.interrupted or self.stopped:
             ran = c["ok"] + c["failed"]
-            total = ran + len(self.running) + len(self.not_started)
+            total = ran + len(self.running or ()) + len(self.not_started)
             why = "interrupted" if self.interrupted else f"stopped: {self.stopped}"
             line = (f"papi run: {why} — {ran} of {total} finished ({c['ok']} ok, {c['failed']} failed), "
                     f"{self._unfinished()}; nothing is half-written: run the same command again to continue, "
@@ -567,7 +569,7 @@ def execute_plan(plan: Plan, progress: bool | None = None,
             shutil.rmtree(staging, ignore_errors=True)
             if in_main:
                 signal.signal(signal.SIGINT, saved_sigint)
-    summary.not_started = [j.key for j in to_run if j.key not in records and j.key not in summary.running]
+    summary.not_started = [j.key for j in to_run if j.key not in records and j.key not in (summary.running or ())]
     summary.records = [records[j.key] for j in plan.jobs if j.key in records]
     summary.duration_s = time.perf_counter() - t0
     return summary
@@ -584,16 +586,16 @@ def _record(out_dir: Path, records: list[RunRecord], echo: Callable[[str], None]
         raise _ManifestWriteError(f"cannot write {out_dir / 'manifest.json'} ({exc.strerror or exc})") from None
 
 
-def _stop(gen, exc: BaseException, interrupted: type) -> list[str]:
-    """Stop the executor's workers; return the jobs they were running."""
+def _stop(gen, exc: BaseException, interrupted: type) -> list[str] | None:
+    """Stop the executor's workers; return the jobs they were running (None: the executor cannot tell)."""
     if isinstance(exc, interrupted):
-        return list(exc.running)
+        return exc.running
     if gen is None:
         return []
     try:
         gen.throw(KeyboardInterrupt)
     except interrupted as stopped:
-        return list(stopped.running)
+        return stopped.running
     except (KeyboardInterrupt, StopIteration, RuntimeError):
         pass
     finally:

@@ -21,7 +21,7 @@ from pathlib import Path
 from .engine import JobResult, JobSpec
 from .errors import PapiError
 from .hashing import files_version, papi_files, sha256_file
-from .manifest import companion_hash, library_versions, sha256_json, source_hash, tree_files
+from .manifest import companion_hash, file_mode, library_versions, sha256_json, source_hash, tree_files
 
 
 class InputMismatchError(PapiError):
@@ -152,17 +152,10 @@ class PublishError(PapiError):
     """A job's files could not be written into the output folder (nothing of the job was published)."""
 
 
-def _file_mode() -> int:
-    """What a newly created file gets under this process's umask (mkstemp alone gives 0600)."""
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
 def _stage(staging: Path, name: str, content: bytes) -> Path:
     fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=staging)
     try:
-        os.fchmod(fd, _file_mode())  # briefings are for reading: same mode as any file written here
+        os.fchmod(fd, file_mode())  # briefings are for reading: same mode as any file written here
         with os.fdopen(fd, "wb") as fh:
             fh.write(content)
             fh.flush()
