@@ -408,3 +408,29 @@ def test_make_lab_lets_jupyter_start_as_root():
     assert proc.returncode == 0, proc.stderr
     line = next(x for x in proc.stdout.splitlines() if "jupyter lab" in x)
     assert ("--allow-root" in line) == IS_ROOT
+
+
+# ---------------------------------------------------------------- what a worker receives is checked
+
+def test_a_worker_checks_the_shipped_inputs_against_the_client_hashes(tmp_path, monkeypatch):
+    import tempfile
+
+    from papi_research.data import load
+    from papi_research.transfer import InputMismatchError, build_bundle, forget_materialised, materialise
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    nb = make_notebook(tmp_path / "nb.ipynb")
+    data = load(str(SHARED / "papi"))
+    bundle = build_bundle(nb, SHARED / "papi", SHARED / "companion")
+    assert bundle.data_version == data.version
+    local = materialise(bundle)
+    assert local.root.parent == tmp_path and (local.papi_dir / "2024.csv").read_bytes() == (SHARED / "papi/2024.csv").read_bytes()
+    forget_materialised()
+    assert not local.root.exists()
+    bundle.papi["2024.csv"] = bundle.papi["2024.csv"].replace(b"\n", b"\r\n", 1)  # one byte more in transit
+    with pytest.raises(InputMismatchError, match="data .* \\(client " + bundle.data_version):
+        materialise(bundle)
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith("papi-inputs-")]
+    bundle = build_bundle(nb, SHARED / "papi", None)
+    bundle.source = "0" * 16  # a worker with other code
+    with pytest.raises(InputMismatchError, match="install the same version on the workers"):
+        materialise(bundle)
