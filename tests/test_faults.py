@@ -78,6 +78,7 @@ def leftovers(folder: Path) -> list[str]:
 
 # ---------------------------------------------------------------- Ctrl-C on a real `papi run`
 
+@pytest.mark.slow
 def test_ctrl_c_stops_cleanly_and_a_rerun_continues(tmp_path):
     marks = tmp_path / "marks"
     marks.mkdir()
@@ -120,6 +121,7 @@ def test_ctrl_c_stops_cleanly_and_a_rerun_continues(tmp_path):
 
 # ---------------------------------------------------------------- killed workers (local executor)
 
+@pytest.mark.slow
 def test_a_killed_local_worker_fails_its_province_only_and_a_rerun_picks_it_up(tmp_path):
     marks = tmp_path / "marks"
     marks.mkdir()
@@ -142,6 +144,7 @@ def test_a_killed_local_worker_fails_its_province_only_and_a_rerun_picks_it_up(t
     assert published.stat().st_mode & 0o777 == 0o666 & ~mask  # readable like any file written here
 
 
+@pytest.mark.slow
 def test_a_killed_kernel_fails_its_province_and_the_worker_goes_on(tmp_path):
     marks = tmp_path / "marks"
     marks.mkdir()
@@ -357,7 +360,8 @@ def client_data(tmp_path_factory):
     return base / "papi"
 
 
-def test_dask_workers_that_share_nothing_with_the_client(dask_cluster, client_data, tmp_path):
+@pytest.mark.slow
+def test_dask_workers_that_share_nothing_with_the_client_and_one_that_dies(dask_cluster, client_data, tmp_path):
     address, worker_tmp = dask_cluster
     nb = pausing_notebook(tmp_path / "nb.ipynb", tmp_path, pause=())
     out = tmp_path / "out"
@@ -383,13 +387,11 @@ def test_dask_workers_that_share_nothing_with_the_client(dask_cluster, client_da
                 progress=False, echo=lambda s: None)
     assert [r.status for r in again.records] == ["cached"]
 
-
-def test_a_killed_dask_worker_fails_its_province_only_and_a_rerun_picks_it_up(dask_cluster, client_data, tmp_path):
-    address, _ = dask_cluster
+    # a worker killed in the middle of a province (one test, one cluster: xdist may split a module)
     marks = tmp_path / "marks"
     marks.mkdir()
-    nb = pausing_notebook(tmp_path / "nb.ipynb", marks, pause=("Hà Nội",))
-    opts = RunOptions(provinces=("Hà Nội", "Sơn La"), year=2024, notebook=nb, out=tmp_path / "out",
+    nb = pausing_notebook(tmp_path / "nb-kill.ipynb", marks, pause=("Hà Nội",))
+    opts = RunOptions(provinces=("Hà Nội", "Sơn La"), year=2024, notebook=nb, out=tmp_path / "out-kill",
                       formats=("ipynb",), executor="dask", scheduler=address, data_dir=str(client_data))
     killer = kill_when_marked(marks / "Hà Nội")
     summary = run(opts, progress=False, echo=lambda s: None)
