@@ -823,6 +823,89 @@ def _uses_companion(report) -> bool:
     return models.context is not None or bool(models.pci)
 
 
+# --- the record: what the title, the site and the manifest read from the executed notebook ----------
+
+RECORD_SCHEMA = 1
+"""Version of :func:`record` (``schema`` key); a reader refuses a record of another version."""
+
+FIGURE_TEXT = {name: (f"br_cap_fig_{name}", f"br_alt_fig_{name}") for name in FIGURES}
+"""Catalogue keys of each figure's caption and alt text."""
+
+
+def title_facts(card: Scorecard, change, lang: str, registry) -> dict[str, str]:
+    """The title block and footer sentences of a briefing, in ``lang``.
+
+    The change line follows ``change`` (the decomposition the body uses, so it honours
+    ``comparison_year``), not the scorecard's default previous year.
+    """
+    p = card.province
+    name = p.name(lang)
+    if card.status == "complete":
+        score = t("rd_score_line", lang, total=fmt_num(card.total, lang), max=card.total_max,
+                  rank=card.rank, n=card.ys.n_ranked, group=group_name(card.group, lang))
+        score = score[:1].upper() + score[1:]
+    else:
+        score = t("rd_no_total", lang, year=card.year, status=t("status_" + card.status, lang))
+    if change is not None and change.from_year is not None and change.total_change is not None:
+        change_line = t("rd_change_line", lang, prev_year=change.from_year,
+                        delta=_signed(change.total_change, lang),
+                        prev_rank="–" if change.rank_from is None else change.rank_from,
+                        prev_n="–" if change.n_ranked_from is None else change.n_ranked_from)
+    else:
+        change_line = t("rd_no_comparison", lang)
+    return {"kicker": t("rd_kicker", lang), "doc_type": t("rd_doc_type", lang),
+            "title": t("rd_title", lang, province=name, year=card.year), "region": p.region(lang),
+            "score_line": score, "change_line": change_line, "citation": t("citation", lang, year=card.year),
+            "boundaries": t("boundaries_note", lang), "merged": _merger_sentence(p, registry, lang),
+            "produced_by": t("rd_produced_by", lang, version=__version__),
+            "contents_note": t("rd_contents_note", lang),
+            "page": t("rd_page", lang, page="{page}", total="{total}"),
+            "figure_word": t("rd_figure", lang), "table_word": t("rd_table", lang)}
+
+
+def record(b: Briefing) -> dict:
+    """The facts every later step needs, as JSON-safe values: province, year, language, comparison
+    year, scores, data version and the title block (:func:`title_facts`). The notebook displays it
+    (:func:`show_record`); renderers, the site and the manifest read it from the executed notebook."""
+    c = b.card
+    complete = c.total is not None
+    return {"schema": RECORD_SCHEMA, "kind": "province_briefing",
+            "province": {k: v for k, v in b.province.to_dict().items()
+                         if k in ("code", "slug", "name_vi", "name_en", "region_vi", "region_en")},
+            "year": int(b.year), "lang": b.lang, "comparison_year": b.comparison_year, "target": b.target_spec,
+            "status": c.status, "total": _num(c.total), "total_max": int(c.total_max),
+            "rank": None if c.rank is None else int(c.rank),
+            "n_ranked": int(c.ys.n_ranked) if complete else None, "group": c.group,
+            "data_version": b.data.version,
+            "title": title_facts(c, b.change_result, b.lang, b.data.provinces)}
+
+
+def show_record(b: Briefing) -> None:
+    """Display the record (first output of the briefing notebook; for Quarto also the page title,
+    language, caption words and masthead)."""
+    from . import display
+    display.show_bundle(display.record_bundle(record(b)))
+
+
+def show_footer(b: Briefing) -> None:
+    """Display the closing block (citation, boundaries, provenance) for Quarto; the builtin renderer
+    prints it from the record."""
+    from . import display
+    display.show_bundle(display.footer_bundle(title_facts(b.card, b.change_result, b.lang, b.data.provinces)))
+
+
+def show_figure(b: Briefing, name: str) -> None:
+    """Display figure ``name`` with its label (``fig-<name>``), caption and alt text from the catalogue."""
+    from . import display, figures
+    if name not in FIGURE_TEXT:
+        raise ParameterError("name", f"unknown figure {name!r}; choose from {', '.join(FIGURES)}")
+    cap, alt = FIGURE_TEXT[name]
+    fields = {"province": b.province.name(b.lang), "year": b.year}
+    png = figures.to_png(b.figure(name))
+    display.show_bundle(display.figure_bundle(png, label=f"fig-{name}", caption=t(cap, b.lang, **fields),
+                                              alt=t(alt, b.lang, **fields)))
+
+
 # --- national overview ----------------------------------------------------------------------------
 
 @dataclass

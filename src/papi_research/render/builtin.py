@@ -48,8 +48,11 @@ def _exporter():
 
 def html_text(b: Briefing) -> str:
     """The briefing as one self-contained HTML document."""
-    resources = {"papi": {"lang": b.lang, "title": b.title.to_dict(), "css": _css(), "version": __version__,
-                          "province_code": b.card.province.code, "year": b.year}}
+    from ..display import footer_html, masthead_html
+    title = b.title.to_dict()
+    resources = {"papi": {"lang": b.lang, "title": title, "css": _css(), "version": __version__,
+                          "province_code": b.province_code, "year": b.year,
+                          "masthead": masthead_html(title), "footer": footer_html(title)}}
     with _LOCK:
         body, _ = _exporter().from_notebook_node(b.cleaned, resources=resources)
     return body
