@@ -90,7 +90,7 @@ def test_quarto_yml_uses_only_accepted_keys_and_values(path):
     assert typst["papersize"] == "a4"
     # every file it names exists where the config is used: the project folder, or the renderer's
     # working folder (which gets QUARTO_FILES)
-    for rel in [html["css"], *[i for i in typst["include-in-header"] if isinstance(i, str)]]:
+    for rel in [html["css"], *[f["path"] for f in typst["filters"]], *[i for i in typst["include-in-header"] if isinstance(i, str)]]:
         if path == PROJECT_CONFIG:
             assert (ROOT / rel).is_file(), rel
         else:
@@ -104,6 +104,7 @@ def test_project_and_renderer_configs_say_the_same():
         html, typst = config["format"]["html"], config["format"]["typst"]
         html["css"] = Path(html["css"]).name
         typst["include-in-header"] = [Path(i).name if isinstance(i, str) else i for i in typst["include-in-header"]]
+        typst["filters"] = [dict(f, path=Path(f["path"]).name) for f in typst["filters"]]
         return config
     assert normalised(PROJECT_CONFIG) == normalised(RENDERER_CONFIG)
 

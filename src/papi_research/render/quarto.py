@@ -2,7 +2,7 @@
 
 Each render gets its own working directory (parallel Quarto renders in one directory collide). Into it
 go the renderer's ``_quarto.yml`` and ``_language-vi.yml`` (``templates/quarto``, package data), the
-briefing CSS and Typst definitions, the figures as PNG files, and ``briefing.qmd``, the Quarto-ready
+briefing CSS and Typst definitions, the figures as PNG files, and ``papi-briefing.qmd``, the Quarto-ready
 form of the executed notebook:
 
 * front matter: ``pagetitle``, ``lang``, ``language: _language-vi.yml`` for Vietnamese (Quarto ships no
@@ -16,7 +16,7 @@ form of the executed notebook:
 
 Nothing in it is a ``text/html`` notebook output, so Quarto adds no CDN scripts; the document is the
 same Markdown Quarto reads when it executes ``notebooks/province_briefing.ipynb`` itself. Then
-``quarto render briefing.qmd --to html|typst`` runs there and the results are moved (atomically)
+``quarto render papi-briefing.qmd --to html|typst`` runs there and the results are moved (atomically)
 beside the executed notebook.
 """
 
@@ -36,10 +36,13 @@ from .builtin import TEMPLATES, font_dirs
 
 QUARTO_TEMPLATES = TEMPLATES / "quarto"
 QUARTO_FILES = (QUARTO_TEMPLATES / "_quarto.yml", QUARTO_TEMPLATES / "_language-vi.yml",
-                TEMPLATES / "briefing.css", TEMPLATES / "briefing.typ")
+                TEMPLATES / "briefing.css", TEMPLATES / "briefing.typ", TEMPLATES / "callout.lua")
 QUARTO_VERSION = "1.11"
 """The Quarto version the generated files are written and tested for."""
 TIMEOUT_S = 300
+DOCUMENT = "papi-briefing"
+"""Stem of the Quarto-ready document (not ``briefing``: Quarto's intermediate ``<stem>.typ`` would
+overwrite the ``briefing.typ`` definitions it includes)."""
 
 
 def quarto_path() -> str | None:
@@ -60,7 +63,7 @@ def front_matter(b: Briefing) -> dict:
 
 
 def quarto_document(b: Briefing, work: Path) -> str:
-    """``briefing.qmd`` for the briefing ``b``; figure images are written under ``work/figures``."""
+    """``papi-briefing.qmd`` for the briefing ``b``; figure images are written under ``work/figures``."""
     files = work / "figures"
     parts = ["---\n" + yaml.safe_dump(front_matter(b), allow_unicode=True, sort_keys=False) + "---",
              record_bundle(b.record).markdown.strip("\n")]
@@ -119,14 +122,14 @@ class QuartoRenderer:
         try:
             for src in QUARTO_FILES:
                 shutil.copyfile(src, work / src.name)
-            (work / "briefing.qmd").write_text(quarto_document(b, work), encoding="utf-8")
+            (work / f"{DOCUMENT}.qmd").write_text(quarto_document(b, work), encoding="utf-8")
             done: dict[str, Path] = {}
             for fmt in formats:
                 to = {"html": "html", "pdf": "typst"}[fmt]
-                cmd = [quarto, "render", "briefing.qmd", "--to", to, "--quiet"]
+                cmd = [quarto, "render", f"{DOCUMENT}.qmd", "--to", to, "--quiet"]
                 proc = subprocess.run(cmd, cwd=work, env=dict(os.environ), capture_output=True, text=True,
                                       timeout=TIMEOUT_S)
-                result = work / f"briefing.{fmt}"
+                result = work / f"{DOCUMENT}.{fmt}"
                 if proc.returncode != 0 or not result.is_file():
                     raise RenderError(f"quarto render --to {to} failed for {b.path.name} "
                                       f"(exit {proc.returncode}): {proc.stderr.strip()[-2000:]}")
