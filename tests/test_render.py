@@ -198,12 +198,35 @@ def test_quarto_renderer_says_why_it_is_unavailable(executed_nb):
 @pytest.mark.slow
 @pytest.mark.skipif(quarto_path() is None, reason="quarto is not on PATH (pip cannot install Quarto; "
                                                    "install it with conda or from quarto.org to run this test)")
-def test_quarto_renders_the_same_briefing(executed_nb):
-    out = render(executed_nb, ("html", "pdf"), renderer="quarto")
+def test_quarto_renders_the_same_briefing(executed_nb, tmp_path):
+    """The checks the builtin briefing passes, on Quarto's HTML and Typst PDF (no data folder)."""
+    from test_site import no_data_folder
+    mp = pytest.MonkeyPatch()
+    no_data_folder(mp)
+    try:
+        out = render(executed_nb, ("html", "pdf"), renderer="quarto")
+    finally:
+        mp.undo()
     html = out["html"].read_text(encoding="utf-8")
-    assert 'lang="vi"' in html and "Sơn La: kết quả PAPI năm 2024" in html
-    text = pdf_text(out["pdf"])
-    assert "Sơn La" in text and "42,43" in text and pdf_images(out["pdf"]) == 2
+    assert re.search(r'<html [^>]*lang="vi"', html) and "<title>Sơn La: kết quả PAPI năm 2024</title>" in html
+    assert "<h1>Sơn La: kết quả PAPI năm 2024</h1>" in html
+    assert "Tổng điểm 43,89/80 · Xếp hạng 25/61" in html and "So với năm 2023: +1,49 điểm" in html
+    caps = [re.sub(r"\s+", " ", c).strip() for c in re.findall(r"<figcaption[^>]*>(.*?)</figcaption>", html, re.S)]
+    assert "Hình 1. Sơn La: kết quả PAPI năm 2024" in [c.replace("\xa0", " ") for c in caps]
+    assert any(c.replace("\xa0", " ").startswith("Bảng 1. Điểm thành phần") for c in caps)
+    assert html.count('class="papi-tile ') == 3 and '<footer class="briefing-footer">' in html
+    assert 'alt="Nguồn: CECODES' in html
+    assert not re.search(r'(src|href)="(https?:)?//', html), "briefing must not load anything from the network"
+    assert "Other Formats" not in html and "fonts.googleapis" not in html
+    text = pdf_text(out["pdf"]).replace("\xa0", " ")
+    reader = PdfReader(out["pdf"])
+    assert all(abs(float(p.mediabox.width) - A4[0]) < 0.5 and abs(float(p.mediabox.height) - A4[1]) < 0.5
+               for p in reader.pages)
+    assert "Sơn La: kết quả PAPI năm 2024" in text and "Tổng điểm 43,89/80" in text and "42,43" in text
+    assert "Hình 1. Sơn La: kết quả PAPI năm 2024" in text and "Hình 2. Second figure" in text
+    assert "Bảng 1. Điểm thành phần" in text and f"Trang 1/{len(reader.pages)}" in text
+    assert "Nguồn: CECODES, VFF-CRT, RTA và UNDP, PAPI (2024)." in text and "\x00" not in text
+    assert pdf_images(out["pdf"]) == 2
     for leak in LEAKS:
         assert leak not in html and leak not in text
 
