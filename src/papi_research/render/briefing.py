@@ -336,6 +336,35 @@ def prepare(path: Path | str) -> Briefing:
                     blocks=blocks, cleaned=cleaned)
 
 
+def markdown_body(b: "Briefing", output, figure) -> str:
+    """The visible blocks as Pandoc Markdown (both renderers' PDF/Quarto path): markdown cells and
+    shown code as they are, ``output(block, n)`` for a display output and ``figure(fig, n)`` for a
+    figure (``n``: the block's position, for unique file names)."""
+    parts: list[str] = []
+    for n, blk in enumerate(b.blocks):
+        if blk.kind == "markdown":
+            parts.append(blk.text.strip())
+        elif blk.kind == "code":
+            parts.append("```python\n" + blk.text + "\n```")
+        elif blk.kind == "output":
+            parts.append(output(blk, n))
+        elif blk.kind == "figure" and blk.figure is not None:
+            parts.append(figure(blk.figure, n))
+    return "\n\n".join(p.strip() for p in parts if p)
+
+
+def write_images(fig: Figure, folder: Path, stem: str) -> list[str]:
+    """Write a figure's images into ``folder`` as ``<stem>-<k>.<ext>``; return the file names."""
+    import base64
+    folder.mkdir(parents=True, exist_ok=True)
+    names = []
+    for k, (mime, data) in enumerate(fig.images):
+        name = f"{stem}-{k}." + {"image/png": "png", "image/jpeg": "jpg", "image/svg+xml": "svg"}[mime]
+        (folder / name).write_bytes(data.encode("utf-8") if mime == "image/svg+xml" else base64.b64decode(data))
+        names.append(name)
+    return names
+
+
 def source_date_epoch() -> int | None:
     """``SOURCE_DATE_EPOCH`` as an int (None when unset); a bad value is a clear error."""
     raw = os.environ.get("SOURCE_DATE_EPOCH")

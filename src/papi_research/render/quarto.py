@@ -31,7 +31,7 @@ from pathlib import Path
 import yaml
 
 from ..display import figure_markdown, footer_bundle, quarto_markdown, record_bundle
-from .briefing import Briefing, RenderError
+from .briefing import Briefing, RenderError, markdown_body, write_images
 from .builtin import TEMPLATES, font_dirs
 
 QUARTO_TEMPLATES = TEMPLATES / "quarto"
@@ -65,40 +65,22 @@ def front_matter(b: Briefing) -> dict:
 def quarto_document(b: Briefing, work: Path) -> str:
     """``papi-briefing.qmd`` for the briefing ``b``; figure images are written under ``work/figures``."""
     files = work / "figures"
-    parts = ["---\n" + yaml.safe_dump(front_matter(b), allow_unicode=True, sort_keys=False) + "---",
-             record_bundle(b.record).markdown.strip("\n")]
-    for blk in b.blocks:
-        if blk.kind == "markdown":
-            parts.append(blk.text.strip())
-        elif blk.kind == "code":
-            parts.append("```python\n" + blk.text + "\n```")
-        elif blk.kind == "output":
-            meta = {"papi": {"kind": "table"}} if blk.table_number else {}
-            text = quarto_markdown(blk.data, meta, files, link="figures",
-                                   table_id=f"tbl-{blk.table_number}" if blk.table_number else None)
-            if text:
-                parts.append(text.strip())
-        elif blk.kind == "figure" and blk.figure is not None:
-            parts.append(_figure(blk.figure, files))
-    parts.append(footer_bundle(b.record["title"]).markdown)
-    return "\n\n".join(p for p in parts if p) + "\n"
+    def output(blk, n: int) -> str | None:
+        meta = {"papi": {"kind": "table"}} if blk.table_number else {}
+        return quarto_markdown(blk.data, meta, files, link="figures",
+                               table_id=f"tbl-{blk.table_number}" if blk.table_number else None)
 
-
-def _figure(fig, files: Path) -> str:
-    """A figure's images as files, the first one carrying the label, caption and alt text."""
-    import base64
-    files.mkdir(parents=True, exist_ok=True)
-    out = []
-    for k, (mime, data) in enumerate(fig.images):
-        ext = {"image/png": "png", "image/jpeg": "jpg", "image/svg+xml": "svg"}[mime]
-        name = f"{fig.label or 'figure'}-{fig.number or 'x'}-{k}.{ext}"
-        (files / name).write_bytes(data.encode("utf-8") if mime == "image/svg+xml" else base64.b64decode(data))
-        if k == 0 and fig.caption and fig.number:
+    def figure(fig, n: int) -> str:
+        names = write_images(fig, files, f"{fig.label or 'figure'}-{fig.number or 'x'}")
+        out = [f"![](figures/{name})" for name in names]
+        if fig.caption and fig.number:  # the first image carries the label, caption and alt text
             label = fig.label if fig.label and fig.label.startswith("fig-") else f"fig-{fig.number}"
-            out.append(figure_markdown(f"figures/{name}", label, fig.caption, fig.alt or fig.caption))
-        else:
-            out.append(f"![](figures/{name})")
-    return "\n\n".join(out)
+            out[0] = figure_markdown(f"figures/{names[0]}", label, fig.caption, fig.alt or fig.caption)
+        return "\n\n".join(out)
+
+    front = "---\n" + yaml.safe_dump(front_matter(b), allow_unicode=True, sort_keys=False) + "---"
+    return "\n\n".join([front, record_bundle(b.record).markdown.strip("\n"), markdown_body(b, output, figure),
+                         footer_bundle(b.record["title"]).markdown]) + "\n"
 
 
 class QuartoRenderer:
