@@ -157,6 +157,27 @@ def test_bad_inputs_give_one_clear_error(tmp_path, executed_nb):
     assert not list(tmp_path.glob("*.html")) and not list(tmp_path.glob(".*"))
 
 
+def test_render_needs_no_data_folder(executed_nb, monkeypatch, rendered):
+    """The executed notebook is the record: with the data folder gone the briefing is the same."""
+    from test_site import no_data_folder
+    no_data_folder(monkeypatch)
+    out = render(executed_nb, ("html", "pdf"), renderer="builtin")
+    assert out["html"].read_bytes() == rendered["vi"]["html"].read_bytes()
+    assert out["pdf"].read_bytes() == rendered["vi"]["pdf"].read_bytes()
+    b = prepare(executed_nb)
+    assert b.title.change_line == "So với năm 2023: +1,49 điểm (năm 2023 xếp hạng 30/61)"
+
+
+def test_title_change_line_honours_comparison_year(tmp_path):
+    """The title's change line and the body compare with the same year (comparison_year=2021)."""
+    from papi_research.briefing import build, record
+    b = build("Sơn La", year=2024, comparison_year=2021, lang="vi")
+    title = record(b)["title"]
+    assert b.comparison_year == 2021 and title["change_line"].startswith("So với năm 2021: ")
+    assert "năm 2021 xếp hạng" in title["change_line"]
+    assert "2021" in b.headline.text()  # the body's change sentence and tile say the same year
+
+
 def test_cli_render(executed_nb):
     res = CliRunner().invoke(main, ["render", str(executed_nb), "--format", "html", "--renderer", "builtin"])
     assert res.exit_code == 0, res.output

@@ -65,6 +65,7 @@ def front_matter(b: Briefing) -> dict:
 def quarto_document(b: Briefing, work: Path) -> str:
     """``papi-briefing.qmd`` for the briefing ``b``; figure images are written under ``work/figures``."""
     files = work / "figures"
+
     def output(blk, n: int) -> str | None:
         meta = {"papi": {"kind": "table"}} if blk.table_number else {}
         return quarto_markdown(blk.data, meta, files, link="figures",
