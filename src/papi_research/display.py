@@ -311,7 +311,10 @@ def record_bundle(record: Mapping) -> Bundle:
     markdown = ("\n---\n" + yaml.safe_dump(meta, allow_unicode=True, sort_keys=False) + "---\n\n"
                 + raw_block("html", masthead_html(tb)) + "\n\n" + raw_block("typst", typst) + "\n")
     plain = "\n".join([tb["title"], tb["score_line"], tb["change_line"]])
-    return Bundle(kind="record", data={RECORD_MIME: dict(record), "text/markdown": markdown, "text/plain": plain},
+    # text/html is for Jupyter only: the renderers skip this output, and under Quarto show_bundle
+    # passes the Markdown alone
+    return Bundle(kind="record", data={RECORD_MIME: dict(record), "text/html": masthead_html(tb),
+                                       "text/markdown": markdown, "text/plain": plain},
                   metadata={"papi": {"kind": "record"}})
 
 
@@ -322,7 +325,7 @@ def footer_bundle(title: Mapping[str, str]) -> Bundle:
                                          "produced-by": title["produced_by"]})
     markdown = raw_block("html", footer_html(title)) + "\n\n" + raw_block("typst", typst)
     plain = "\n".join([title["citation"], title["boundaries"], title["merged"]])
-    return Bundle(kind="footer", data={"text/markdown": markdown, "text/plain": plain},
+    return Bundle(kind="footer", data={"text/html": footer_html(title), "text/markdown": markdown, "text/plain": plain},
                   metadata={"papi": {"kind": "footer"}})
 
 
