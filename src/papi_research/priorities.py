@@ -43,7 +43,7 @@ from .models import ContextResult, TrendResult, subdimension_years
 from .paths import reference_dir
 from .provinces import Province
 from .scores import year_scores
-from .targets import TargetSpec, counterfactual_rank
+from .targets import TargetSpec, counterfactual_rank, target_levels
 from .text import lookup_key
 
 WEIGHTS = {"gap_to_median": 1.0, "gap_to_target": 0.5, "rank_gain": 1.0, "decline": 0.5, "below_context": 0.5}
@@ -164,7 +164,7 @@ def score_priorities(data: PapiData, province: Province, year: int, target: Targ
     sub = ys.subdimensions
     totals = ys.provinces["total"]
     total = _num(totals[code])
-    members = target.members(ys)
+    levels = target_levels(target, ys)
     st = ys.structure.set_index("code")
     agencies = lead_agencies()
     notes: list[Note] = []
@@ -174,7 +174,7 @@ def score_priorities(data: PapiData, province: Province, year: int, target: Targ
         col = sub[c].dropna()
         med = float(col.median())
         sd = float(col.std())
-        tgt = float(sub.loc[members, c].median()) if members else np.nan
+        tgt = float(levels[c])
         gap_m = None if score is None else med - score
         gap_t = None if score is None or np.isnan(tgt) else tgt - score
         gain = None

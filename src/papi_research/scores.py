@@ -70,20 +70,12 @@ def cutoffs(values: pd.Series) -> dict[str, float]:
 def assign_groups(values: pd.Series, tie_rule: str = "at_or_above") -> pd.Series:
     """Quartile group of each non-missing value (missing values get None)."""
     cut = cutoffs(values)
-    above = (lambda x, c: x >= c) if tie_rule == "at_or_above" else (lambda x, c: x > c)
-
-    def one(x: float) -> str | None:
-        if pd.isna(x):
-            return None
-        if above(x, cut["p75"]):
-            return "best"
-        if above(x, cut["p50"]):
-            return "high_average"
-        if above(x, cut["p25"]):
-            return "low_average"
-        return "poor"
-
-    return pd.Series([one(x) for x in values], index=values.index, dtype=object)
+    v = values.to_numpy(dtype=float)
+    above = np.greater_equal if tie_rule == "at_or_above" else np.greater
+    out = np.select([above(v, cut["p75"]), above(v, cut["p50"]), above(v, cut["p25"])],
+                    ["best", "high_average", "low_average"], "poor").astype(object)
+    out[np.isnan(v)] = None
+    return pd.Series(out, index=values.index, dtype=object)
 
 
 def rank_desc(values: pd.Series) -> pd.Series:
