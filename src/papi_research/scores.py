@@ -232,6 +232,7 @@ class Scorecard:
     ys: YearScores
     previous: dict | None
     missing_reason: str | None
+    data: PapiData | None = None
 
     @property
     def row(self) -> pd.Series:
@@ -256,6 +257,15 @@ class Scorecard:
     @property
     def total_max(self) -> int:
         return self.ys.regime.total_max
+
+    def uncertainty(self) -> dict:
+        """Survey uncertainty of the total (``uncertainty.YearUncertainty.row``): se, ci_low, ci_high,
+        margin, ci_basis, rank_range [best, worst], p_keep_group; empty when no total or no intervals."""
+        from .uncertainty import year_uncertainty
+        if self.total is None:
+            return {}
+        u = year_uncertainty(self.data, self.year) if self.data is not None else None
+        return {} if u is None else u.row(self.province.code)
 
     def dimension_table(self) -> pd.DataFrame:
         """One row per dimension: score, rank, group and national/regional reference values."""
@@ -296,6 +306,7 @@ class Scorecard:
             "year": self.year, "status": self.status, "total": self.total, "total_max": self.total_max,
             "rank": self.rank, "n_ranked": self.ys.n_ranked, "group": self.group,
             "group_basis": self.ys.rule.basis,
+            **self.uncertainty(),
             "previous": self.previous,
             "dimensions": [{**{k: r[k] for k in ("number", "name_vi", "name_en", "score", "rank", "n", "group",
                                                  "national_min", "national_median", "national_mean",
@@ -325,4 +336,4 @@ def scorecard(data: PapiData, province: Province | str, year: int | None = None)
     reason = data.gap_reason(year, p.code) if status != "complete" else None
     if status != "complete" and reason is None:
         reason = "not published (no official reason recorded)"
-    return Scorecard(province=p, year=year, ys=ys, previous=previous, missing_reason=reason)
+    return Scorecard(province=p, year=year, ys=ys, previous=previous, missing_reason=reason, data=data)
