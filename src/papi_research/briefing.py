@@ -668,10 +668,16 @@ def drivers_section(b: Briefing) -> Section:
         r = ctx.table[ctx.table["outcome"] == "total"]
         if not r.empty and _num(r["residual"].iloc[0]) is not None:
             r = r.iloc[0]
-            key = "br_context_above" if r["residual"] >= 0 else "br_context_below"
-            s.md(t(key, lang, province=b.province.name(lang), expected=fmt_num(r["expected"], lang),
-                   actual=fmt_num(r["score"], lang), gap=fmt_num(abs(r["residual"]), lang),
-                   rank=int(r["residual_rank"]), n=int(r["n_with_residual"])))
+            if bool(r["signal"]):  # an expected score only when the context model has signal
+                key = "br_context_above" if r["residual"] >= 0 else "br_context_below"
+                s.md(t(key, lang, province=b.province.name(lang), expected=fmt_num(r["expected"], lang),
+                       lo=fmt_num(_num(r["pi_low"]), lang), hi=fmt_num(_num(r["pi_high"]), lang),
+                       actual=fmt_num(r["score"], lang), gap=fmt_num(abs(r["residual"]), lang)))
+            else:
+                s.md(t("br_context_no_signal", lang))
+        if ctx.vif and max(ctx.vif.values()) >= 5:
+            term, v = max(ctx.vif.items(), key=lambda kv: kv[1])
+            s.note(t("br_context_collinear", lang, vif=fmt_num(v, lang, 1), term=_term_name(term, lang)))
     rows = []
     for f in chosen:
         if f.kind == "pci":  # many dimension terms: said in words above, not tabulated
@@ -708,17 +714,45 @@ def priorities_section(b: Briefing) -> Section:
         t("national_median", lang): [fmt_num(ln["national_median"], lang) for ln in lines],
         t("br_col_gap_short", lang): [_signed(None if ln["gap_to_median"] is None else -ln["gap_to_median"], lang)
                                       for ln in lines],
-        t("br_col_trend", lang): [_signed(ln["trend"], lang, 3) for ln in lines],
+        t("br_col_trend", lang): [_trend_ci(b, ln["code"], lang) for ln in lines],
         t("br_col_rank_gain", lang): [fmt_int(ln["rank_gain_at_median"], lang) for ln in lines],
+        t("br_col_stability", lang): [fmt_num(100 * ln["stability"], lang, 0) + "%" if ln.get("stability") is not None
+                                      else "–" for ln in lines],
         t("br_col_lead", lang): [ln["lead_agency"][lang] or "–" for ln in lines],
         t("br_col_learn", lang): [", ".join(ln["learn_from_names"][lang]) or "–" for ln in lines],
     })
     s.table(frame, caption=t("br_cap_priorities", lang, year=b.year))
     s.md(t("br_priorities_how", lang))
+    s.md(t("br_priorities_stability", lang, n=fmt_int(_priority_draws(), lang), k=len(lines)))
+    fragile = [ln for ln in lines if ln.get("stability") is not None and ln["stability"] < _fragile()]
+    if fragile:
+        s.note(t("br_priorities_fragile", lang, threshold=int(100 * _fragile()),
+                 items=_join([ln[f"label_{lang}"] for ln in fragile], lang)), warning=True)
     for n in rep.priorities.notes:
         if n.key in ("an_priority_agency_suggested", "an_priority_no_trend", "an_priority_no_rank_gain"):
             s.note(n.text(lang))
     return s
+
+
+def _priority_draws() -> int:
+    from .priorities import N_WEIGHTINGS
+    return N_WEIGHTINGS
+
+
+def _fragile() -> float:
+    from .priorities import FRAGILE
+    return FRAGILE
+
+
+def _trend_ci(b: Briefing, code: str, lang: str) -> str:
+    """The sub-dimension's trend against the median with its 95 % interval ("–" without a trend)."""
+    tab = b.report.models.trend.table
+    hit = tab[tab["outcome"] == code]
+    if hit.empty or _num(hit["slope"].iloc[0]) is None:
+        return "–"
+    r = hit.iloc[0]
+    return t("br_ci", lang, est=_signed(r["slope"], lang, 3), lo=_signed(r["ci_low"], lang, 3),
+             hi=_signed(r["ci_high"], lang, 3))
 
 
 def _target_label(b: Briefing) -> str:
@@ -743,8 +777,11 @@ def target_section(b: Briefing) -> Section:
                total=fmt_num(plan.total, lang), cutoff=fmt_num(plan.cutoff, lang)))
     else:
         s.md(t("br_target_needed", lang, province=b.province.name(lang), target=label,
-               points=fmt_num(plan.needed_points, lang), total=fmt_num(plan.total, lang),
-               goal=fmt_num(plan.total + plan.needed_points, lang), cutoff=fmt_num(plan.cutoff, lang)))
+               points=fmt_num(plan.needed_shown, lang), total=fmt_num(plan.total, lang),
+               goal=fmt_num(round_up(plan.goal), lang), cutoff=fmt_num(plan.cutoff, lang)))
+        if plan.margin is not None:
+            key = "br_target_margin_within" if plan.needed_points <= plan.margin else "br_target_margin_beyond"
+            s.md(t(key, lang, points=fmt_num(plan.needed_shown, lang), margin=fmt_num(plan.margin, lang)))
         if len(plan.path):
             share = float(plan.path["share"].iloc[0])
             s.md(t("br_target_path", lang, k=len(plan.path), share=fmt_num(100 * share, lang, 0)))
@@ -769,8 +806,9 @@ def target_section(b: Briefing) -> Section:
         r = r.iloc[0]
         s.md(t("br_momentum", lang, expected=fmt_num(r["expected_next"], lang), lo=fmt_num(r["pi_low"], lang),
                hi=fmt_num(r["pi_high"], lang)))
-        if _num(r["p_clear"]) is not None and plan.cutoff is not None:
-            s.md(t("br_momentum_clear", lang, p=fmt_num(100 * r["p_clear"], lang, 0), cutoff=fmt_num(plan.cutoff, lang)))
+        goal = _num(r["cutoff"])
+        if _num(r["p_clear"]) is not None and goal is not None and not plan.already_met:
+            s.md(t("br_momentum_clear", lang, p=fmt_num(100 * r["p_clear"], lang, 0), cutoff=fmt_num(round_up(goal), lang)))
     return s
 
 

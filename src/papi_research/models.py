@@ -294,6 +294,13 @@ class TrendResult:
         hit = self.table[self.table["outcome"] == outcome]
         return None if hit.empty else _num(hit["slope"].iloc[0])
 
+    def interval(self, outcome: str) -> tuple[float | None, float | None]:
+        """The slope's 95 % interval (None, None without a trend)."""
+        hit = self.table[self.table["outcome"] == outcome]
+        if hit.empty:
+            return None, None
+        return _num(hit["ci_low"].iloc[0]), _num(hit["ci_high"].iloc[0])
+
     def to_frame(self) -> pd.DataFrame:
         return self.table.copy()
 
