@@ -82,6 +82,7 @@ class ModelFit:
     notes: list[Note] = field(default_factory=list)
     absorbed: list[str] = field(default_factory=list)  # e.g. ["year effects", "province effects"]
     reading_args: dict = field(default_factory=dict, repr=False)  # to re-word the reading after Holm
+    residuals: list[float] = field(default_factory=list, repr=False)  # in fit order (trend fits; diagnostics)
 
     def reword(self) -> None:
         """Re-write the reading from ``reading_args`` (after the family's Holm adjustment)."""
@@ -334,7 +335,7 @@ def _trend_one(data: PapiData, p: Province, year: int, outcome: str, level: str,
                           first=years[0], last=years[-1], n=len(years)))
     fit = ModelFit(name=f"trend:{outcome}", kind="trend", outcome=outcome, n=len(years), n_clusters=None,
                    years=years, cov_type="HC3", coefficients=coefs, r2=float(res.rsquared), small_sample=True,
-                   reading_vi=readings[0], reading_en=readings[1])
+                   reading_vi=readings[0], reading_en=readings[1], residuals=[float(e) for e in res.resid])
     return row, fit
 
 
@@ -408,6 +409,7 @@ class ContextNational:
     pred_se: pd.DataFrame | None = None  # index code, columns outcome: prediction standard error
     pred_df: dict | None = None          # outcome → degrees of freedom of the t interval
     vif: dict | None = None              # context term → variance inflation factor (total model)
+    designs: dict = field(default_factory=dict)  # outcome → (rows, X) of the dimension/total fits (diagnostics)
 
 
 @dataclass
@@ -499,7 +501,7 @@ def context_national(data: PapiData, year: int, comp: Companion | None = None) -
         outcomes.append((code, sp[sp["sub"] == code][["code", "year", "score"]]))
     fits: dict[str, ModelFit] = {}
     predicted, actual, pred_se, pred_df = {}, {}, {}, {}
-    vif = None
+    vif, designs = None, {}
     pred_frame = bf.copy()
     pred_frame["region_en"] = [region_of[c] for c in pred_frame.index]
     pred_frame["year"] = year
@@ -521,6 +523,8 @@ def context_national(data: PapiData, year: int, comp: Companion | None = None) -
                                  n_clusters=n_cl, years=years, cov_type="cluster(province)", coefficients=coefs,
                                  r2=float(res.rsquared), small_sample=small, notes=list(notes),
                                  absorbed=["year effects"], reading_args=args)
+        if not outcome.startswith("SC"):
+            designs[outcome] = (f, X)
         if outcome == "total":
             Xv = X[["const", *CONTEXT_TERMS]].to_numpy(dtype=float)
             vif = {c: float(variance_inflation_factor(Xv, i + 1)) for i, c in enumerate(CONTEXT_TERMS)}
@@ -539,7 +543,7 @@ def context_national(data: PapiData, year: int, comp: Companion | None = None) -
         fit.reword()
     nat = ContextNational(year=year, baseline=base, fits=fits, predicted=pd.DataFrame(predicted),
                           actual=pd.DataFrame(actual), notes=notes, pred_se=pd.DataFrame(pred_se), pred_df=pred_df,
-                          vif=vif)
+                          vif=vif, designs=designs)
     _CONTEXT[key] = nat
     return nat
 
@@ -598,6 +602,7 @@ class MomentumNational:
     results: dict  # outcome → (params, cov, sigma2, df, mean_year_row)
     latest: pd.DataFrame  # index code, columns outcome: score in ``year``
     noise2: dict = field(default_factory=dict)  # outcome → average squared survey SE of a score
+    designs: dict = field(default_factory=dict)  # outcome → (pairs, X) of each fit (diagnostics)
 
 
 def _survey_se(data: PapiData, year: int, outcome: str) -> pd.Series | None:
@@ -649,7 +654,7 @@ def momentum_national(data: PapiData, year: int) -> MomentumNational:
     pt = _panel(data)
     reg = regime_of(year)
     fits, results = {}, {}
-    latest = {}
+    latest, designs_m = {}, {}
     for outcome, col, dim in [("total", "total", None)] + [(f"D{d}", d, d) for d in range(1, reg.n_dimensions + 1)]:
         pairs = []
         for y in data.years:
@@ -671,6 +676,7 @@ def momentum_national(data: PapiData, year: int) -> MomentumNational:
         if not pairs:
             continue
         f = pd.concat(pairs, ignore_index=True)
+        designs_m[outcome] = f
         years_next = sorted(f["year_next"].unique().tolist())
         X = pd.DataFrame({"const": 1.0, "score_this_year": f["score_this_year"]})
         for y in years_next[1:]:
@@ -690,13 +696,14 @@ def momentum_national(data: PapiData, year: int) -> MomentumNational:
                                  coefficients=coefs, r2=float(res.rsquared), small_sample=small,
                                  absorbed=["year effects"] if len(years_next) > 1 else [], reading_args=args)
         mean_row = X.mean(axis=0).to_numpy()
+        designs_m[outcome] = (f, X)
         results[outcome] = (np.asarray(res.params), np.asarray(res.cov_params()), float(res.scale),
                             float(res.df_resid), mean_row)
     holm(list(fits.values()), ["score_this_year"])
     for fit in fits.values():
         fit.reword()
     nat = MomentumNational(year=year, fits=fits, results=results, latest=pd.DataFrame(latest),
-                           noise2=_mean_noise2(data, year, list(fits)))
+                           noise2=_mean_noise2(data, year, list(fits)), designs=designs_m)
     _MOMENTUM[key] = nat
     return nat
 

@@ -260,6 +260,17 @@ def score_priorities(data: PapiData, province: Province, year: int, target: Targ
     return Priorities(province=province, year=year, target=target, table=table, lines=lines, notes=notes)
 
 
+def rank_under(scored: pd.DataFrame, weights: dict[str, float]) -> pd.Series:
+    """Each scored sub-dimension's priority rank (1 = first) under other ``weights`` of the same
+    components, with the table's ordering rule (below the reference first, then priority, then code)."""
+    comp = scored[[f"c_{c}" for c in WEIGHTS]].astype(float).fillna(0.0).to_numpy()
+    p = comp @ np.array([float(weights.get(c, 0.0)) for c in WEIGHTS])
+    order = np.lexsort((scored["code"].to_numpy(), -p, ~scored["below_reference"].to_numpy(dtype=bool)))
+    ranks = np.empty(len(order), dtype=int)
+    ranks[order] = np.arange(1, len(order) + 1)
+    return pd.Series(ranks, index=scored["code"].to_numpy())
+
+
 def stability(scored: pd.DataFrame, k: int, n: int = N_WEIGHTINGS, seed: int = WEIGHT_SEED) -> dict[str, float]:
     """Share of ``n`` random weightings of the components (seeded; uniform on the simplex, scaled to
     the default total weight) under which each sub-dimension stays among the top ``k``, with the same
