@@ -233,6 +233,9 @@ def drivers_text(report: DriversReport, lang: str = "vi") -> str:
         for r in plan.path.to_dict("records"):
             out.append(f"    - {r[f'label_{lang}'][:50]:<52} {fmt_pct(r['share'], lang)} × "
                        f"{fmt_num(r['gap'], lang)} = {fmt_num(r['points'], lang, sign=True)}")
+        if plan.margin is not None:
+            key = "br_target_margin_within" if plan.needed_points <= plan.margin else "br_target_margin_beyond"
+            out.append("  " + t(key, lang, points=fmt_num(plan.needed_shown, lang), margin=fmt_num(plan.margin, lang)))
         out.append("  " + t("an_target_rank_after", lang, rank_now=fmt_int(plan.rank_now, lang),
                             rank_after=fmt_int(plan.rank_after, lang), n=plan.n_ranked,
                             group=group_name(plan.group_after, lang) or "–"))
@@ -248,6 +251,7 @@ def drivers_text(report: DriversReport, lang: str = "vi") -> str:
         if not r.empty and r["residual"].iloc[0] is not None and pd.notna(r["residual"].iloc[0]) \
                 and bool(r["signal"].iloc[0]):
             out.append("  " + t("an_context_total", lang, expected=fmt_num(r["expected"].iloc[0], lang),
+                                lo=fmt_num(r["pi_low"].iloc[0], lang), hi=fmt_num(r["pi_high"].iloc[0], lang),
                                 residual=fmt_num(r["residual"].iloc[0], lang, sign=True)))
     mom = report.models.momentum.table
     r = mom[mom["outcome"] == "total"]
