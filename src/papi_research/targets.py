@@ -90,15 +90,35 @@ def counterfactual_rank(totals: pd.Series, code: str, new_total: float) -> int:
     return int((_others(totals, code) > new_total).sum()) + 1
 
 
+def _lerp(a: np.ndarray, b: np.ndarray, t: float) -> np.ndarray:
+    """numpy's own linear interpolation (``np.percentile``'s), so cut-offs match it to the last bit."""
+    diff = b - a
+    return b - diff * (1 - t) if t >= 0.5 else a + diff * t
+
+
 def _group_index(others: np.ndarray, xs: np.ndarray, tie_rule: str) -> np.ndarray:
     """Group index (0 = best … 3 = poor, as ``GROUPS``) of each candidate total in ``xs`` among
-    ``others``, the cut-offs recomputed with it: the arithmetic of ``scores.assign_groups``,
-    vectorised over candidates (one row per candidate)."""
+    ``others``, the cut-offs recomputed with it: the 25th/50th/75th percentiles of ``others`` plus the
+    candidate, by inserting each candidate into the sorted totals (vectorised over candidates; the
+    same arithmetic as ``np.percentile`` in ``scores.assign_groups``)."""
     xs = np.atleast_1d(np.asarray(xs, dtype=float))
-    full = np.concatenate([np.broadcast_to(others, (xs.size, others.size)), xs[:, None]], axis=1)
-    cut = np.percentile(full, [25, 50, 75], axis=1)  # (3, K)
-    above = xs >= cut if tie_rule == "at_or_above" else xs > cut
-    return 3 - above.sum(axis=0)
+    o = np.sort(others)
+    n = o.size + 1
+    k = np.searchsorted(o, xs)  # the candidate's position in the merged sorted array
+
+    def merged(j: int) -> np.ndarray:
+        lower = o[min(j, o.size - 1)] if o.size else np.nan
+        upper = o[j - 1] if j >= 1 else np.nan
+        return np.where(j < k, lower, np.where(j == k, xs, upper))
+
+    count = np.zeros(xs.size, dtype=int)
+    for q in (0.25, 0.5, 0.75):
+        h = (n - 1) * q
+        i = int(np.floor(h))
+        t = h - i
+        c = merged(i) if i + 1 >= n else _lerp(merged(i), merged(i + 1), t)
+        count += (xs >= c) if tie_rule == "at_or_above" else (xs > c)
+    return 3 - count
 
 
 def _group_of(others: np.ndarray, x: float, tie_rule: str) -> str:
@@ -249,13 +269,15 @@ def plan_target(spec: TargetSpec, ys: YearScores, code: str, priorities: pd.Data
                           None, None, None, ys.n_ranked, notes, margin=margin)
     total = float(total)
     needed = points_needed(spec, ys, code)
-    rank_now = counterfactual_rank(totals, code, total)
+    others = _others(totals, code)
+    rule = ys.rule.tie_rule
+    rank_now = int((others > total).sum()) + 1
     if spec.kind == "group" and ys.rule.tie_rule == "strictly_above":
         notes.append(make_note("an_target_strict", year=ys.year))
     if needed <= 0:
         notes.append(make_note("an_target_met", target=spec.text))
         return TargetPlan(spec, ys.year, total, cut, 0.0, True, True, pd.DataFrame(columns=PATH_COLUMNS), 0.0,
-                          rank_now, rank_now, counterfactual_group(totals, code, total, ys.rule.tie_rule),
+                          rank_now, rank_now, _group_of(others, total, rule),
                           ys.n_ranked, notes, margin=margin)
     cand = priorities[priorities["gap_to_target"].fillna(0) >= MIN_GAP]
     chosen, cum = [], 0.0
@@ -275,6 +297,5 @@ def plan_target(spec: TargetSpec, ys: YearScores, code: str, priorities: pd.Data
     if not reachable:
         notes.append(make_note("an_target_unreachable", short=float(needed - gained)))
     return TargetPlan(spec, ys.year, total, cut, needed, False, reachable, path, gained, rank_now,
-                      counterfactual_rank(totals, code, new_total),
-                      counterfactual_group(totals, code, new_total, ys.rule.tie_rule), ys.n_ranked, notes,
+                      int((others > new_total).sum()) + 1, _group_of(others, new_total, rule), ys.n_ranked, notes,
                       margin=margin)
