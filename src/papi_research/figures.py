@@ -251,8 +251,9 @@ def dimension_profile(data: pd.DataFrame, *, lang: str = "vi", label: str | None
                             ha="center", va="bottom", fontsize=7, color=ROLE_COLORS["province"])
         ax.set_yticks(y, names)
         ax.set_ylim(-0.6, n - 0.25)
-        lo = float(np.nanmin(df[["national_min", "score"]].to_numpy(dtype=float)))
-        hi = float(np.nanmax(df[["national_best", "score"]].to_numpy(dtype=float)))
+        span = [c for c in ("ci_low", "ci_high") if c in df.columns and df[c].notna().any()]
+        lo = float(np.nanmin(df[["national_min", "score", *span]].to_numpy(dtype=float)))
+        hi = float(np.nanmax(df[["national_best", "score", *span]].to_numpy(dtype=float)))
         ax.set_xlim(max(0.0, np.floor(lo) - 0.5), min(10.0, np.ceil(hi) + 0.3))
         ax.set_xlabel(t("br_fig_points_of_10", lang))
         _num_axis(ax.xaxis, lang)
