@@ -9,7 +9,7 @@ Facts encoded here (from the official PAPI workbooks, see ``../shared/papi/READM
 * A sub-dimension's maximum is 10 / (number of sub-dimensions of its dimension that year).
 * Comparability is label-aware: across the 2017/2018 break a dimension is comparable only when its
   sub-dimensions are the same (official labels, with the renamings of
-  ``data/reference/label_aliases.csv``): dimension 2 gained Access to Information and dimension 3
+  ``resources/reference/label_aliases.csv``): dimension 2 gained Access to Information and dimension 3
   replaced two of its three sub-dimensions in 2018, so only 1, 4, 5 and 6 carry over. Inside a
   regime a dimension whose sub-dimensions changed (8 in 2019, 5 in 2021) is *rebuilt*: its score
   stays on the same 0–10 scale, but ``rebuilt_dimensions`` names it so that changes can be shown
@@ -26,7 +26,7 @@ from pathlib import Path
 import pandas as pd
 
 from .errors import DataValidationError, ParameterError
-from .paths import reference_dir
+from .paths import resource_file
 
 LABEL_COLUMNS = ("year", "dimension", "position", "official_label_en", "official_label_vi")
 FIRST_YEAR = 2011
@@ -82,7 +82,7 @@ class Dimension:
 @lru_cache(maxsize=1)
 def dimensions() -> dict[int, Dimension]:
     """The eight PAPI dimensions with their official Vietnamese and English names."""
-    path = reference_dir() / "dimensions.csv"
+    path = resource_file("reference", "dimensions.csv")
     with path.open(encoding="utf-8", newline="") as fh:
         rows = list(csv.DictReader(fh))
     return {int(r["number"]): Dimension(int(r["number"]), r["name_vi"], r["name_en"], r["short_vi"],
@@ -129,7 +129,7 @@ def comparable_dimensions(a: int, b: int) -> list[int]:
 def label_aliases() -> dict[str, str]:
     """Renamed sub-dimensions: look-up key of an old English label → look-up key of its later label."""
     from .text import lookup_key
-    path = reference_dir() / "label_aliases.csv"
+    path = resource_file("reference", "label_aliases.csv")
     with path.open(encoding="utf-8", newline="") as fh:
         return {lookup_key(r["label_en"]): lookup_key(r["same_as_en"]) for r in csv.DictReader(fh)}
 
