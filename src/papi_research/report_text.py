@@ -43,6 +43,12 @@ def scorecard_text(card: Scorecard, lang: str) -> str:
         lines.append(f"{t('total', lang)}: {fmt_num(card.total, lang)}/{card.total_max}   "
                      f"{t('rank', lang)}: {t('rank_of', lang, rank=card.rank, n=card.ys.n_ranked)}   "
                      f"{t('group', lang)}: {group_name(card.group, lang)}")
+        u = card.uncertainty()
+        if u.get("ci_low") is not None:
+            lines.append(t("unc_scorecard_line", lang, lo=fmt_num(u["ci_low"], lang), hi=fmt_num(u["ci_high"], lang),
+                           best=u["rank_range"][0], worst=u["rank_range"][1],
+                           p=fmt_num(100 * u["p_keep_group"], lang, 0)))
+            lines.append(u["ci_basis_text"][lang])
         if card.previous:
             pv = card.previous
             lines.append(f"{pv['year']}: {fmt_num(pv['total'], lang)}/{card.total_max}, "
