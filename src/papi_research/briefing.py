@@ -2,7 +2,7 @@
 
 The notebooks stay thin: ``build(province, year=..., lang=...)`` returns a :class:`Briefing` whose
 sections (:class:`Section`, an ordered list of :class:`Block`) hold finished sentences from the
-catalogue (``br_*`` keys in ``data/i18n/briefing.yml``), tables of formatted strings and score
+catalogue (``br_*`` keys in ``resources/i18n/briefing.yml``), tables of formatted strings and score
 tiles; ``show(section)`` hands them to ``papi_research.display``; ``Briefing.figure(name)`` draws a
 chart with ``papi_research.figures``. Numbers come from ``scores`` (exact scorecards) and from
 ``drivers.drivers_report`` (change, models, priorities, target); nothing is computed here that

@@ -73,7 +73,7 @@ class PapiData:
         return f"{r['official_state'].strip()}; reason: {reason}"
 
     def gap_summary(self, year: int, code: str, lang: str) -> str | None:
-        """A short statement of the official status in ``lang`` (``data/reference/gap_reasons.csv``),
+        """A short statement of the official status in ``lang`` (``resources/reference/gap_reasons.csv``),
         falling back to the official English record; None when the province-year is not a gap."""
         summary = _gap_summaries().get((int(year), code))
         if summary:

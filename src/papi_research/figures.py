@@ -7,7 +7,7 @@ crop, so the same inputs give the same bytes whatever backend the kernel runs. T
 not registered with pyplot, so they are never shown twice and never leak.
 
 Words on a chart (axis labels, legend entries) come from the catalogue (``br_fig_*`` keys in
-``data/i18n/briefing.yml``); numbers on a chart follow the language through ``i18n.fmt_num``.
+``resources/i18n/briefing.yml``); numbers on a chart follow the language through ``i18n.fmt_num``.
 """
 
 from __future__ import annotations

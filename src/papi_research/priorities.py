@@ -24,7 +24,7 @@ differ) from outweighing the rest. ``priority`` is the sum of contributions. Sub
 the province is below the national median or the target group's level (``below_reference``) come
 first, then the rest, each by ``priority``; ties are broken by sub-dimension code, so the order is
 deterministic. The top lines (3 to 5: those with a positive priority, at least three) become
-action-plan lines with a suggested lead agency (from ``data/reference/lead_agencies.csv``, keyed
+action-plan lines with a suggested lead agency (from ``resources/reference/lead_agencies.csv``, keyed
 by the sub-dimension's English label, so valid across years) and provinces to learn from (top
 quartile on that sub-dimension; same region first, then provinces that improved over several years
 beyond the survey noise: the latest score against the national median minus the average of the

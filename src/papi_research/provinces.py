@@ -2,7 +2,7 @@
 
 Boundaries: PAPI data through 2024 refers to the 63 provinces that existed before the
 merger of 1 July 2025 (Resolution 202/2025/QH15: 34 provincial units). ``merged_into``
-names the post-2025 unit each province is now part of (from ``data/reference/merger_2025.csv``).
+names the post-2025 unit each province is now part of (from ``resources/reference/merger_2025.csv``).
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ Rules (``../shared/papi/README.md``):
 * ranks are among the ranked provinces of that year (``rank`` of ``n_ranked``);
 * groups cut the ranked totals at the 25th/50th/75th percentiles (linear interpolation); a value
   exactly on a cut-off goes up ("at or above") except in years whose official counts show it went
-  down ("strictly above": 2023, 2024), as recorded in ``data/reference/group_rules.csv``.
+  down ("strictly above": 2023, 2024), as recorded in ``resources/reference/group_rules.csv``.
 
 ``year_scores(data, year)`` computes everything once per data version and year and caches it;
 ``scorecard(data, province, year)`` reads one province out of it.
