@@ -37,13 +37,24 @@ def _out(bundle) -> nbformat.NotebookNode:
 
 def synthetic_notebook(path: Path, province: str = "Sơn La", lang: str = "vi", year: int | None = 2024,
                        data_dir: str | None = None) -> Path:
-    """Write an 'executed' briefing notebook like papermill leaves it, with the display bundles,
+    """Write an 'executed' briefing notebook like papermill leaves it, with the record (real scores),
+    the display bundles,
     a captioned PNG figure (``#| fig-cap: i18n:...``), a cell that printed to stderr, a cell that
     raised an error, a hidden cell and a plain-text repr — everything a renderer must sort out."""
     import pandas as pd
     from papi_research import display as d
     from papi_research.i18n import fmt_num
 
+    from papi_research.briefing import Briefing, record
+    from papi_research.change import decompose_change
+    from papi_research.data import load_cached
+    from papi_research.scores import scorecard
+
+    data = load_cached(data_dir)
+    card = scorecard(data, province, year)
+    change = decompose_change(data, card.province, card.year, None)
+    rec = record(Briefing(province=card.province, year=card.year, lang=lang, target_spec="group:high_average",
+                          card=card, data=data, change_result=change))
     v = nbformat.v4
     params = {"province": province, "year": year, "comparison_year": None, "lang": lang,
               "target": "group:high_average", "data_dir": data_dir}
@@ -51,6 +62,7 @@ def synthetic_notebook(path: Path, province: str = "Sơn La", lang: str = "vi", 
         v.new_code_cell("#| echo: false\nprovince = 'Sơn La'\nyear = None\nlang = 'vi'",
                         metadata={"tags": ["parameters"]}),
         v.new_code_cell("#| echo: false\nprovince = " + repr(province), metadata={"tags": ["injected-parameters"]}),
+        v.new_code_cell("#| output: asis\nbriefing.show_record(b)", outputs=[_out(d.record_bundle(rec))]),
         v.new_code_cell("#| echo: false\nfrom papi_research import display as d\nd.tiles(...)",
                         outputs=[_out(d.tiles_bundle([
                             {"label": "Tổng điểm" if lang == "vi" else "Total", "value": fmt_num(42.432, lang),

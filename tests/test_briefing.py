@@ -58,7 +58,10 @@ def test_headline_matches_the_scorecard(papi, son_la, lang):
     assert fmt_num(abs(delta), lang) in text
     tiles = _tiles(b.headline)
     assert [t["value"] for t in tiles][:2] == [fmt_num(card.total, lang), rank]
-    assert tiles[3]["value"] == fmt_num(delta, lang, sign=True) and tiles[3]["tone"] == "good"
+    # a rise inside the survey margin of the change is shown, but not coloured as a gain
+    beyond = abs(delta) > b.change_result.total_change_noise
+    assert tiles[3]["value"] == fmt_num(delta, lang, sign=True)
+    assert tiles[3]["tone"] == ("good" if beyond else "neutral")
     assert b.headline_numbers()["total_text"] == fmt_num(card.total, lang)
 
 
@@ -66,6 +69,14 @@ def test_published_figure_dong_thap_2021(papi):
     b = briefing.build("Đồng Tháp", year=2021, lang="en", data=papi)
     text = b.headline.text()
     assert "42.43 out of 80" in text and "27 of 60" in text
+    u = b.card.uncertainty()
+    assert f"95% interval {fmt_num(u['ci_low'], 'en')}–{fmt_num(u['ci_high'], 'en')}" in text
+    # a 0.02 gap to the median is inside the survey margin: "on par", never "above"
+    profile = b.profile.text()
+    above = next(line for line in profile.splitlines() if line.startswith("Furthest above"))
+    assert "Vertical accountability" not in above
+    assert "Vertical accountability (+0.02 points)" in next(line for line in profile.splitlines()
+                                                             if line.startswith("On par"))
 
 
 def test_boundary_note_names_the_post_2025_province(papi, son_la):
@@ -132,8 +143,8 @@ def test_analysis_sections_from_the_drivers_report(son_la):
     lines = b.report.priorities.lines
     table = b.priorities.tables()[0]
     assert table.columns.tolist() == ["Nội dung thành phần", "Điểm", "Trung vị toàn quốc", "Chênh lệch",
-                                      "Xu hướng (điểm/năm)", "Số bậc có thể tăng", "Cơ quan chủ trì (đề xuất)",
-                                      "Tỉnh có thể tham khảo"]
+                                      "Xu hướng so với trung vị (điểm/năm; khoảng tin cậy 95%)", "Số bậc có thể tăng",
+                                      "Độ ổn định", "Cơ quan chủ trì (đề xuất)", "Tỉnh có thể tham khảo"]
     assert len(table) == len(lines) >= 3
     assert table.iloc[0, 1] == fmt_num(lines[0]["score"], "vi")
     assert lines[0]["sentence_vi"] in b.priorities.text()
@@ -150,8 +161,10 @@ def test_target_section_when_the_target_is_not_met(papi):
     plan = b.report.target
     assert not plan.already_met and plan.needed_points > 0
     text = b.target.text()
-    assert fmt_num(plan.needed_points, "en") in text
+    assert f"**{fmt_num(plan.needed_shown, 'en')} more points**" in text  # rounded up, never a hair short
+    assert plan.needed_shown >= plan.needed_points
     assert f"from {plan.rank_now} to {plan.rank_after} of {plan.n_ranked}" in text
+    assert "survey margin" in text and "illustrative allocation" in text
 
 
 def test_data_notes_cite_sources_and_versions(papi, son_la):
@@ -215,7 +228,7 @@ def test_national_overview(papi):
 
 
 def test_every_catalogue_key_used_exists_in_both_languages():
-    cat = yaml.safe_load((ROOT / "data" / "i18n" / "briefing.yml").read_text(encoding="utf-8"))
+    cat = yaml.safe_load((ROOT / "src" / "papi_research" / "resources" / "i18n" / "briefing.yml").read_text(encoding="utf-8"))
     assert all(k.startswith("br_") and set(v) == {"vi", "en"} and v["vi"] and v["en"] for k, v in cat.items())
     src = "".join((ROOT / "src" / "papi_research" / f).read_text(encoding="utf-8")
                   for f in ("briefing.py", "figures.py"))

@@ -120,3 +120,25 @@ def test_index_page_sorts_filters_and_switches_language(browser, reports, artifa
     page.screenshot(path=str(artifacts_dir / "index.vi.png"), full_page=True)
     assert pg.errors == [] and pg.remote == []
     page.close()
+
+
+@pytest.mark.skipif(__import__("papi_research.render.quarto", fromlist=["quarto_path"]).quarto_path() is None,
+                    reason="quarto is not on PATH (pip cannot install Quarto here; conda install quarto to run it)")
+def test_quarto_briefing_page_is_offline(browser, tmp_path, artifacts_dir):
+    """Quarto's HTML passes the builtin briefing's browser checks and makes no network request."""
+    from conftest import synthetic_notebook
+    from papi_research.render import render
+    out = render(synthetic_notebook(tmp_path / "son-la-2024.vi.ipynb"), "html", renderer="quarto")["html"]
+    pg = Page(browser)
+    page = pg.open(out)
+    assert page.evaluate("document.documentElement.lang") == "vi"
+    assert page.inner_text("h1") == "Sơn La: kết quả PAPI năm 2024"
+    images = page.evaluate("Array.from(document.images).map(i => [i.complete, i.naturalWidth, i.alt])")
+    assert len(images) == 2 and all(done and width > 0 and alt for done, width, alt in images), images
+    assert page.locator(".papi-tile").count() == 3
+    assert page.locator(".papi-tile").first.evaluate("e => getComputedStyle(e).borderLeftStyle") == "solid"
+    assert "Hình 1." in page.inner_text("figure figcaption >> nth=0").replace("\xa0", " ")
+    assert "42,43" in page.inner_text("body")
+    page.screenshot(path=str(artifacts_dir / "quarto-briefing-son-la-2024.vi.png"), full_page=True)
+    assert pg.errors == [] and pg.remote == []
+    page.close()

@@ -53,10 +53,23 @@ def test_restructured_dimensions_reported_at_dimension_level(data):
 def test_regime_break_refuses_total(data):
     ch = decompose_change(data, "Hà Tĩnh", 2018, 2017)
     assert ch.total_change is None and ch.rank_change is None and not ch.same_regime
-    assert list(ch.by_dimension["number"]) == [1, 2, 3, 4, 5, 6]
+    # dimension 2 gained Access to Information and 3 replaced two of three sub-dimensions in 2018
+    assert list(ch.by_dimension["number"]) == [1, 4, 5, 6]
     assert any(n.key == "an_change_regime_break" for n in ch.notes)
     ch = decompose_change(data, "Hà Tĩnh", 2018, 2015)
-    assert list(ch.by_dimension["number"]) == [2, 4, 6]
+    assert list(ch.by_dimension["number"]) == [4, 6]
+
+
+def test_change_without_rebuilt_dimensions(data):
+    """Hưng Yên 2018→2019: E-Governance (8) was rebuilt; the change without it is given beside the headline."""
+    ch = decompose_change(data, "Hưng Yên", 2019)
+    assert ch.total_change == pytest.approx(-2.333, abs=5e-4)
+    assert ch.excluded_dimensions == [8]
+    d = ch.by_dimension.set_index("number")["change"]
+    assert ch.total_change_excluding == pytest.approx(ch.total_change - d[8])
+    assert any(n.key == "an_change_excluding" for n in ch.notes)
+    ch = decompose_change(data, "Sơn La", 2021)
+    assert ch.excluded_dimensions == [5] and ch.total_change_noise > 0
 
 
 def test_2016_rebuild_flagged(data):

@@ -51,5 +51,25 @@ def test_comparable_dimensions():
     assert comparable_dimensions(2019, 2024) == list(range(1, 9))
     assert comparable_dimensions(2013, 2017) == [2, 4, 6]
     assert comparable_dimensions(2016, 2017) == list(range(1, 7))
-    assert comparable_dimensions(2017, 2018) == [1, 2, 3, 4, 5, 6]
-    assert comparable_dimensions(2015, 2019) == [2, 4, 6]
+    assert comparable_dimensions(2017, 2018) == [1, 4, 5, 6]
+    assert comparable_dimensions(2015, 2019) == [4, 6]
+
+
+def test_comparability_follows_the_official_labels():
+    """Across the 2017/2018 break a dimension is comparable exactly when its official sub-dimension
+    labels carried over (2 gained Access to Information, 3 replaced two of three); inside the 2018+
+    regime the rebuilt dimensions are 8 (2018→2019) and 5 (2020→2021)."""
+    from papi_research.data import load_cached
+    cb = load_cached().codebook
+    for a in range(2016, 2018):
+        for b in range(2018, 2025):
+            labels_same = [d for d in range(1, 7) if cb.same_construct(a, b, d)]
+            # from 2021 dimension 5 is comparable by level but rebuilt (Construction Permits dropped)
+            rebuilt = [5] if b >= 2021 else []
+            assert comparable_dimensions(a, b) == sorted(labels_same + rebuilt), (a, b)
+            assert cb.rebuilt_dimensions(a, b) == rebuilt
+    assert not cb.same_construct(2017, 2018, 2) and not cb.same_construct(2017, 2018, 3)
+    assert cb.same_construct(2017, 2018, 1)  # "Quality of Elections" renamed "Quality of Local Elections"
+    assert cb.rebuilt_dimensions(2018, 2019) == [8]
+    assert cb.rebuilt_dimensions(2020, 2021) == [5]
+    assert cb.rebuilt_dimensions(2021, 2024) == [] and cb.rebuilt_dimensions(2016, 2017) == []

@@ -64,7 +64,8 @@ def test_tiles_bundle_validates_and_its_typst_compiles(tmp_path):
     b = d.tiles_bundle(items)
     assert b.html.count('class="papi-tile ') == 3
     assert "papi-tone-good" in b.html and "papi-tone-neutral" in b.html and "papi-tone-bad" in b.html
-    assert b.markdown.startswith("```{=typst}\n") and b.markdown.endswith("\n```")
+    # Markdown carries both layouts: raw HTML for Quarto's HTML, raw Typst for every PDF
+    assert b.markdown.startswith("```{=html}\n" + b.html + "\n```\n\n```{=typst}\n") and b.markdown.endswith("\n```")
     text = compile_typst(b.markdown, tmp_path)
     for needle in ("Tổng điểm", "42,43", "Xếp hạng \"quý\"", "27/60", "−1,50"):
         assert needle in text
@@ -102,3 +103,34 @@ def test_display_functions_emit_bundles_in_a_real_kernel():
 def test_display_outside_ipython_prints_plain_text(capsys):
     d.md("Tổng điểm **42,43**")
     assert capsys.readouterr().out.strip() == "Tổng điểm **42,43**"
+
+
+def test_quarto_markdown_numbers_tables_and_writes_figures(tmp_path):
+    """The Quarto form of each bundle: Markdown only, captioned tables with ids, figures as files."""
+    import base64
+
+    import pandas as pd
+    tb = d.table_bundle(pd.DataFrame({"Nội dung": ["Tham gia"], "Điểm": ["5,12"]}), caption="Điểm thành phần")
+    md = d.quarto_markdown(tb.data, tb.metadata, table_id="tbl-7")
+    assert md.startswith("::: {.papi-table}\n| Nội dung | Điểm |") and md.endswith(": Điểm thành phần {#tbl-7}\n:::")
+    png = base64.b64decode(_png_b64())
+    fb = d.figure_bundle(png, label="fig-profile", caption="Điểm [8] nội dung", alt='Biểu đồ "chấm"')
+    md = d.quarto_markdown(fb.data, fb.metadata, files=tmp_path / "f", link="f")
+    assert md == '![Điểm \\[8\\] nội dung](f/fig-profile.png){#fig-profile fig-alt="Biểu đồ \\"chấm\\""}'
+    assert (tmp_path / "f" / "fig-profile.png").read_bytes() == png
+    q = d.quarto_data(d.md_bundle("Một **câu**."))
+    assert q == {"text/markdown": "Một **câu**.", "text/plain": "Một **câu**."}  # never text/html
+    with pytest.raises(ParameterError, match="label"):
+        d.figure_bundle(png, label="profile", caption="c", alt="a")
+
+
+def test_show_bundle_gives_quarto_markdown_only_when_quarto_runs_the_kernel(monkeypatch):
+    monkeypatch.delenv("QUARTO_FIG_FORMAT", raising=False)
+    assert not d.under_quarto()
+    monkeypatch.setenv("QUARTO_FIG_FORMAT", "png")
+    assert d.under_quarto()
+
+
+def _png_b64() -> str:
+    from conftest import png_figure
+    return png_figure()

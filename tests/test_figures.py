@@ -134,3 +134,18 @@ def test_save_png_is_atomic(tmp_path, card):
     out = figures.save_png(fig, tmp_path / "sub" / "profile.png")
     assert out.read_bytes() == figures.to_png(fig)
     assert sorted(p.name for p in out.parent.iterdir()) == ["profile.png"]
+
+
+def test_dimension_chart_shows_the_survey_interval(card):
+    """The briefing's dimension chart draws each score's 95% interval (and keeps it inside the axis)."""
+    from papi_research.briefing import dimension_frame
+    dt = dimension_frame(card)
+    assert (dt["ci_low"] < dt["score"]).all() and (dt["score"] < dt["ci_high"]).all()
+    fig = figures.dimension_profile(dt, lang="vi")
+    ax = fig.axes[0]
+    legend = [t.get_text() for lg in fig.legends for t in lg.get_texts()]
+    assert "Khoảng tin cậy 95%" in legend
+    lo, hi = ax.get_xlim()
+    assert lo <= dt["ci_low"].min() and dt["ci_high"].max() <= hi
+    plain = figures.dimension_profile(card.dimension_table(), lang="vi")  # without interval columns: no band
+    assert "Khoảng tin cậy 95%" not in [t.get_text() for lg in plain.legends for t in lg.get_texts()]

@@ -9,6 +9,7 @@ from scipy import stats
 
 from papi_research.companion import baseline_context, load_companion
 from papi_research.data import load_cached
+from papi_research.uncertainty import year_uncertainty
 from papi_research.models import (context_national, fit_ols, momentum_models, momentum_national, pci_models,
                                   trend_models)
 from papi_research.scores import panel_totals
@@ -69,7 +70,8 @@ def test_fit_ols_small_frame_cluster_and_hc3():
 
 def test_trend_matches_hand_hc3(data, pt):
     tr = trend_models(data, data.provinces.lookup("Sơn La"), 2024)
-    s = pt[(pt["code"] == "P09") & (pt["year"] >= 2018)].set_index("year")[3]
+    med = pt[pt["year"] >= 2018].groupby("year")[3].median()  # measured against the yearly national median
+    s = pt[(pt["code"] == "P09") & (pt["year"] >= 2018)].set_index("year")[3] - med
     X = np.column_stack([np.ones(len(s)), s.index.to_numpy() - 2024.0])
     b, se, lo, hi, r2, *_ = hand_ols(s.to_numpy(), X, hc3=True)
     row = tr.table.set_index("outcome").loc["D3"]
@@ -107,7 +109,9 @@ def test_momentum_matches_hand(data, pt):
     x = X.mean(axis=0)
     x[1] = pt[(pt["year"] == 2024) & (pt["code"] == "P09")]["total"].iloc[0]
     pred = x @ b
-    sep = np.sqrt(x @ V @ x + s2)
+    # the average survey noise in s² is swapped for Sơn La's own (its 2019 SE carried to 2024)
+    se = year_uncertainty(data, 2024).table["se"]
+    sep = np.sqrt(x @ V @ x + max(s2 - float((se ** 2).mean()), 0.0) + float(se["P09"]) ** 2)
     q = stats.t.ppf(0.975, dfr)
     assert row["expected_next"] == pytest.approx(pred)
     assert row["pi_low"] == pytest.approx(pred - q * sep) and row["pi_high"] == pytest.approx(pred + q * sep)
@@ -138,19 +142,42 @@ def test_context_matches_hand(data, pt):
 
 def test_pci_matches_hand(data, pt):
     fits, notes = pci_models(data, 2024)
-    fit = next(f for f in fits if f.name == "pci:2016-2019:D1-D6")
+    # dimensions 2 and 3 changed in 2018: the 2016–2019 window keeps 1, 4, 5 and 6
+    fit = next(f for f in fits if f.name == "pci:2016-2019:D1,D4,D5,D6")
     comp = load_companion(data.provinces)
-    f = pt[(pt["year"] >= 2016) & (pt["year"] <= 2019)][["code", "year", 1, 2, 3, 4, 5, 6]]
+    dims = [1, 4, 5, 6]
+    f = pt[(pt["year"] >= 2016) & (pt["year"] <= 2019)][["code", "year", *dims]]
     f = f.merge(comp.pci[["code", "year", "pci_weighted"]], on=["code", "year"]).dropna()
     f = f.sort_values(["year", "code"]).reset_index(drop=True)
     provs = sorted(f["code"].unique())
-    cols = [np.ones(len(f))] + [f[d].astype(float) for d in range(1, 7)]
+    cols = [np.ones(len(f))] + [f[d].astype(float) for d in dims]
     cols += [(f["code"] == c).astype(float) for c in provs[1:]]
     cols += [(f["year"] == y).astype(float) for y in range(2017, 2020)]
     b, se, *_ = hand_ols(f["pci_weighted"], np.column_stack(cols), f["code"])
     assert fit.n == len(f)
-    for d in range(1, 7):
-        assert fit.coef(f"D{d}")["estimate"] == pytest.approx(b[d])
-        assert fit.coef(f"D{d}")["se"] == pytest.approx(se[d])
+    for j, d in enumerate(dims, start=1):
+        assert fit.coef(f"D{d}")["estimate"] == pytest.approx(b[j])
+        assert fit.coef(f"D{d}")["se"] == pytest.approx(se[j])
     assert any(n.key == "an_pci_years" for n in notes)
     assert fit.r2_within is not None and 0 <= fit.r2_within <= 1
+
+
+def test_holm_within_each_family(data):
+    """"Significant" means Holm-adjusted p < 0.05 within the family (here: the context terms of 2024)."""
+    from statsmodels.stats.multitest import multipletests
+    nat = context_national(data, 2024)
+    rows = [(o, r["term"], r["p"], r["p_holm"]) for o, f in nat.fits.items()
+            for r in f.coefficients.to_dict("records") if r["term"] in ("log_grdp_per_head", "log_density", "income")]
+    adj = multipletests([r[2] for r in rows], method="holm")[1]
+    assert np.allclose([r[3] for r in rows], adj)
+    assert all(r[3] >= r[2] for r in rows)
+    assert nat.vif is not None and min(nat.vif.values()) >= 1
+
+
+def test_persistence_stays_in_one_regime(data):
+    """The 2021 persistence model pools pairs inside the 2018+ regime only; a dimension skips the pair
+    in which it was rebuilt (5: 2020→2021, 8: 2018→2019)."""
+    nat = momentum_national(data, 2021)
+    assert nat.fits["total"].years == [2018, 2019, 2020, 2021]
+    assert nat.fits["D5"].years == [2018, 2019, 2020]
+    assert nat.fits["D8"].years == [2019, 2020, 2021]

@@ -56,7 +56,7 @@ def test_parameters_cell_matches_the_contract(path, params):
     tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
     assert len(tagged) == 1
     assert _body(tagged[0].source) == params
-    assert tagged[0].source.startswith("#| echo: false\n")
+    assert _options(tagged[0].source).get("echo", "false") == "false"
     # and it is the first code cell, so the parameters are defined before anything uses them
     assert [c for c in nb.cells if c.cell_type == "code"][0] is tagged[0]
 
@@ -81,19 +81,43 @@ def test_committed_notebooks_are_clean(path):
     front = nb.cells[0]
     assert front.cell_type == "raw"
     meta = yaml.safe_load(front.source.strip().strip("-"))
-    assert meta["execute"] == {"echo": False, "warning": False}
+    assert meta["execute"]["echo"] is False and meta["execute"]["warning"] is False
     assert "format" not in meta  # left to _quarto.yml
     assert not [c for c in nb.cells if c.cell_type == "markdown"]  # every word comes from the catalogue
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
         assert cell.outputs == [] and cell.execution_count is None
-        assert cell.source.startswith("#| echo: false\n")
+        assert _options(cell.source).get("echo", "false") == "false"  # a briefing shows no code
         assert "print(" not in cell.source
         ast.parse(_body(cell.source))  # valid Python once the Quarto options are stripped
 
 
-@pytest.mark.parametrize("path,count", [(PROVINCE, 3), (NATIONAL, 2)])
+def test_province_figures_are_shown_with_catalogue_captions():
+    """briefing.show_figure(b, name): label fig-<name>, caption and alt text from the catalogue."""
+    from papi_research.briefing import FIGURE_TEXT, FIGURES
+    nb = _read(PROVINCE)
+    shown = re.findall(r'briefing\.show_figure\(b, "(\w+)"\)', "\n".join(c.source for c in nb.cells))
+    assert shown == list(FIGURES)
+    for cap, alt in FIGURE_TEXT.values():
+        for key in (cap, alt):
+            for lang in ("vi", "en"):  # show_figure fills {province} and {year} only
+                assert set(re.findall(r"{(\w+)}", catalogue()[key][lang])) <= {"province", "year"}
+
+
+def test_province_notebook_is_ready_for_quarto():
+    """Quarto executes it (`execute: enabled`), the record cell is `output: asis` (its YAML block and
+    masthead go straight into the document), and the last cell prints the closing block."""
+    nb = _read(PROVINCE)
+    meta = yaml.safe_load(nb.cells[0].source.strip().strip("-"))
+    assert meta["execute"]["enabled"] is True and meta["jupyter"] == "python3"
+    assert "title" not in meta and meta["pagetitle"]  # the title comes from the parameters (the record)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert _options(code[1].source) == {"output": "asis"} and "briefing.show_record(b)" in code[1].source
+    assert code[-1].source.startswith("briefing.show_footer(b)")
+
+
+@pytest.mark.parametrize("path,count", [(NATIONAL, 2)])
 def test_figure_cells_carry_label_caption_and_alt_text(path, count):
     nb = _read(path)
     figs = [c for c in nb.cells if c.cell_type == "code" and "figure(" in c.source]
@@ -152,6 +176,13 @@ def test_province_briefing_executes_with_the_scorecard_numbers(tmp_path, provinc
     assert len(pngs) == 3
     assert nb.metadata["papermill"]["parameters"]["lang"] == lang
     assert ("CECODES, VFF-CRT, RTA" in text) and ("2025" in text)
+    from papi_research.display import RECORD_MIME
+    records = [o["data"][RECORD_MIME] for c in nb.cells for o in c.get("outputs", []) if RECORD_MIME in o.get("data", {})]
+    assert len(records) == 1
+    rec = records[0]
+    assert (rec["province"]["code"], rec["year"], rec["lang"]) == (card.province.code, card.year, lang)
+    assert (rec["total"], rec["rank"], rec["n_ranked"], rec["group"]) == (card.total, card.rank, card.ys.n_ranked,
+                                                                          card.group)
 
 
 @pytest.mark.slow
@@ -169,3 +200,36 @@ def test_national_overview_executes(tmp_path):
     assert "PAPI 2024 league table" in text and "47.82" in text  # Quảng Ninh tops 2024
     pngs = [o for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
     assert len(pngs) == 2
+
+
+@pytest.mark.slow
+def test_under_quarto_the_notebook_emits_only_markdown(tmp_path, monkeypatch):
+    """What Quarto executes: no text/html or JavaScript output (they make Quarto add require.js and
+    jQuery from a CDN), the record's YAML block first, figures as numbered Markdown images whose
+    files sit in the folder Quarto cleans up after rendering."""
+    import shutil
+    work = tmp_path / "notebooks"
+    work.mkdir()
+    shutil.copy(PROVINCE, work / "province_briefing.ipynb")
+    monkeypatch.setenv("QUARTO_FIG_FORMAT", "png")
+    monkeypatch.setenv("QUARTO_DOCUMENT_FILE", "province_briefing.ipynb")
+    import papermill as pm
+    pm.execute_notebook(str(work / "province_briefing.ipynb"), str(tmp_path / "out.ipynb"),
+                        parameters={"province": "Hưng Yên", "year": 2019}, kernel_name="python3",
+                        progress_bar=False, cwd=str(work))
+    nb = _read(tmp_path / "out.ipynb")
+    _assert_clean(nb)
+    outputs = [o for c in nb.cells for o in c.get("outputs", [])]
+    cdn_triggers = {"text/html", "application/javascript", "application/vnd.jupyter.widget-view+json"}
+    assert outputs and not [o for o in outputs if cdn_triggers & set(o.get("data", {}))]
+    assert all("text/markdown" in o["data"] for o in outputs)
+    first = outputs[0]["data"]["text/markdown"]
+    meta = yaml.safe_load(re.search(r"^---\n(.*?)\n---$", first, flags=re.S | re.M).group(1))
+    assert meta["pagetitle"] == "Hưng Yên: kết quả PAPI năm 2019" and meta["lang"] == "vi"
+    assert "<h1>Hưng Yên: kết quả PAPI năm 2019</h1>" in first and "41,25/80" in first
+    text = "\n".join(o["data"]["text/markdown"] for o in outputs)
+    figures = re.findall(r"!\[([^\]]+)\]\(([^)]+)\)\{#(fig-\w+) fig-alt=\"[^\"]+\"\}", text)
+    assert [f[2] for f in figures] == ["fig-profile", "fig-trend", "fig-change"]
+    for _, path, _ in figures:
+        assert path.startswith("province_briefing_files/mediabag/") and (work / path).is_file()
+    assert text.count("{#tbl-papi-") >= 3 and '<footer class="briefing-footer">' in text

@@ -106,3 +106,36 @@ def test_missing_or_partial_gives_notes(data, province, year):
         assert "an_priority_no_rank_gain" in keys
     else:
         assert r.priorities.lines == [] and "an_priority_no_scores" in keys
+
+
+def test_stability_is_a_share_and_recomputed_by_brute_force(data):
+    """Each line's stability is the share of seeded random weightings keeping it in the top k, in [0, 1];
+    recomputed here one weighting at a time with the table's own ordering rule."""
+    from papi_research.priorities import FRAGILE, N_WEIGHTINGS, WEIGHT_SEED
+    rep = drivers_report(data, "Sơn La", 2021)
+    lines = rep.priorities.lines
+    assert all(0.0 <= ln["stability"] <= 1.0 for ln in lines)
+    assert lines[0]["stability"] == 1.0 and min(ln["stability"] for ln in lines) < 0.8
+    scored = rep.priorities.table[rep.priorities.table["priority"].notna()]
+    comp = scored[[f"c_{k}" for k in WEIGHTS]].astype(float).fillna(0.0).to_numpy()
+    w = np.random.default_rng(WEIGHT_SEED).dirichlet(np.ones(len(WEIGHTS)), size=N_WEIGHTINGS) * sum(WEIGHTS.values())
+    k = len(lines)
+    hits = dict.fromkeys(scored["code"], 0)
+    for wi in w[:400]:  # a slice is enough to check the arithmetic
+        p = comp @ wi
+        order = sorted(range(len(scored)), key=lambda i: (not scored["below_reference"].iloc[i], -p[i],
+                                                          scored["code"].iloc[i]))
+        for i in order[:k]:
+            hits[scored["code"].iloc[i]] += 1
+    from papi_research.priorities import stability
+    part = stability(scored, k, n=400)
+    for c, h in hits.items():
+        assert part[c] == pytest.approx(h / 400)
+    fragile = [ln["code"] for ln in lines if ln["stability"] < FRAGILE]
+    assert any(n.key == "an_priority_fragile" for n in rep.priorities.notes) == bool(fragile)
+
+
+def test_every_priority_line_has_stability(data):
+    for province, year in [("Hưng Yên", 2019), ("Đồng Tháp", 2021), ("Hà Tĩnh", 2015), ("Bắc Ninh", 2022)]:
+        for ln in drivers_report(data, province, year).priorities.lines:
+            assert 0.0 <= ln["stability"] <= 1.0, (province, year, ln["code"])

@@ -11,14 +11,16 @@ from pathlib import Path
 
 import nbformat
 import pytest
+import yaml
 from click.testing import CliRunner
 from pypdf import PdfReader
 
 from conftest import ROOT, synthetic_notebook
 from papi_research.cli import main
+from papi_research.display import RECORD_MIME
 from papi_research.errors import ParameterError
 from papi_research.render import RenderError, prepare, render
-from papi_research.render.quarto import QuartoRenderer, quarto_notebook, quarto_path
+from papi_research.render.quarto import QuartoRenderer, quarto_document, quarto_path
 
 A4 = (595.28, 841.89)
 LEAKS = ("STDERR-LEAK", "STDOUT-LEAK", "HIDDEN-CELL", "HIDDEN-OUTPUT", "PLAIN-REPR", "UserWarning", "Traceback")
@@ -56,7 +58,7 @@ def test_outputs_sit_beside_the_notebook_and_nothing_else_is_left(rendered):
 
 def test_prepare_honours_cell_options_and_resolves_i18n(executed_nb):
     b = prepare(executed_nb)
-    assert (b.lang, b.year, b.card.province.code) == ("vi", 2024, "P09")
+    assert (b.lang, b.year, b.province_code) == ("vi", 2024, "P09")
     assert [blk.kind for blk in b.blocks] == ["output", "markdown", "output", "figure", "output", "output", "figure"]
     first, second = b.figures
     assert (first.number, first.label) == (1, "fig-dimensions")
@@ -133,21 +135,47 @@ def test_bad_inputs_give_one_clear_error(tmp_path, executed_nb):
     with pytest.raises(RenderError, match="not found"):
         render(tmp_path / "missing.ipynb")
     nb = nbformat.read(executed_nb, as_version=4)
-    nb.metadata.pop("papermill")
-    nbformat.write(nb, tmp_path / "plain.ipynb")
-    with pytest.raises(RenderError, match="papermill parameters"):
-        render(tmp_path / "plain.ipynb")
+    nb.cells[2].outputs = []
+    nbformat.write(nb, tmp_path / "norecord.ipynb")
+    with pytest.raises(RenderError, match=r"norecord.ipynb: no briefing record"):
+        render(tmp_path / "norecord.ipynb")
     nb = nbformat.read(executed_nb, as_version=4)
-    nb.cells[6].source = nb.cells[6].source.replace("i18n:rd_title", "i18n:no_such_key")
+    nb.cells[7].source = nb.cells[7].source.replace("i18n:rd_title", "i18n:no_such_key")
     nbformat.write(nb, tmp_path / "badkey.ipynb")
-    with pytest.raises(RenderError, match=r"cell 6: .*'no_such_key'"):
+    with pytest.raises(RenderError, match=r"cell 7: .*'no_such_key'"):
         render(tmp_path / "badkey.ipynb", "html")
     nb = nbformat.read(executed_nb, as_version=4)
-    nb.metadata.papermill.parameters["province"] = "Atlantis"
-    nbformat.write(nb, tmp_path / "atlantis.ipynb")
-    with pytest.raises(RenderError, match="Atlantis"):
-        render(tmp_path / "atlantis.ipynb", "html")
+    nb.cells[2].outputs[0]["data"][RECORD_MIME]["lang"] = "fr"
+    nbformat.write(nb, tmp_path / "french.ipynb")
+    with pytest.raises(RenderError, match="record lang.*'fr'"):
+        render(tmp_path / "french.ipynb", "html")
+    nb = nbformat.read(executed_nb, as_version=4)
+    del nb.cells[2].outputs[0]["data"][RECORD_MIME]["title"]["score_line"]
+    nbformat.write(nb, tmp_path / "short.ipynb")
+    with pytest.raises(RenderError, match="record has no title.score_line"):
+        render(tmp_path / "short.ipynb", "html")
     assert not list(tmp_path.glob("*.html")) and not list(tmp_path.glob(".*"))
+
+
+def test_render_needs_no_data_folder(executed_nb, monkeypatch, rendered):
+    """The executed notebook is the record: with the data folder gone the briefing is the same."""
+    from test_site import no_data_folder
+    no_data_folder(monkeypatch)
+    out = render(executed_nb, ("html", "pdf"), renderer="builtin")
+    assert out["html"].read_bytes() == rendered["vi"]["html"].read_bytes()
+    assert out["pdf"].read_bytes() == rendered["vi"]["pdf"].read_bytes()
+    b = prepare(executed_nb)
+    assert b.title.change_line == "So với năm 2023: +1,49 điểm (năm 2023 xếp hạng 30/61)"
+
+
+def test_title_change_line_honours_comparison_year(tmp_path):
+    """The title's change line and the body compare with the same year (comparison_year=2021)."""
+    from papi_research.briefing import build, record
+    b = build("Sơn La", year=2024, comparison_year=2021, lang="vi")
+    title = record(b)["title"]
+    assert b.comparison_year == 2021 and title["change_line"].startswith("So với năm 2021: ")
+    assert "năm 2021 xếp hạng" in title["change_line"]
+    assert "2021" in b.headline.text()  # the body's change sentence and tile say the same year
 
 
 def test_cli_render(executed_nb):
@@ -158,18 +186,26 @@ def test_cli_render(executed_nb):
     assert res.exit_code == 2 and "formats" in res.output
 
 
-def test_quarto_notebook_carries_resolved_options_and_front_matter(executed_nb):
-    qnb = quarto_notebook(prepare(executed_nb))
-    front = qnb.cells[0]
-    assert front.cell_type == "raw" and "lang: vi" in front.source and "language: _language-vi.yml" in front.source
-    assert "title: 'Sơn La: kết quả PAPI năm 2024'" in front.source
-    sources = "\n".join(c.source for c in qnb.cells[1:])
-    assert '#| fig-cap: "Sơn La: kết quả PAPI năm 2024"' in sources and "i18n:" not in sources
-    assert "HIDDEN-CELL" not in str(qnb) and "injected-parameters" not in str(qnb)
-    outputs = [o for c in qnb.cells if c.cell_type == "code" for o in c.outputs]
-    assert all(o.output_type in ("display_data", "execute_result") for o in outputs)
-    assert not any(set(o.data) == {"text/plain"} for o in outputs)
-    assert (ROOT / "_quarto.yml").is_file() and (ROOT / "_language-vi.yml").is_file()
+def test_quarto_document_is_the_same_briefing_in_markdown(executed_nb, tmp_path):
+    b = prepare(executed_nb)
+    doc = quarto_document(b, tmp_path)
+    front, record = re.findall(r"^---\n(.*?)\n---$", doc, flags=re.S | re.M)
+    body = doc.split(record, 1)[1]
+    fm = yaml.safe_load(front)
+    assert fm["pagetitle"] == "Sơn La: kết quả PAPI năm 2024" and fm["lang"] == "vi"
+    assert fm["language"] == "_language-vi.yml" and fm["format"]["typst"]["font-paths"]
+    meta = yaml.safe_load(record)  # the record's YAML block: Quarto reads it as document metadata
+    assert meta["crossref"] == {"fig-title": "Hình", "tbl-title": "Bảng", "title-delim": "."}
+    assert '<h1>Sơn La: kết quả PAPI năm 2024</h1>' in body and "#papi-masthead(" in body
+    assert "Tổng điểm 43,89/80 · Xếp hạng 25/61" in body and "So với năm 2023: +1,49 điểm" in body
+    assert body.count('class="papi-tile ') == 3 and body.count("grid.cell(") == 3  # tiles in HTML and Typst
+    assert "![Sơn La: kết quả PAPI năm 2024](figures/fig-dimensions-1-0.png){#fig-dimensions " in body
+    assert 'fig-alt="Nguồn: CECODES, VFF-CRT, RTA và UNDP, PAPI (2024)."' in body
+    assert "{#fig-second" in body and ": Điểm thành phần {#tbl-1}" in body
+    assert "::: {.callout-note" in body and '<footer class="briefing-footer">' in body and "#papi-closing(" in body
+    assert sorted(p.name for p in (tmp_path / "figures").iterdir()) == ["fig-dimensions-1-0.png", "fig-second-2-0.png"]
+    for leak in LEAKS + ("HIDDEN-CELL", "i18n:", "<script"):
+        assert leak not in doc
 
 
 @pytest.mark.skipif(quarto_path() is not None, reason="quarto is on PATH; the Quarto render test runs instead")
@@ -183,12 +219,35 @@ def test_quarto_renderer_says_why_it_is_unavailable(executed_nb):
 @pytest.mark.slow
 @pytest.mark.skipif(quarto_path() is None, reason="quarto is not on PATH (pip cannot install Quarto; "
                                                    "install it with conda or from quarto.org to run this test)")
-def test_quarto_renders_the_same_briefing(executed_nb):
-    out = render(executed_nb, ("html", "pdf"), renderer="quarto")
+def test_quarto_renders_the_same_briefing(executed_nb, tmp_path):
+    """The checks the builtin briefing passes, on Quarto's HTML and Typst PDF (no data folder)."""
+    from test_site import no_data_folder
+    mp = pytest.MonkeyPatch()
+    no_data_folder(mp)
+    try:
+        out = render(executed_nb, ("html", "pdf"), renderer="quarto")
+    finally:
+        mp.undo()
     html = out["html"].read_text(encoding="utf-8")
-    assert 'lang="vi"' in html and "Sơn La: kết quả PAPI năm 2024" in html
-    text = pdf_text(out["pdf"])
-    assert "Sơn La" in text and "42,43" in text and pdf_images(out["pdf"]) == 2
+    assert re.search(r'<html [^>]*lang="vi"', html) and "<title>Sơn La: kết quả PAPI năm 2024</title>" in html
+    assert "<h1>Sơn La: kết quả PAPI năm 2024</h1>" in html
+    assert "Tổng điểm 43,89/80 · Xếp hạng 25/61" in html and "So với năm 2023: +1,49 điểm" in html
+    caps = [re.sub(r"\s+", " ", c).strip() for c in re.findall(r"<figcaption[^>]*>(.*?)</figcaption>", html, re.S)]
+    assert "Hình 1. Sơn La: kết quả PAPI năm 2024" in [c.replace("\xa0", " ") for c in caps]
+    assert any(c.replace("\xa0", " ").startswith("Bảng 1. Điểm thành phần") for c in caps)
+    assert html.count('class="papi-tile ') == 3 and '<footer class="briefing-footer">' in html
+    assert 'alt="Nguồn: CECODES' in html
+    assert not re.search(r'(src|href)="(https?:)?//', html), "briefing must not load anything from the network"
+    assert "Other Formats" not in html and "fonts.googleapis" not in html
+    text = pdf_text(out["pdf"]).replace("\xa0", " ")
+    reader = PdfReader(out["pdf"])
+    assert all(abs(float(p.mediabox.width) - A4[0]) < 0.5 and abs(float(p.mediabox.height) - A4[1]) < 0.5
+               for p in reader.pages)
+    assert "Sơn La: kết quả PAPI năm 2024" in text and "Tổng điểm 43,89/80" in text and "42,43" in text
+    assert "Hình 1. Sơn La: kết quả PAPI năm 2024" in text and "Hình 2. Second figure" in text
+    assert "Bảng 1. Điểm thành phần" in text and f"Trang 1/{len(reader.pages)}" in text
+    assert "Nguồn: CECODES, VFF-CRT, RTA và UNDP, PAPI (2024)." in text and "\x00" not in text
+    assert pdf_images(out["pdf"]) == 2
     for leak in LEAKS:
         assert leak not in html and leak not in text
 
@@ -210,7 +269,7 @@ def test_real_briefing_notebook(tmp_path, lang):
     b = prepare(executed)
     assert f'<html lang="{lang}">' in html and f"<h1>{b.title.title}</h1>" in html
     assert b.province_name in text and b.title.score_line in text.replace("\n", " ")
-    total = b.card.total
+    total = b.record["total"]
     from papi_research.i18n import fmt_num
     assert fmt_num(total, lang) in text
     n_fig = len(b.figures)

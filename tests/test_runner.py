@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import nbformat
@@ -234,11 +233,9 @@ def test_manifest_content(first_run, data):
 
 def test_cache_hit_then_miss(first_run, test_nb, tmp_path):
     out, _ = first_run
-    t0 = time.perf_counter()
     again = run(opts(test_nb, out, provinces=("Sơn La", "Hà Nội"), year=2024), progress=False, echo=lambda s: None)
-    elapsed = time.perf_counter() - t0
     assert [r.status for r in again.records] == ["cached", "cached"]
-    assert again.results == [] and elapsed < 3 and again.exit_code == 0
+    assert again.results == [] and again.exit_code == 0  # nothing executed: no kernel, no render
     m = {r["key"]: r for r in json.loads((out / "manifest.json").read_text(encoding="utf-8"))["runs"]}
     assert m["2024/son-la/vi"]["status"] == "cached" and m["2024/cao-bang/vi"]["status"] == "failed"
     # a changed notebook, a missing output or --force is a miss

@@ -71,7 +71,7 @@ def test_bad_manifests_give_clear_errors(tmp_path):
     (tmp_path / "manifest.json").write_text(json.dumps({"schema": 1, "runs": [
         {"key": "2024/x/vi", "province_code": "P99", "slug": "x", "year": 2024, "lang": "vi", "status": "ok",
          "outputs": {}}]}))
-    with pytest.raises(DataValidationError, match="P99"):
+    with pytest.raises(DataValidationError, match=r"2024/x/vi.*no executed notebook.*column outputs"):
         build_site(tmp_path)
     (tmp_path / "manifest.json").write_text("{not json")
     with pytest.raises(DataValidationError, match="not valid JSON"):
@@ -90,3 +90,38 @@ def test_cli_site(reports):
     assert res.exit_code == 0 and "index.html (5 briefings)" in res.output
     res = CliRunner().invoke(main, ["site", "--out", str(reports / "missing")])
     assert res.exit_code == 2 and "does not exist" in res.output
+
+
+def no_data_folder(monkeypatch):
+    """Make any attempt to read the PAPI data fail loudly: rendering and the site read only notebooks."""
+    import papi_research.data as data_mod
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the data folder was read")
+    monkeypatch.setenv("PAPI_DATA_DIR", "/nonexistent/papi-data")
+    monkeypatch.setattr(data_mod, "load_cached", refuse)
+    monkeypatch.setattr(data_mod, "load", refuse, raising=False)
+
+
+def test_site_reads_the_records_not_the_data(reports, monkeypatch, tmp_path):
+    """The executed notebook is the record: the index is built with no data folder at all."""
+    import shutil
+    copy = tmp_path / "reports"
+    shutil.copytree(reports, copy)
+    no_data_folder(monkeypatch)
+    rows = {r.key: r for r in collect(copy).rows}
+    dt = rows["2021/dong-thap/vi"]
+    assert (dt.total_vi, dt.rank, dt.n_ranked, dt.group, dt.name_vi, dt.region_en) == (
+        "42,43", 27, 60, "high_average", "Đồng Tháp", "Mekong River Delta")
+    assert build_site(copy).read_text(encoding="utf-8") == (reports / "index.html").read_text(encoding="utf-8")
+
+
+def test_a_run_that_does_not_match_its_notebook_is_an_error(reports, tmp_path):
+    import shutil
+    copy = tmp_path / "reports"
+    shutil.copytree(reports, copy)
+    manifest = json.loads((copy / "manifest.json").read_text(encoding="utf-8"))
+    manifest["runs"][0]["year"] = 2019
+    (copy / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(DataValidationError, match=r"does not match its notebook's record \(P09 2024\)"):
+        collect(copy)

@@ -97,3 +97,55 @@ def test_no_total_gives_note(data):
     plan = drivers_report(data, "Quảng Ninh", 2018).target
     assert plan.needed_points is None and plan.rank_after is None
     assert any(n.key == "an_target_no_total" for n in plan.notes)
+
+
+ALL_TARGETS = ("group:best", "group:high_average", "group:low_average", "top:15")
+
+
+def test_every_path_lands_in_its_target(data):
+    """Every province, year and target kind (group, top-N, score): the path's own re-ranking, recomputed
+    by brute force (rank_desc / assign_groups on the modified totals), lands in the target, and the
+    points printed (rounded up) are never short of the points needed."""
+    from papi_research.targets import gap_candidates, plan_target, target_levels
+    checked = met = 0
+    for year in data.years:
+        ys = year_scores(data, year)
+        totals = ys.provinces["total"]
+        ranked = totals.dropna()
+        for target in (*ALL_TARGETS, str(round(float(ranked.quantile(0.8)), 2))):
+            spec = parse_target(target, ys)
+            levels = target_levels(spec, ys)
+            for code in ranked.index:
+                plan = plan_target(spec, ys, code, gap_candidates(spec, ys, code, levels))
+                assert plan.needed_shown >= plan.needed_points
+                if plan.already_met:
+                    met += 1
+                elif not plan.reachable:
+                    continue
+                new = plan.total + (plan.path_points or 0.0)
+                if not plan.already_met:
+                    assert plan.path_points == pytest.approx(plan.needed_points, abs=1e-9)
+                    new = plan.total + plan.needed_points + 1e-9  # the tolerance the planner uses
+                s = totals.dropna().copy()
+                s[code] = new
+                assert plan.rank_after == int(rank_desc(s)[code]), (year, target, code)
+                group = assign_groups(s, ys.rule.tie_rule)[code]
+                assert plan.group_after == group, (year, target, code)
+                if spec.kind == "group":
+                    assert GROUPS.index(group) <= GROUPS.index(spec.value), (year, target, code, plan.needed_points)
+                elif spec.kind == "top":
+                    assert plan.rank_after <= spec.value, (year, target, code)
+                else:
+                    assert new >= spec.value, (year, target, code)
+                checked += 1
+    assert checked > 3000 and met > 500  # every year's provinces, not a handful
+
+
+def test_son_la_2021_high_average_lands(data):
+    """The referee's case: Sơn La 2021 needs 2.1938 points; the path must land in high_average."""
+    from papi_research.targets import round_up
+    rep = drivers_report(data, "Sơn La", year=2021, target="group:high_average")
+    plan = rep.target
+    assert plan.needed_points == pytest.approx(2.1938380, abs=1e-6)
+    assert plan.needed_shown == 2.20 and round_up(2.19) == 2.19
+    assert plan.group_after == "high_average"

@@ -2,7 +2,7 @@
 
 The notebooks stay thin: ``build(province, year=..., lang=...)`` returns a :class:`Briefing` whose
 sections (:class:`Section`, an ordered list of :class:`Block`) hold finished sentences from the
-catalogue (``br_*`` keys in ``data/i18n/briefing.yml``), tables of formatted strings and score
+catalogue (``br_*`` keys in ``resources/i18n/briefing.yml``), tables of formatted strings and score
 tiles; ``show(section)`` hands them to ``papi_research.display``; ``Briefing.figure(name)`` draws a
 chart with ``papi_research.figures``. Numbers come from ``scores`` (exact scorecards) and from
 ``drivers.drivers_report`` (change, models, priorities, target); nothing is computed here that
@@ -30,6 +30,8 @@ from .errors import ParameterError
 from .i18n import check_lang, fmt_int, fmt_num, t
 from .provinces import Province
 from .scores import GROUPS, Scorecard, group_name, scorecard, year_scores
+from .targets import round_up
+from .uncertainty import difference_noise, within_noise, year_uncertainty
 
 SECTIONS = ("headline", "profile", "subdimensions", "change", "drivers", "priorities", "target", "peers",
             "notes")
@@ -237,7 +239,7 @@ class Briefing:
         lang = self.lang
         label = self.province.name(lang)
         if name == "profile":
-            return figures.dimension_profile(self.card.dimension_table(), lang=lang, label=label)
+            return figures.dimension_profile(dimension_frame(self.card), lang=lang, label=label)
         if name == "trend":
             return figures.score_trend(trend_frame(self.data, self.province, self.year), lang=lang, label=label,
                                        ylabel=t("br_fig_total_of", lang, max=self.card.total_max))
@@ -263,6 +265,18 @@ class Briefing:
 
     def text(self) -> str:
         return "\n\n".join(s.text() for s in self.sections.values())
+
+
+def dimension_frame(card: Scorecard) -> pd.DataFrame:
+    """``card.dimension_table()`` with each dimension score's 95 % survey interval (``ci_low``, ``ci_high``)."""
+    dt = card.dimension_table()
+    u = year_uncertainty(card.data, card.year) if card.data is not None else None
+    noise = None if u is None else difference_noise(float(u.dim_se[card.province.code]))
+    score = pd.to_numeric(dt["score"], errors="coerce")
+    dt["ci_low"] = np.nan if noise is None else score - noise
+    dt["ci_high"] = np.nan if noise is None else score + noise
+    dt["noise"] = noise
+    return dt
 
 
 def trend_frame(data: PapiData, province: Province, year: int) -> pd.DataFrame:
@@ -349,24 +363,37 @@ def headline_section(b: Briefing) -> Section:
     nat_median = ys.national.at["total", "median"]
     reg_median = ys.regional_median(p.region_en)["total"]
     if c.status == "complete":
+        u = c.uncertainty()
+        has_ci = u.get("ci_low") is not None
         tiles = [
             {"label": t("br_tile_total", lang), "value": fmt_num(c.total, lang),
-             "sub": t("br_tile_total_sub", lang, max=c.total_max, median=fmt_num(nat_median, lang)),
+             "sub": (t("br_tile_total_ci", lang, lo=fmt_num(u["ci_low"], lang), hi=fmt_num(u["ci_high"], lang),
+                       max=c.total_max, median=fmt_num(nat_median, lang)) if has_ci else
+                     t("br_tile_total_sub", lang, max=c.total_max, median=fmt_num(nat_median, lang))),
              "tone": _TONE[c.group]},
             {"label": t("br_tile_rank", lang), "value": _rank(c.rank, ys.n_ranked, lang),
-             "sub": t("br_tile_rank_sub", lang, n=ys.n_ranked), "tone": _TONE[c.group]},
+             "sub": (t("br_tile_rank_range", lang, n=ys.n_ranked, best=u["rank_range"][0], worst=u["rank_range"][1])
+                     if has_ci else t("br_tile_rank_sub", lang, n=ys.n_ranked)), "tone": _TONE[c.group]},
             {"label": t("br_tile_group", lang), "value": t(f"br_group_{c.group}", lang),
-             "sub": t("br_tile_group_sub", lang), "tone": _TONE[c.group]},
+             "sub": (t("br_tile_group_keep", lang, p=fmt_num(100 * u["p_keep_group"], lang, 0)) if has_ci
+                     else t("br_tile_group_sub", lang)), "tone": _TONE[c.group]},
         ]
         ch = b.change_result
         if ch is not None and ch.total_change is not None:
             tone = "good" if ch.total_change > 0 else "bad" if ch.total_change < 0 else "neutral"
+            if within_noise(ch.total_change, ch.total_change_noise):
+                tone = "neutral"
             tiles.append({"label": t("br_tile_change", lang, year=ch.from_year),
                           "value": _signed(ch.total_change, lang),
                           "sub": _rank_move_short(ch, lang), "tone": tone})
         s.add("tiles", items=tiles)
         s.md(t("br_headline", lang, year=b.year, province=name, total=fmt_num(c.total, lang), max=c.total_max,
                rank=c.rank, n=ys.n_ranked, group=group_name(c.group, lang)))
+        if has_ci:
+            s.md(t("br_headline_ci", lang, lo=fmt_num(u["ci_low"], lang), hi=fmt_num(u["ci_high"], lang),
+                   best=u["rank_range"][0], worst=u["rank_range"][1], n=ys.n_ranked,
+                   group=group_name(c.group, lang), p=fmt_num(100 * u["p_keep_group"], lang, 0)))
+            s.note(u["ci_basis_text"][lang])
         s.md(_change_sentence(b))
         if ys.rule.basis == "computed":
             s.note(t("br_group_computed_note", lang, year=b.year))
@@ -421,9 +448,16 @@ def _change_sentence(b: Briefing) -> str:
             return t("br_comparison_no_total_now", lang, a=ch.from_year, b=b.year)
         return t("br_comparison_no_total", lang, a=ch.from_year)
     d = ch.total_change
-    key = "br_total_up" if d > 0 else "br_total_down" if d < 0 else "br_total_same"
-    out = t(key, lang, a=ch.from_year, delta=fmt_num(abs(d), lang), before=fmt_num(ch.total_from, lang),
-            after=fmt_num(ch.total_to, lang))
+    noise = ch.total_change_noise
+    if within_noise(d, noise):
+        out = t("br_total_on_par", lang, a=ch.from_year, delta=fmt_num(abs(d), lang), noise=fmt_num(noise, lang),
+                before=fmt_num(ch.total_from, lang), after=fmt_num(ch.total_to, lang))
+    else:
+        key = "br_total_up" if d > 0 else "br_total_down" if d < 0 else "br_total_same"
+        out = t(key, lang, a=ch.from_year, delta=fmt_num(abs(d), lang), before=fmt_num(ch.total_from, lang),
+                after=fmt_num(ch.total_to, lang))
+        if noise is not None:
+            out += " " + t("br_change_noise", lang, noise=fmt_num(noise, lang))
     if ch.rank_change is not None:
         rk = "br_rank_up" if ch.rank_change > 0 else "br_rank_down" if ch.rank_change < 0 else "br_rank_same"
         out += " " + t(rk, lang, places=abs(ch.rank_change), before=_rank(ch.rank_from, ch.n_ranked_from, lang),
@@ -435,7 +469,8 @@ def profile_section(b: Briefing) -> Section:
     """Dimension tiles (score, rank, median) and a sentence on strengths and weaknesses."""
     lang, c = b.lang, b.card
     s = Section("profile", t("br_h_profile", lang))
-    dt = c.dimension_table()
+    dt = dimension_frame(c)
+    noise = _num(dt["noise"].iloc[0]) if len(dt) else None
     items = []
     for r in dt.to_dict("records"):
         sub = (t("br_tile_dim_sub", lang, rank=_rank(r["rank"], r["n"], lang), median=fmt_num(r["national_median"], lang))
@@ -449,12 +484,17 @@ def profile_section(b: Briefing) -> Section:
         s.md(t("br_profile_none", lang, year=b.year))
         return s
     have["gap"] = have["score"] - have["national_median"]
-    above = int((have["gap"] > 0).sum())
-    s.md(t("br_profile_above", lang, k=above, n=len(dt), year=b.year))
+    margin = 0.0 if noise is None else noise  # differences inside the survey margin read "on par"
+    par = have[have["gap"].abs() <= margin]
+    if noise is None:
+        s.md(t("br_profile_above", lang, k=int((have["gap"] > 0).sum()), n=len(dt), year=b.year))
+    else:
+        s.md(t("br_profile_counts", lang, year=b.year, above=int((have["gap"] > margin).sum()), par=len(par),
+               below=int((have["gap"] < -margin).sum()), noise=fmt_num(noise, lang)))
     strong = have.sort_values("gap", ascending=False).head(2)
     weak = have.sort_values("gap").head(2)
-    strong = strong[strong["gap"] > 0]
-    weak = weak[weak["gap"] < 0]
+    strong = strong[strong["gap"] > margin]
+    weak = weak[weak["gap"] < -margin]
 
     def named(frame):
         return _join([t("br_dim_gap", lang, name=r["short_" + lang], gap=_signed(r["gap"], lang))
@@ -463,6 +503,8 @@ def profile_section(b: Briefing) -> Section:
         s.md(t("br_profile_strong", lang, dims=named(strong)))
     if len(weak):
         s.md(t("br_profile_weak", lang, dims=named(weak)))
+    if noise is not None and len(par):
+        s.md(t("br_profile_on_par", lang, dims=named(par)))
     best_groups = [r["short_" + lang] for r in dt.to_dict("records") if r["group"] == "best"]
     poor_groups = [r["short_" + lang] for r in dt.to_dict("records") if r["group"] == "poor"]
     if best_groups:
@@ -511,8 +553,11 @@ def change_section(b: Briefing) -> Section:
     if bd is not None and len(bd):
         moved = bd[pd.to_numeric(bd["change"], errors="coerce").notna()].copy()
         moved["change"] = moved["change"].astype(float)
-        up = moved[moved["change"] > 0].sort_values("change", ascending=False).head(2)
-        down = moved[moved["change"] < 0].sort_values("change").head(2)
+        noise = ch.dimension_noise
+        margin = 0.0 if noise is None else noise  # a change inside the survey margin is "on par"
+        up = moved[moved["change"] > margin].sort_values("change", ascending=False).head(2)
+        down = moved[moved["change"] < -margin].sort_values("change").head(2)
+        par = moved[moved["change"].abs() <= margin] if noise is not None else moved.iloc[0:0]
 
         def named(frame):
             return _join([t("br_dim_gap", lang, name=_dim_name(r["number"], lang),
@@ -521,6 +566,8 @@ def change_section(b: Briefing) -> Section:
             s.md(t("br_change_up_most", lang, dims=named(up)))
         if len(down):
             s.md(t("br_change_down_most", lang, dims=named(down)))
+        if len(par):
+            s.md(t("br_change_on_par", lang, a=a, noise=fmt_num(noise, lang), dims=named(par)))
         reason_key = {"missing": "br_reason_missing", "not_comparable": "br_reason_not_comparable",
                       "restructured_labels": "br_reason_restructured", "restructured_maxima": "br_reason_restructured"}
         frame = pd.DataFrame({
@@ -621,10 +668,16 @@ def drivers_section(b: Briefing) -> Section:
         r = ctx.table[ctx.table["outcome"] == "total"]
         if not r.empty and _num(r["residual"].iloc[0]) is not None:
             r = r.iloc[0]
-            key = "br_context_above" if r["residual"] >= 0 else "br_context_below"
-            s.md(t(key, lang, province=b.province.name(lang), expected=fmt_num(r["expected"], lang),
-                   actual=fmt_num(r["score"], lang), gap=fmt_num(abs(r["residual"]), lang),
-                   rank=int(r["residual_rank"]), n=int(r["n_with_residual"])))
+            if bool(r["signal"]):  # an expected score only when the context model has signal
+                key = "br_context_above" if r["residual"] >= 0 else "br_context_below"
+                s.md(t(key, lang, province=b.province.name(lang), expected=fmt_num(r["expected"], lang),
+                       lo=fmt_num(_num(r["pi_low"]), lang), hi=fmt_num(_num(r["pi_high"]), lang),
+                       actual=fmt_num(r["score"], lang), gap=fmt_num(abs(r["residual"]), lang)))
+            else:
+                s.md(t("br_context_no_signal", lang))
+        if ctx.vif and max(ctx.vif.values()) >= 5:
+            term, v = max(ctx.vif.items(), key=lambda kv: kv[1])
+            s.note(t("br_context_collinear", lang, vif=fmt_num(v, lang, 1), term=_term_name(term, lang)))
     rows = []
     for f in chosen:
         if f.kind == "pci":  # many dimension terms: said in words above, not tabulated
@@ -661,17 +714,45 @@ def priorities_section(b: Briefing) -> Section:
         t("national_median", lang): [fmt_num(ln["national_median"], lang) for ln in lines],
         t("br_col_gap_short", lang): [_signed(None if ln["gap_to_median"] is None else -ln["gap_to_median"], lang)
                                       for ln in lines],
-        t("br_col_trend", lang): [_signed(ln["trend"], lang, 3) for ln in lines],
+        t("br_col_trend", lang): [_trend_ci(b, ln["code"], lang) for ln in lines],
         t("br_col_rank_gain", lang): [fmt_int(ln["rank_gain_at_median"], lang) for ln in lines],
+        t("br_col_stability", lang): [fmt_num(100 * ln["stability"], lang, 0) + "%" if ln.get("stability") is not None
+                                      else "–" for ln in lines],
         t("br_col_lead", lang): [ln["lead_agency"][lang] or "–" for ln in lines],
         t("br_col_learn", lang): [", ".join(ln["learn_from_names"][lang]) or "–" for ln in lines],
     })
     s.table(frame, caption=t("br_cap_priorities", lang, year=b.year))
     s.md(t("br_priorities_how", lang))
+    s.md(t("br_priorities_stability", lang, n=fmt_int(_priority_draws(), lang), k=len(lines)))
+    fragile = [ln for ln in lines if ln.get("stability") is not None and ln["stability"] < _fragile()]
+    if fragile:
+        s.note(t("br_priorities_fragile", lang, threshold=int(100 * _fragile()),
+                 items=_join([ln[f"label_{lang}"] for ln in fragile], lang)), warning=True)
     for n in rep.priorities.notes:
         if n.key in ("an_priority_agency_suggested", "an_priority_no_trend", "an_priority_no_rank_gain"):
             s.note(n.text(lang))
     return s
+
+
+def _priority_draws() -> int:
+    from .priorities import N_WEIGHTINGS
+    return N_WEIGHTINGS
+
+
+def _fragile() -> float:
+    from .priorities import FRAGILE
+    return FRAGILE
+
+
+def _trend_ci(b: Briefing, code: str, lang: str) -> str:
+    """The sub-dimension's trend against the median with its 95 % interval ("–" without a trend)."""
+    tab = b.report.models.trend.table
+    hit = tab[tab["outcome"] == code]
+    if hit.empty or _num(hit["slope"].iloc[0]) is None:
+        return "–"
+    r = hit.iloc[0]
+    return t("br_ci", lang, est=_signed(r["slope"], lang, 3), lo=_signed(r["ci_low"], lang, 3),
+             hi=_signed(r["ci_high"], lang, 3))
 
 
 def _target_label(b: Briefing) -> str:
@@ -696,8 +777,11 @@ def target_section(b: Briefing) -> Section:
                total=fmt_num(plan.total, lang), cutoff=fmt_num(plan.cutoff, lang)))
     else:
         s.md(t("br_target_needed", lang, province=b.province.name(lang), target=label,
-               points=fmt_num(plan.needed_points, lang), total=fmt_num(plan.total, lang),
-               goal=fmt_num(plan.total + plan.needed_points, lang), cutoff=fmt_num(plan.cutoff, lang)))
+               points=fmt_num(plan.needed_shown, lang), total=fmt_num(plan.total, lang),
+               goal=fmt_num(round_up(plan.goal), lang), cutoff=fmt_num(plan.cutoff, lang)))
+        if plan.margin is not None:
+            key = "br_target_margin_within" if plan.needed_points <= plan.margin else "br_target_margin_beyond"
+            s.md(t(key, lang, points=fmt_num(plan.needed_shown, lang), margin=fmt_num(plan.margin, lang)))
         if len(plan.path):
             share = float(plan.path["share"].iloc[0])
             s.md(t("br_target_path", lang, k=len(plan.path), share=fmt_num(100 * share, lang, 0)))
@@ -722,8 +806,9 @@ def target_section(b: Briefing) -> Section:
         r = r.iloc[0]
         s.md(t("br_momentum", lang, expected=fmt_num(r["expected_next"], lang), lo=fmt_num(r["pi_low"], lang),
                hi=fmt_num(r["pi_high"], lang)))
-        if _num(r["p_clear"]) is not None and plan.cutoff is not None:
-            s.md(t("br_momentum_clear", lang, p=fmt_num(100 * r["p_clear"], lang, 0), cutoff=fmt_num(plan.cutoff, lang)))
+        goal = _num(r["cutoff"])
+        if _num(r["p_clear"]) is not None and goal is not None and not plan.already_met:
+            s.md(t("br_momentum_clear", lang, p=fmt_num(100 * r["p_clear"], lang, 0), cutoff=fmt_num(round_up(goal), lang)))
     return s
 
 
@@ -821,6 +906,89 @@ def _uses_companion(report) -> bool:
     """Whether the drivers report fitted models on the companion panels (PCI, statistical yearbook)."""
     models = report.models
     return models.context is not None or bool(models.pci)
+
+
+# --- the record: what the title, the site and the manifest read from the executed notebook ----------
+
+RECORD_SCHEMA = 1
+"""Version of :func:`record` (``schema`` key); a reader refuses a record of another version."""
+
+FIGURE_TEXT = {name: (f"br_cap_fig_{name}", f"br_alt_fig_{name}") for name in FIGURES}
+"""Catalogue keys of each figure's caption and alt text."""
+
+
+def title_facts(card: Scorecard, change, lang: str, registry) -> dict[str, str]:
+    """The title block and footer sentences of a briefing, in ``lang``.
+
+    The change line follows ``change`` (the decomposition the body uses, so it honours
+    ``comparison_year``), not the scorecard's default previous year.
+    """
+    p = card.province
+    name = p.name(lang)
+    if card.status == "complete":
+        score = t("rd_score_line", lang, total=fmt_num(card.total, lang), max=card.total_max,
+                  rank=card.rank, n=card.ys.n_ranked, group=group_name(card.group, lang))
+        score = score[:1].upper() + score[1:]
+    else:
+        score = t("rd_no_total", lang, year=card.year, status=t("status_" + card.status, lang))
+    if change is not None and change.from_year is not None and change.total_change is not None:
+        change_line = t("rd_change_line", lang, prev_year=change.from_year,
+                        delta=_signed(change.total_change, lang),
+                        prev_rank="–" if change.rank_from is None else change.rank_from,
+                        prev_n="–" if change.n_ranked_from is None else change.n_ranked_from)
+    else:
+        change_line = t("rd_no_comparison", lang)
+    return {"kicker": t("rd_kicker", lang), "doc_type": t("rd_doc_type", lang),
+            "title": t("rd_title", lang, province=name, year=card.year), "region": p.region(lang),
+            "score_line": score, "change_line": change_line, "citation": t("citation", lang, year=card.year),
+            "boundaries": t("boundaries_note", lang), "merged": _merger_sentence(p, registry, lang),
+            "produced_by": t("rd_produced_by", lang, version=__version__),
+            "contents_note": t("rd_contents_note", lang),
+            "page": t("rd_page", lang, page="{page}", total="{total}"),
+            "figure_word": t("rd_figure", lang), "table_word": t("rd_table", lang)}
+
+
+def record(b: Briefing) -> dict:
+    """The facts every later step needs, as JSON-safe values: province, year, language, comparison
+    year, scores, data version and the title block (:func:`title_facts`). The notebook displays it
+    (:func:`show_record`); renderers, the site and the manifest read it from the executed notebook."""
+    c = b.card
+    complete = c.total is not None
+    return {"schema": RECORD_SCHEMA, "kind": "province_briefing",
+            "province": {k: v for k, v in b.province.to_dict().items()
+                         if k in ("code", "slug", "name_vi", "name_en", "region_vi", "region_en")},
+            "year": int(b.year), "lang": b.lang, "comparison_year": b.comparison_year, "target": b.target_spec,
+            "status": c.status, "total": _num(c.total), "total_max": int(c.total_max),
+            "rank": None if c.rank is None else int(c.rank),
+            "n_ranked": int(c.ys.n_ranked) if complete else None, "group": c.group,
+            "data_version": b.data.version,
+            "title": title_facts(c, b.change_result, b.lang, b.data.provinces)}
+
+
+def show_record(b: Briefing) -> None:
+    """Display the record (first output of the briefing notebook; for Quarto also the page title,
+    language, caption words and masthead)."""
+    from . import display
+    display.show_bundle(display.record_bundle(record(b)))
+
+
+def show_footer(b: Briefing) -> None:
+    """Display the closing block (citation, boundaries, provenance) for Quarto; the builtin renderer
+    prints it from the record."""
+    from . import display
+    display.show_bundle(display.footer_bundle(title_facts(b.card, b.change_result, b.lang, b.data.provinces)))
+
+
+def show_figure(b: Briefing, name: str) -> None:
+    """Display figure ``name`` with its label (``fig-<name>``), caption and alt text from the catalogue."""
+    from . import display, figures
+    if name not in FIGURE_TEXT:
+        raise ParameterError("name", f"unknown figure {name!r}; choose from {', '.join(FIGURES)}")
+    cap, alt = FIGURE_TEXT[name]
+    fields = {"province": b.province.name(b.lang), "year": b.year}
+    png = figures.to_png(b.figure(name))
+    display.show_bundle(display.figure_bundle(png, label=f"fig-{name}", caption=t(cap, b.lang, **fields),
+                                              alt=t(alt, b.lang, **fields)))
 
 
 # --- national overview ----------------------------------------------------------------------------

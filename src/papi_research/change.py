@@ -79,6 +79,10 @@ class ChangeResult:
     by_dimension: pd.DataFrame
     by_subdimension: pd.DataFrame
     notes: list[Note] = field(default_factory=list)
+    excluded_dimensions: list[int] = field(default_factory=list)
+    total_change_excluding: float | None = None
+    total_change_noise: float | None = None
+    dimension_noise: float | None = None
 
     @property
     def rank_change(self) -> int | None:
@@ -96,6 +100,9 @@ class ChangeResult:
             "total_from": self.total_from, "total_to": self.total_to, "total_change": self.total_change,
             "rank_from": self.rank_from, "rank_to": self.rank_to, "rank_change": self.rank_change,
             "n_ranked_from": self.n_ranked_from, "n_ranked_to": self.n_ranked_to,
+            "excluded_dimensions": list(self.excluded_dimensions),
+            "total_change_excluding_rebuilt": self.total_change_excluding,
+            "total_change_noise": self.total_change_noise, "dimension_change_noise": self.dimension_noise,
             "by_dimension": [{"number": int(r["number"]), "name_vi": r["name_vi"], "name_en": r["name_en"],
                               "from_score": _num(r["from_score"]), "to_score": _num(r["to_score"]),
                               "change": _num(r["change"]), "comparable": bool(r["comparable"]),
@@ -214,7 +221,27 @@ def decompose_change(data: PapiData, province: Province | str, year: int,
         if total_change is None:
             notes.append(make_note("an_change_no_total", a=a, b=b,
                                    dims=", ".join(str(d) for d in missing) or "–"))
+    # beside the headline change: the change over the dimensions measured the same way in both years
+    excluded = [r["number"] for r in rows if r["change"] is not None and not r["decomposed"]]
+    excluding = None
+    if total_change is not None and excluded:
+        excluding = float(sum(r["change"] for r in rows if r["decomposed"]))
+        notes.append(make_note("an_change_excluding", a=a, b=b, dims=", ".join(str(d) for d in excluded),
+                               change=round(excluding, 2)))
+    noise_total, noise_dim = _noise(data, p.code, a, b)
     return ChangeResult(p, a, b, regime_ok, total_from if regime_ok else None, total_to if regime_ok else None,
                         total_change, rank_from, rank_to,
                         ys_from.n_ranked if regime_ok else None, ys_to.n_ranked if regime_ok else None,
-                        by_dim, pd.DataFrame(subs, columns=SUB_COLUMNS), notes)
+                        by_dim, pd.DataFrame(subs, columns=SUB_COLUMNS), notes, excluded, excluding,
+                        noise_total if total_change is not None else None, noise_dim)
+
+
+def _noise(data: PapiData, code: str, a: int, b: int) -> tuple[float | None, float | None]:
+    """95 % noise band of the change in the total and in one dimension between years a and b
+    (independent surveys; ``uncertainty`` says what the standard errors rest on)."""
+    from .uncertainty import difference_noise, year_uncertainty
+    ua, ub = year_uncertainty(data, a), year_uncertainty(data, b)
+    if ua is None or ub is None:
+        return None, None
+    return (difference_noise(float(ua.table.at[code, "se"]), float(ub.table.at[code, "se"])),
+            difference_noise(float(ua.dim_se[code]), float(ub.dim_se[code])))

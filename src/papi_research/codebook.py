@@ -7,6 +7,13 @@ Facts encoded here (from the official PAPI workbooks, see ``../shared/papi/READM
   ``labels_official_2011_2019.csv``; 2020 keeps the 2019 structure; from 2021 dimension 5 has
   three sub-dimensions (``SC52``, construction permits, is gone).
 * A sub-dimension's maximum is 10 / (number of sub-dimensions of its dimension that year).
+* Comparability is label-aware: across the 2017/2018 break a dimension is comparable only when its
+  sub-dimensions are the same (official labels, with the renamings of
+  ``resources/reference/label_aliases.csv``): dimension 2 gained Access to Information and dimension 3
+  replaced two of its three sub-dimensions in 2018, so only 1, 4, 5 and 6 carry over. Inside a
+  regime a dimension whose sub-dimensions changed (8 in 2019, 5 in 2021) is *rebuilt*: its score
+  stays on the same 0–10 scale, but ``rebuilt_dimensions`` names it so that changes can be shown
+  with and without it.
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ from pathlib import Path
 import pandas as pd
 
 from .errors import DataValidationError, ParameterError
-from .paths import reference_dir
+from .paths import resource_file
 
 LABEL_COLUMNS = ("year", "dimension", "position", "official_label_en", "official_label_vi")
 FIRST_YEAR = 2011
@@ -75,7 +82,7 @@ class Dimension:
 @lru_cache(maxsize=1)
 def dimensions() -> dict[int, Dimension]:
     """The eight PAPI dimensions with their official Vietnamese and English names."""
-    path = reference_dir() / "dimensions.csv"
+    path = resource_file("reference", "dimensions.csv")
     with path.open(encoding="utf-8", newline="") as fh:
         rows = list(csv.DictReader(fh))
     return {int(r["number"]): Dimension(int(r["number"]), r["name_vi"], r["name_en"], r["short_vi"],
@@ -100,6 +107,12 @@ def comparability_notes(lang: str = "en") -> list[str]:
     ]
 
 
+ACROSS_BREAK = (1, 4, 5, 6)
+"""Dimensions whose sub-dimensions are the same on both sides of the 2017/2018 break (dimension 2
+gained Access to Information, dimension 3 replaced two of its three sub-dimensions); checked against
+the official labels by ``Codebook.same_construct`` (tests)."""
+
+
 def comparable_dimensions(a: int, b: int) -> list[int]:
     """Dimensions whose scores may be compared between years a and b."""
     lo, hi = sorted((a, b))
@@ -107,8 +120,18 @@ def comparable_dimensions(a: int, b: int) -> list[int]:
         if lo < 2016 <= hi:
             return [2, 4, 6]
         return list(range(1, regime_of(lo).n_dimensions + 1))
-    # across the 2017/2018 break: dimensions 1–6 persist; 1, 3, 5 only if both sides are 2016+
-    return [1, 2, 3, 4, 5, 6] if lo >= 2016 else [2, 4, 6]
+    # across the 2017/2018 break: only the dimensions whose sub-dimensions carried over;
+    # 1 and 5 only if both sides are 2016+ (they were rebuilt in 2016)
+    return [d for d in ACROSS_BREAK if lo >= 2016 or d in (2, 4, 6)]
+
+
+@lru_cache(maxsize=1)
+def label_aliases() -> dict[str, str]:
+    """Renamed sub-dimensions: look-up key of an old English label → look-up key of its later label."""
+    from .text import lookup_key
+    path = resource_file("reference", "label_aliases.csv")
+    with path.open(encoding="utf-8", newline="") as fh:
+        return {lookup_key(r["label_en"]): lookup_key(r["same_as_en"]) for r in csv.DictReader(fh)}
 
 
 class Codebook:
@@ -182,6 +205,24 @@ class Codebook:
         if row.empty:
             raise KeyError(f"{code} is not a sub-dimension in {year}")
         return row.iloc[0]["label_vi" if lang == "vi" else "label_en"]
+
+    def construct(self, year: int, dimension: int) -> frozenset[str]:
+        """The dimension's sub-dimensions in ``year`` as look-up keys of their labels (renamings folded)."""
+        from .text import lookup_key
+        t = self.table(year)
+        aliases = label_aliases()
+        keys = (lookup_key(x) for x in t.loc[t["dimension"] == dimension, "label_en"])
+        return frozenset(aliases.get(k, k) for k in keys)
+
+    def same_construct(self, a: int, b: int, dimension: int) -> bool:
+        """Whether ``dimension`` has the same sub-dimensions (labels, hence maxima) in years a and b."""
+        ca, cb = self.construct(a, dimension), self.construct(b, dimension)
+        return bool(ca) and ca == cb
+
+    def rebuilt_dimensions(self, a: int, b: int) -> list[int]:
+        """Dimensions comparable by the regime rules between a and b whose sub-dimensions nonetheless
+        changed (dimension 8 between 2018 and 2019, dimension 5 between 2020 and 2021)."""
+        return [d for d in comparable_dimensions(a, b) if not self.same_construct(a, b, d)]
 
     def sub_max(self, year: int, dimension: int) -> float:
         return 10.0 / len(self.structure(year)[dimension])

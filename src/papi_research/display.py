@@ -14,14 +14,25 @@ Each function builds a *bundle*: a ``dict`` of MIME type → text holding
 ``*_bundle`` functions build and return the :class:`Bundle` without displaying it.
 
 Every bundle carries ``metadata = {"papi": {"kind": ...}}`` so a renderer can tell what it is.
+
+**Quarto.** Quarto adds CDN scripts (require.js, jQuery) to any notebook with a ``text/html``
+output, so what Quarto renders is Markdown only: :func:`quarto_markdown` turns a bundle into the
+Markdown Quarto reads natively (raw ``{=html}`` / ``{=typst}`` blocks for layout Markdown cannot
+express, ``{#tbl-...}`` ids so tables are numbered, ``![caption](file){#fig-... fig-alt=...}``
+figures). When Quarto itself executes a notebook (it sets ``QUARTO_FIG_FORMAT`` for the kernel),
+:func:`show_bundle` displays that form; the Quarto renderer converts an executed notebook the same way.
 """
 
 from __future__ import annotations
 
+import base64
 import html
+import itertools
+import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import mistune
 import pandas as pd
@@ -71,17 +82,22 @@ def _bundle(kind: str, html_text: str, markdown: str, plain: str) -> Bundle:
                   metadata={"papi": {"kind": kind}})
 
 
-def _show(bundle: Bundle) -> None:
-    """Display ``bundle`` when running under IPython (outside IPython: print the plain text)."""
+def show_bundle(bundle: Bundle) -> None:
+    """Display ``bundle`` under IPython (its Quarto form when Quarto executes the notebook);
+    outside IPython print the plain text."""
     try:
         from IPython import get_ipython
         from IPython.display import display
     except ImportError:  # pragma: no cover - IPython is a dependency (ipykernel)
         get_ipython = None
     if get_ipython is not None and get_ipython() is not None:
-        display(bundle.data, metadata=bundle.metadata, raw=True)
+        data = quarto_data(bundle, _quarto_files()) if under_quarto() else bundle.data
+        display(data, metadata=bundle.metadata, raw=True)
     else:
         print(bundle.plain)
+
+
+_show = show_bundle
 
 
 def typst_str(text: str) -> str:
@@ -221,7 +237,7 @@ def tiles_bundle(items: list[dict]) -> Bundle:
     # grid cells (not blocks) so every tile of a row has the same height
     typst = (f"#block(breakable: false, below: 10pt, grid(columns: (1fr,) * {ncols}, column-gutter: 6pt, "
              f"row-gutter: 6pt,\n" + "\n".join(cells_typ) + "\n))")
-    markdown = "```{=typst}\n" + typst + "\n```"
+    markdown = raw_block("html", html_text) + "\n\n" + raw_block("typst", typst)
     plain = "\n".join(f"{it['label']}: {it['value']}" + (f" ({it['sub']})" if it["sub"] else "") for it in tiles)
     return _bundle("tiles", html_text, markdown, plain)
 
@@ -248,5 +264,159 @@ def callout(text: str, kind: str = "note") -> None:
     return _show(callout_bundle(text, kind))
 
 
+# --- Record, footer and figures ------------------------------------------------------------------
+
+RECORD_MIME = "application/vnd.papi.briefing+json"
+"""MIME type of the briefing record (the facts the title block, the site and the manifest read)."""
+
+
+def raw_block(fmt: str, text: str) -> str:
+    """A Pandoc raw block (``html`` or ``typst``): kept by that output format, dropped by the others."""
+    return f"```{{={fmt}}}\n{text}\n```"
+
+
+def masthead_html(title: Mapping[str, str]) -> str:
+    """The briefing's title block as HTML (``title``: :func:`papi_research.briefing.title_facts`)."""
+    e = html.escape
+    return (f'<header class="masthead">\n<span class="doc-type">{e(title["doc_type"])}</span>\n'
+            f'<p class="kicker">{e(title["kicker"])}</p>\n<h1>{e(title["title"])}</h1>\n'
+            f'<p class="region">{e(title["region"])}</p>\n<p class="score-line">{e(title["score_line"])}</p>\n'
+            f'<p class="change-line">{e(title["change_line"])}</p>\n</header>')
+
+
+def footer_html(title: Mapping[str, str]) -> str:
+    """The closing block as HTML: citation, boundaries and merger, contents note and provenance."""
+    e = html.escape
+    return (f'<footer class="briefing-footer">\n<p class="citation">{e(title["citation"])}</p>\n'
+            f'<p>{e(title["boundaries"])} {e(title["merged"])}</p>\n'
+            f'<p>{e(title["contents_note"])} {e(title["produced_by"])}</p>\n</footer>')
+
+
+def _typst_call(function: str, args: Mapping[str, str]) -> str:
+    return f"#{function}(" + ", ".join(f"{k}: {typst_str(v)}" for k, v in args.items()) + ")"
+
+
+def record_bundle(record: Mapping) -> Bundle:
+    """The record as a bundle: JSON for every reader, and for Quarto a YAML metadata block (page
+    title, language, caption words) with the masthead in HTML and Typst."""
+    tb = record["title"]
+    meta = {"pagetitle": tb["title"], "lang": record["lang"],
+            "crossref": {"fig-title": tb["figure_word"], "tbl-title": tb["table_word"], "title-delim": "."}}
+    import yaml
+    typst = "\n".join([
+        f"#metadata((citation: {typst_str(tb['citation'])}, page: {typst_str(tb['page'])})) <papi-page>",
+        _typst_call("papi-masthead", {"title": tb["title"], "kicker": tb["kicker"], "doc-type": tb["doc_type"],
+                                      "region": tb["region"], "score-line": tb["score_line"],
+                                      "change-line": tb["change_line"]})])
+    markdown = ("\n---\n" + yaml.safe_dump(meta, allow_unicode=True, sort_keys=False) + "---\n\n"
+                + raw_block("html", masthead_html(tb)) + "\n\n" + raw_block("typst", typst) + "\n")
+    plain = "\n".join([tb["title"], tb["score_line"], tb["change_line"]])
+    # text/html is for Jupyter only: the renderers skip this output, and under Quarto show_bundle
+    # passes the Markdown alone
+    return Bundle(kind="record", data={RECORD_MIME: dict(record), "text/html": masthead_html(tb),
+                                       "text/markdown": markdown, "text/plain": plain},
+                  metadata={"papi": {"kind": "record"}})
+
+
+def footer_bundle(title: Mapping[str, str]) -> Bundle:
+    """The closing block as raw HTML and Typst Markdown (for Quarto; the builtin renderer prints its own)."""
+    typst = _typst_call("papi-closing", {"citation": title["citation"], "boundaries": title["boundaries"],
+                                         "merged": title["merged"], "note": title["contents_note"],
+                                         "produced-by": title["produced_by"]})
+    markdown = raw_block("html", footer_html(title)) + "\n\n" + raw_block("typst", typst)
+    plain = "\n".join([title["citation"], title["boundaries"], title["merged"]])
+    return Bundle(kind="footer", data={"text/html": footer_html(title), "text/markdown": markdown, "text/plain": plain},
+                  metadata={"papi": {"kind": "footer"}})
+
+
+def figure_bundle(png: bytes, label: str, caption: str, alt: str) -> Bundle:
+    """A numbered figure: PNG, with its label (``fig-...``), caption and alt text in the metadata."""
+    for name, value in (("label", label), ("caption", caption), ("alt", alt)):
+        _check_text(value, name)
+    if not re.fullmatch(r"fig-[A-Za-z0-9_-]+", label):
+        raise ParameterError("label", f"must look like fig-name (letters, digits, - and _); got {label!r}")
+    return Bundle(kind="figure", data={"image/png": base64.b64encode(png).decode("ascii"), "text/plain": caption},
+                  metadata={"papi": {"kind": "figure", "label": label, "caption": caption, "alt": alt}})
+
+
+def _md_escape(text: str) -> str:
+    """Text safe inside Markdown brackets (image captions)."""
+    return re.sub(r"([\\\[\]*_`<>])", r"\\\1", text)
+
+
+def figure_markdown(path: str, label: str, caption: str, alt: str) -> str:
+    """A Quarto cross-referenced figure: ``![caption](path){#label fig-alt="alt"}``."""
+    alt_attr = alt.replace("\\", "\\\\").replace('"', '\\"')
+    return f'![{_md_escape(caption)}]({path}){{#{label} fig-alt="{alt_attr}"}}'
+
+
+# --- Quarto form ---------------------------------------------------------------------------------
+
+QUARTO_ENV = "QUARTO_FIG_FORMAT"
+"""Set by Quarto for the kernels it runs (with ``QUARTO_FIG_WIDTH`` and friends)."""
+
+_IDS = itertools.count(1)
+
+
+def under_quarto() -> bool:
+    """Whether Quarto is executing this kernel's notebook."""
+    return bool(os.environ.get(QUARTO_ENV))
+
+
+def _quarto_files() -> Path:
+    """Where figures go while Quarto executes a notebook: its ``<stem>_files/mediabag`` folder, which
+    Quarto removes after rendering."""
+    stem = Path(os.environ.get("QUARTO_DOCUMENT_FILE") or "briefing.ipynb").stem
+    return Path(f"{stem}_files") / "mediabag"
+
+
+def quarto_markdown(data: Mapping[str, object], metadata: Mapping | None = None, files: Path | None = None,
+                    table_id: str | None = None, link: str | None = None) -> str | None:
+    """The Markdown Quarto should render for one display bundle (None: nothing to show).
+
+    ``files`` is the folder figure images are written to, ``link`` the same folder as the Markdown
+    refers to it (default: ``files`` as written); ``table_id`` numbers a captioned table (default:
+    the next ``tbl-papi-N``).
+    """
+    papi = dict((metadata or {}).get("papi") or {})
+    kind = papi.get("kind")
+    if kind == "figure" or (kind is None and "text/markdown" not in data and "image/png" in data):
+        if files is None:
+            return None
+        files.mkdir(parents=True, exist_ok=True)
+        label = papi.get("label") or f"fig-papi-{next(_IDS)}"
+        target = files / f"{label}.png"
+        raw = data["image/png"]
+        target.write_bytes(base64.b64decode("".join(raw) if isinstance(raw, list) else raw))
+        href = f"{link}/{target.name}" if link else target.as_posix()
+        if kind != "figure":
+            return f"![]({href})"
+        return figure_markdown(href, label, papi.get("caption") or "", papi.get("alt") or "")
+    text = data.get("text/markdown")
+    text = "".join(text) if isinstance(text, list) else text
+    if text is None:
+        html_text = data.get("text/html")
+        if html_text is None:
+            return None
+        return raw_block("html", "".join(html_text) if isinstance(html_text, list) else html_text)
+    if kind == "table":
+        lines = text.rstrip("\n").split("\n")
+        if lines[-1].startswith(": "):
+            lines[-1] += " {#" + (table_id or f"tbl-papi-{next(_IDS)}") + "}"
+        text = "::: {.papi-table}\n" + "\n".join(lines) + "\n:::"
+    return text
+
+
+def quarto_data(bundle: Bundle, files: Path | None = None) -> dict[str, object]:
+    """The bundle as Quarto should see it: ``text/markdown`` (+ ``text/plain``), never ``text/html``."""
+    text = quarto_markdown(bundle.data, bundle.metadata, files)
+    out: dict[str, object] = {} if text is None else {"text/markdown": text}
+    if "text/plain" in bundle.data:
+        out["text/plain"] = bundle.data["text/plain"]
+    return out
+
+
 __all__ = ["Bundle", "md", "table", "tiles", "callout", "md_bundle", "table_bundle", "tiles_bundle",
-           "callout_bundle", "typst_str", "TONES", "CALLOUT_KINDS"]
+           "callout_bundle", "typst_str", "TONES", "CALLOUT_KINDS", "RECORD_MIME", "record_bundle",
+           "footer_bundle", "figure_bundle", "quarto_markdown", "quarto_data", "show_bundle", "under_quarto",
+           "masthead_html", "footer_html", "raw_block"]

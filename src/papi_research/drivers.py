@@ -27,6 +27,7 @@ from .priorities import Priorities, score_priorities
 from .provinces import Province
 from .scores import GROUPS, group_name, year_scores
 from .targets import TargetPlan, parse_target, plan_target, static_cutoff
+from .uncertainty import year_uncertainty
 from .variance import VarianceResult, variance_decomposition
 
 
@@ -126,7 +127,12 @@ def drivers_report(data: PapiData, province: Province | str, year: int | None = 
         context = None
         notes.append(Note("an_context_unavailable", t("an_context_unavailable", "vi", error=str(exc)),
                           t("an_context_unavailable", "en", error=str(exc))))
-    cut = {"total": static_cutoff(spec, ys)}
+    prios = score_priorities(data, p, year, spec, trend, context)
+    unc = year_uncertainty(data, year)
+    plan = plan_target(spec, ys, p.code, prios.table[prios.table["priority"].notna()],
+                       margin=unc.margin(p.code) if unc is not None and status == "complete" else None)
+    # the clearing probability aims at the planner's moving goal (total + points needed), not the static cut-off
+    cut = {"total": plan.goal if plan.goal is not None else static_cutoff(spec, ys)}
     if spec.kind == "group":
         q = {"best": "p75", "high_average": "p50", "low_average": "p25"}[str(spec.value)]
         for d in ys.dimensions.columns:
@@ -139,8 +145,6 @@ def drivers_report(data: PapiData, province: Province | str, year: int | None = 
                                    t("an_context_unavailable", "en", error=str(exc)))]
     models = ModelSet(trend=trend, context=context, momentum=momentum, pci=pci,
                       notes=[*trend.notes, *(context.notes if context else []), *momentum.notes, *pci_notes])
-    prios = score_priorities(data, p, year, spec, trend, context)
-    plan = plan_target(spec, ys, p.code, prios.table[prios.table["priority"].notna()])
     notes += [*change.notes, *models.notes, *prios.notes, *plan.notes]
     if ys.rule.basis == "computed":
         notes.append(make_note("an_groups_computed", year=year))
@@ -160,6 +164,17 @@ def _target_label(plan: TargetPlan, lang: str) -> str:
     return t("an_target_score", lang, score=fmt_num(float(s.value), lang))
 
 
+def _places(rc: int | None, lang: str) -> str:
+    """'up 3 places' / 'down 23 places' / 'same rank' (the sign spelt out, never "-23 places gained")."""
+    if rc is None:
+        return "–"
+    if rc > 0:
+        return t("br_places_up", lang, places=rc)
+    if rc < 0:
+        return t("br_places_down", lang, places=-rc)
+    return t("br_places_same", lang)
+
+
 def drivers_text(report: DriversReport, lang: str = "vi") -> str:
     """The report as readable terminal text in ``lang`` (all words from the catalogues)."""
     check_lang(lang)
@@ -177,7 +192,7 @@ def drivers_text(report: DriversReport, lang: str = "vi") -> str:
                                 from_=fmt_num(ch.total_from, lang), to=fmt_num(ch.total_to, lang),
                                 change=fmt_num(ch.total_change, lang, sign=True),
                                 rank_from=fmt_int(ch.rank_from, lang), rank_to=fmt_int(ch.rank_to, lang),
-                                places=fmt_int(rc, lang) if rc is not None else "–"))
+                                places=_places(rc, lang)))
         elif not ch.same_regime:
             out.append("  " + t("an_change_dims_only", lang, a=ch.from_year, b=ch.to_year))
         else:
@@ -213,11 +228,14 @@ def drivers_text(report: DriversReport, lang: str = "vi") -> str:
     elif plan.already_met:
         out.append("  " + t("an_target_met", lang, target=_target_label(plan, lang)))
     else:
-        out.append("  " + t("an_target_needed", lang, points=fmt_num(plan.needed_points, lang),
+        out.append("  " + t("an_target_needed", lang, points=fmt_num(plan.needed_shown, lang),
                             total=fmt_num(plan.total, lang), cutoff=fmt_num(plan.cutoff, lang)))
         for r in plan.path.to_dict("records"):
             out.append(f"    - {r[f'label_{lang}'][:50]:<52} {fmt_pct(r['share'], lang)} × "
                        f"{fmt_num(r['gap'], lang)} = {fmt_num(r['points'], lang, sign=True)}")
+        if plan.margin is not None:
+            key = "br_target_margin_within" if plan.needed_points <= plan.margin else "br_target_margin_beyond"
+            out.append("  " + t(key, lang, points=fmt_num(plan.needed_shown, lang), margin=fmt_num(plan.margin, lang)))
         out.append("  " + t("an_target_rank_after", lang, rank_now=fmt_int(plan.rank_now, lang),
                             rank_after=fmt_int(plan.rank_after, lang), n=plan.n_ranked,
                             group=group_name(plan.group_after, lang) or "–"))
@@ -230,8 +248,10 @@ def drivers_text(report: DriversReport, lang: str = "vi") -> str:
     ctx = report.models.context
     if ctx is not None:
         r = ctx.table[ctx.table["outcome"] == "total"]
-        if not r.empty and r["residual"].iloc[0] is not None and pd.notna(r["residual"].iloc[0]):
+        if not r.empty and r["residual"].iloc[0] is not None and pd.notna(r["residual"].iloc[0]) \
+                and bool(r["signal"].iloc[0]):
             out.append("  " + t("an_context_total", lang, expected=fmt_num(r["expected"].iloc[0], lang),
+                                lo=fmt_num(r["pi_low"].iloc[0], lang), hi=fmt_num(r["pi_high"].iloc[0], lang),
                                 residual=fmt_num(r["residual"].iloc[0], lang, sign=True)))
     mom = report.models.momentum.table
     r = mom[mom["outcome"] == "total"]

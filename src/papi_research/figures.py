@@ -7,7 +7,7 @@ crop, so the same inputs give the same bytes whatever backend the kernel runs. T
 not registered with pyplot, so they are never shown twice and never leak.
 
 Words on a chart (axis labels, legend entries) come from the catalogue (``br_fig_*`` keys in
-``data/i18n/briefing.yml``); numbers on a chart follow the language through ``i18n.fmt_num``.
+``resources/i18n/briefing.yml``); numbers on a chart follow the language through ``i18n.fmt_num``.
 """
 
 from __future__ import annotations
@@ -221,6 +221,8 @@ def dimension_profile(data: pd.DataFrame, *, lang: str = "vi", label: str | None
     ``data``: one row per dimension with ``short_vi``/``short_en``, ``score``, ``national_min``,
     ``national_median``, ``national_best`` and ``regional_median`` (``Scorecard.dimension_table()``).
     ``label`` names the province in the legend (default: the catalogue's "this province").
+    Optional ``ci_low``/``ci_high`` columns draw the province's 95 % survey interval as a bar
+    through its dot.
     """
     lang = check_lang(lang)
     name_col = f"short_{lang}"
@@ -237,6 +239,10 @@ def dimension_profile(data: pd.DataFrame, *, lang: str = "vi", label: str | None
                            zorder=3)
         h_reg = ax.scatter(df["regional_median"], y, marker="s", s=26, color=ROLE_COLORS["region"], zorder=3)
         h_best = ax.scatter(df["national_best"], y, marker="D", s=26, color=ROLE_COLORS["best"], zorder=3)
+        handles, extra = [], []
+        if {"ci_low", "ci_high"} <= set(df.columns) and df["ci_low"].notna().any():
+            h_ci = ax.hlines(y, df["ci_low"], df["ci_high"], color=ROLE_COLORS["province"], lw=1.4, zorder=3.5)
+            handles, extra = [h_ci], [t("br_fig_ci95", lang)]
         h_prov = ax.scatter(df["score"], y, marker="o", s=58, color=ROLE_COLORS["province"], edgecolor="white",
                             lw=0.8, zorder=4)
         for yi, score in zip(y, df["score"]):
@@ -245,14 +251,15 @@ def dimension_profile(data: pd.DataFrame, *, lang: str = "vi", label: str | None
                             ha="center", va="bottom", fontsize=7, color=ROLE_COLORS["province"])
         ax.set_yticks(y, names)
         ax.set_ylim(-0.6, n - 0.25)
-        lo = float(np.nanmin(df[["national_min", "score"]].to_numpy(dtype=float)))
-        hi = float(np.nanmax(df[["national_best", "score"]].to_numpy(dtype=float)))
+        span = [c for c in ("ci_low", "ci_high") if c in df.columns and df[c].notna().any()]
+        lo = float(np.nanmin(df[["national_min", "score", *span]].to_numpy(dtype=float)))
+        hi = float(np.nanmax(df[["national_best", "score", *span]].to_numpy(dtype=float)))
         ax.set_xlim(max(0.0, np.floor(lo) - 0.5), min(10.0, np.ceil(hi) + 0.3))
         ax.set_xlabel(t("br_fig_points_of_10", lang))
         _num_axis(ax.xaxis, lang)
         ax.grid(axis="y", visible=False)
-        legend_h = _legend_below(fig, [h_prov, h_med, h_reg, h_best, h_range],
-                                 [label or t("br_fig_this_province", lang), t("br_fig_national_median", lang),
+        legend_h = _legend_below(fig, [h_prov, *handles, h_med, h_reg, h_best, h_range],
+                                 [label or t("br_fig_this_province", lang), *extra, t("br_fig_national_median", lang),
                                   t("br_fig_regional_median", lang), t("br_fig_national_best", lang),
                                   t("br_fig_range", lang)])
         _place(fig, ax, left=_text_width(names, _TICK) + 0.2, bottom=legend_h + _XAXIS)

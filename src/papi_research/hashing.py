@@ -8,6 +8,7 @@ from pathlib import Path
 
 YEAR_FILE = re.compile(r"^(\d{4})\.csv$")
 PAPI_REQUIRED = ("provinces.csv", "labels_official_2011_2019.csv", "missing_official_status.csv")
+PAPI_OPTIONAL = ("scores_2019_with_ci.csv",)  # survey intervals (papi_research.uncertainty)
 
 
 def sha256_file(path: Path) -> str:
@@ -30,6 +31,7 @@ def files_version(files: dict[str, str]) -> str:
 def papi_files(directory: Path) -> dict[str, str]:
     """sha256 of every file of a PAPI data directory that ``data.load`` reads."""
     files = {p.name: sha256_file(p) for p in directory.iterdir() if YEAR_FILE.match(p.name)}
-    files.update({name: sha256_file(directory / name) for name in PAPI_REQUIRED if (directory / name).is_file()})
+    files.update({name: sha256_file(directory / name) for name in PAPI_REQUIRED + PAPI_OPTIONAL
+                  if (directory / name).is_file()})
     return files
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from .codebook import comparability_notes
 from .data import PapiData
 from .i18n import fmt_num, t
+from .paths import overrides
 from .scores import Scorecard, group_name, year_scores
 
 
@@ -27,6 +28,9 @@ def data_check_text(data: PapiData) -> str:
             p = data.provinces.by_code(code)
             lines.append(f"  {y} {code} {p.name_vi} ({p.name_en}): {row['status']} — {data.gap_reason(y, code)}")
     lines += ["", "Comparability:"] + [f"  - {n}" for n in comparability_notes("en")]
+    edited = overrides()
+    lines += ["", "Edited reference tables and catalogue files in use (instead of the packaged ones):"]
+    lines += [f"  - {path}" for path in edited] or ["  none"]
     lines += ["", "OK: all files valid."]
     return "\n".join(lines)
 
@@ -39,6 +43,12 @@ def scorecard_text(card: Scorecard, lang: str) -> str:
         lines.append(f"{t('total', lang)}: {fmt_num(card.total, lang)}/{card.total_max}   "
                      f"{t('rank', lang)}: {t('rank_of', lang, rank=card.rank, n=card.ys.n_ranked)}   "
                      f"{t('group', lang)}: {group_name(card.group, lang)}")
+        u = card.uncertainty()
+        if u.get("ci_low") is not None:
+            lines.append(t("unc_scorecard_line", lang, lo=fmt_num(u["ci_low"], lang), hi=fmt_num(u["ci_high"], lang),
+                           best=u["rank_range"][0], worst=u["rank_range"][1],
+                           p=fmt_num(100 * u["p_keep_group"], lang, 0)))
+            lines.append(u["ci_basis_text"][lang])
         if card.previous:
             pv = card.previous
             lines.append(f"{pv['year']}: {fmt_num(pv['total'], lang)}/{card.total_max}, "

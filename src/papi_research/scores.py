@@ -7,7 +7,7 @@ Rules (``../shared/papi/README.md``):
 * ranks are among the ranked provinces of that year (``rank`` of ``n_ranked``);
 * groups cut the ranked totals at the 25th/50th/75th percentiles (linear interpolation); a value
   exactly on a cut-off goes up ("at or above") except in years whose official counts show it went
-  down ("strictly above": 2023, 2024), as recorded in ``data/reference/group_rules.csv``.
+  down ("strictly above": 2023, 2024), as recorded in ``resources/reference/group_rules.csv``.
 
 ``year_scores(data, year)`` computes everything once per data version and year and caches it;
 ``scorecard(data, province, year)`` reads one province out of it.
@@ -24,7 +24,7 @@ import pandas as pd
 
 from .codebook import Regime, dimensions, regime_of, same_regime
 from .data import PapiData
-from .paths import reference_dir
+from .paths import resource_file
 from .provinces import Province
 
 GROUPS = ("best", "high_average", "low_average", "poor")
@@ -50,7 +50,7 @@ class GroupRule:
 
 @lru_cache(maxsize=1)
 def _group_rules() -> dict[int, GroupRule]:
-    with (reference_dir() / "group_rules.csv").open(encoding="utf-8", newline="") as fh:
+    with resource_file("reference", "group_rules.csv").open(encoding="utf-8", newline="") as fh:
         return {int(r["year"]): GroupRule(int(r["year"]), r["tie_rule"], r["basis"], r["official_counts"] or None)
                 for r in csv.DictReader(fh)}
 
@@ -70,20 +70,12 @@ def cutoffs(values: pd.Series) -> dict[str, float]:
 def assign_groups(values: pd.Series, tie_rule: str = "at_or_above") -> pd.Series:
     """Quartile group of each non-missing value (missing values get None)."""
     cut = cutoffs(values)
-    above = (lambda x, c: x >= c) if tie_rule == "at_or_above" else (lambda x, c: x > c)
-
-    def one(x: float) -> str | None:
-        if pd.isna(x):
-            return None
-        if above(x, cut["p75"]):
-            return "best"
-        if above(x, cut["p50"]):
-            return "high_average"
-        if above(x, cut["p25"]):
-            return "low_average"
-        return "poor"
-
-    return pd.Series([one(x) for x in values], index=values.index, dtype=object)
+    v = values.to_numpy(dtype=float)
+    above = np.greater_equal if tie_rule == "at_or_above" else np.greater
+    out = np.select([above(v, cut["p75"]), above(v, cut["p50"]), above(v, cut["p25"])],
+                    ["best", "high_average", "low_average"], "poor").astype(object)
+    out[np.isnan(v)] = None
+    return pd.Series(out, index=values.index, dtype=object)
 
 
 def rank_desc(values: pd.Series) -> pd.Series:
@@ -240,6 +232,7 @@ class Scorecard:
     ys: YearScores
     previous: dict | None
     missing_reason: str | None
+    data: PapiData | None = None
 
     @property
     def row(self) -> pd.Series:
@@ -264,6 +257,15 @@ class Scorecard:
     @property
     def total_max(self) -> int:
         return self.ys.regime.total_max
+
+    def uncertainty(self) -> dict:
+        """Survey uncertainty of the total (``uncertainty.YearUncertainty.row``): se, ci_low, ci_high,
+        margin, ci_basis, rank_range [best, worst], p_keep_group; empty when no total or no intervals."""
+        from .uncertainty import year_uncertainty
+        if self.total is None:
+            return {}
+        u = year_uncertainty(self.data, self.year) if self.data is not None else None
+        return {} if u is None else u.row(self.province.code)
 
     def dimension_table(self) -> pd.DataFrame:
         """One row per dimension: score, rank, group and national/regional reference values."""
@@ -304,6 +306,7 @@ class Scorecard:
             "year": self.year, "status": self.status, "total": self.total, "total_max": self.total_max,
             "rank": self.rank, "n_ranked": self.ys.n_ranked, "group": self.group,
             "group_basis": self.ys.rule.basis,
+            **self.uncertainty(),
             "previous": self.previous,
             "dimensions": [{**{k: r[k] for k in ("number", "name_vi", "name_en", "score", "rank", "n", "group",
                                                  "national_min", "national_median", "national_mean",
@@ -333,4 +336,4 @@ def scorecard(data: PapiData, province: Province | str, year: int | None = None)
     reason = data.gap_reason(year, p.code) if status != "complete" else None
     if status != "complete" and reason is None:
         reason = "not published (no official reason recorded)"
-    return Scorecard(province=p, year=year, ys=ys, previous=previous, missing_reason=reason)
+    return Scorecard(province=p, year=year, ys=ys, previous=previous, missing_reason=reason, data=data)

@@ -1,7 +1,8 @@
 """The index site: ``<out>/index.html`` listing every briefing (province × year × language) from the manifest.
 
-``build_site(out_dir)`` reads ``<out>/manifest.json`` (written by :mod:`papi_research.runner`), looks up
-each run's total, rank and group with :func:`papi_research.scores.scorecard`, and writes one
+``build_site(out_dir)`` reads ``<out>/manifest.json`` (written by :mod:`papi_research.runner`) and, for
+each run, the briefing record in its executed notebook (province names, region, total, rank, group:
+the notebook is the record, so no data folder is needed), and writes one
 self-contained page (inline CSS and JavaScript, no CDN, works from ``file://``): a table sortable by
 every column, filterable by name (diacritics optional), year, language and group, Vietnamese by
 default with an English switch (``index.html#en`` opens it in English). Output is deterministic: rows
@@ -20,9 +21,9 @@ from pathlib import Path
 import jinja2
 
 from . import __version__
-from .errors import DataNotFoundError, DataValidationError, PapiError
+from .errors import DataNotFoundError, DataValidationError
 from .i18n import LANGS, catalogue, fmt_num
-from .scores import GROUPS, group_name, scorecard
+from .scores import GROUPS, group_name
 from .text import fold
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "render" / "templates"
@@ -109,33 +110,59 @@ def _link(out_dir: Path, rel: object) -> str | None:
     return Path(rel).as_posix() if target.is_file() else None
 
 
+def _record(out_dir: Path, run: dict, row: int) -> dict | None:
+    """The briefing record in the run's executed notebook (None when the run left no notebook)."""
+    import nbformat
+
+    from .render.briefing import RenderError, read_record
+    rel = (run.get("outputs") or {}).get("ipynb")
+    path = None if not isinstance(rel, str) or not rel else out_dir / rel
+    if path is None or not path.is_file():
+        if run["status"] == "failed":
+            return None
+        raise DataValidationError(f"run {run['key']!r} has no executed notebook ({rel!r})",
+                                  file=out_dir / "manifest.json", row=row, column="outputs")
+    try:
+        return read_record(nbformat.read(path, as_version=4), path)
+    except (RenderError, ValueError, OSError) as exc:
+        if run["status"] == "failed":
+            return None
+        raise DataValidationError(f"run {run['key']!r}: {exc}", file=out_dir / "manifest.json", row=row,
+                                  column="outputs") from None
+
+
 def collect(out_dir: Path | str) -> Site:
-    """The index rows from the manifest (runs that succeeded, were cached, or failed)."""
-    from .data import load_cached
+    """The index rows from the manifest (runs that succeeded, were cached, or failed) and the records
+    of their executed notebooks."""
     out_dir = Path(out_dir)
     manifest = read_manifest(out_dir)
     rows: list[SiteRow] = []
     for i, run in enumerate(manifest["runs"]):
         if run["status"] not in SHOWN_STATUSES:
             continue
-        params = run.get("parameters") or {}
-        data = load_cached(None if params.get("data_dir") in (None, "") else str(params["data_dir"]))
-        try:
-            card = scorecard(data, run.get("province_code") or run["slug"], int(run["year"]))
-        except (PapiError, TypeError, ValueError) as exc:
-            raise DataValidationError(f"run {run['key']!r} does not name a province-year: {exc}",
-                                      file=out_dir / "manifest.json", row=i, column="province_code") from None
-        p = card.province
+        rec = _record(out_dir, run, i)
+        if rec is not None and (rec["province"]["code"] != run.get("province_code", rec["province"]["code"])
+                                or int(rec["year"]) != int(run["year"])):
+            raise DataValidationError(f"run {run['key']!r} does not match its notebook's record "
+                                      f"({rec['province']['code']} {rec['year']})",
+                                      file=out_dir / "manifest.json", row=i, column="province_code")
+        p = rec["province"] if rec else {"code": str(run.get("province_code") or ""), "slug": str(run["slug"]),
+                                          "name_vi": str((run.get("parameters") or {}).get("province") or run["slug"]),
+                                          "region_vi": "", "region_en": ""}
+        p.setdefault("name_en", p["name_vi"])
         outputs = run.get("outputs") or {}
-        total = card.total
+        total = rec["total"] if rec else None
+        complete = total is not None
         rows.append(SiteRow(
-            key=str(run["key"]), code=p.code, slug=p.slug, name_vi=p.name_vi, name_en=p.name_en,
-            region_vi=p.region_vi, region_en=p.region_en, year=card.year, lang=run["lang"], status=run["status"],
-            total=total, total_max=card.total_max if total is not None else None,
+            key=str(run["key"]), code=p["code"], slug=p["slug"], name_vi=p["name_vi"], name_en=p["name_en"],
+            region_vi=p.get("region_vi", ""), region_en=p.get("region_en", ""), year=int(run["year"]),
+            lang=run["lang"], status=run["status"], total=total,
+            total_max=rec["total_max"] if complete else None,
             total_vi=fmt_num(total, "vi"), total_en=fmt_num(total, "en"),
-            rank=card.rank, n_ranked=card.ys.n_ranked if card.rank is not None else None, group=card.group,
+            rank=rec["rank"] if rec else None, n_ranked=rec["n_ranked"] if complete else None,
+            group=rec["group"] if rec else None,
             html=_link(out_dir, outputs.get("html")), pdf=_link(out_dir, outputs.get("pdf")),
-            search=" ".join(sorted({fold(p.name_vi), fold(p.name_en), p.slug, p.code.lower()}))))
+            search=" ".join(sorted({fold(p["name_vi"]), fold(p["name_en"]), p["slug"], p["code"].lower()}))))
     rows.sort(key=lambda r: (-r.year, r.rank if r.rank is not None else 10**6, fold(r.name_vi), LANGS.index(r.lang)))
     return Site(rows=rows, out_dir=out_dir)
 

@@ -2,9 +2,9 @@
 
 ``render(executed_ipynb, formats=("html", "pdf"), renderer="auto")`` writes ``<stem>.html`` and
 ``<stem>.pdf`` beside the executed notebook (``son-la-2024.vi.ipynb`` → ``son-la-2024.vi.html``) and
-returns ``{"html": path, "pdf": path}``. Language, province and year come from the notebook's papermill
-parameters. ``renderer="auto"`` uses Quarto when ``quarto`` is on PATH, else the builtin renderer
-(nbconvert HTML, Pandoc → Typst PDF, all from PyPI). What a briefing shows is decided once, in
+returns ``{"html": path, "pdf": path}``. Language, province, year and the title block come from the
+briefing record the notebook displayed (no data folder is read). ``renderer="auto"`` uses Quarto when
+``quarto`` is on PATH, else the builtin renderer (nbconvert HTML, Pandoc → Typst PDF, all from PyPI). What a briefing shows is decided once, in
 :mod:`papi_research.render.briefing`, so both renderers print the same content.
 
 Renderers are registered in :data:`RENDERERS` (``register_renderer`` adds one): a class with ``name``,

@@ -2,10 +2,10 @@
 
 Both renderers start here, so the builtin and the Quarto output hold the same content.
 
-* **Parameters** come from ``nb.metadata.papermill.parameters`` (``province``, ``year``, ``lang``,
-  ``data_dir``). The **title block** (headline, score line, change line) is computed by the renderer
-  from those parameters with :func:`papi_research.scores.scorecard`; the notebook itself should not
-  print a title.
+* **The record** (an output of type ``application/vnd.papi.briefing+json``, displayed by
+  ``briefing.show_record(b)``) holds the province, year, language, scores and the title block
+  (headline, score line, change line, footer sentences). Everything is read from the executed
+  notebook: rendering needs no data folder. The notebook itself prints no title.
 * **Cell options** (Quarto ``#|`` lines at the top of a code cell) are honoured: ``include: false``
   drops the cell, ``output: false`` drops its outputs, ``echo`` (default ``false``: a briefing shows
   no code), ``label``, ``fig-cap``, ``fig-alt``, ``tbl-cap``. Values written ``i18n:<key>`` are resolved
@@ -29,14 +29,14 @@ from pathlib import Path
 import nbformat
 import yaml
 
-from .. import __version__
+from ..display import RECORD_MIME
 from ..errors import ParameterError, PapiError
-from ..i18n import check_lang, fmt_num, t
-from ..scores import Scorecard, group_name, scorecard
+from ..i18n import check_lang, t
 
 DROP_TAGS = {"parameters", "injected-parameters", "remove-cell", "remove_cell", "remove-input-and-output"}
 DROP_OUTPUT_TAGS = {"remove-output", "remove_output"}
 IMAGE_MIMES = ("image/png", "image/jpeg", "image/svg+xml")
+SKIP_KINDS = {"record", "footer"}
 
 
 class RenderError(PapiError):
@@ -86,6 +86,9 @@ class TitleBlock:
     merged: str
     produced_by: str
     contents_note: str
+    page: str
+    figure_word: str
+    table_word: str
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
@@ -98,18 +101,22 @@ class Briefing:
     path: Path
     lang: str
     parameters: dict
-    card: Scorecard
+    record: dict
     title: TitleBlock
     blocks: list[Block]
     cleaned: nbformat.NotebookNode
 
     @property
     def year(self) -> int:
-        return self.card.year
+        return int(self.record["year"])
+
+    @property
+    def province_code(self) -> str:
+        return self.record["province"]["code"]
 
     @property
     def province_name(self) -> str:
-        return self.card.province.name(self.lang)
+        return self.record["province"]["name_" + self.lang]
 
     @property
     def figures(self) -> list[Figure]:
@@ -120,7 +127,7 @@ class Briefing:
 
     def to_dict(self) -> dict:
         return {"path": str(self.path), "lang": self.lang, "parameters": self.parameters,
-                "province": self.card.province.code, "year": self.year, "title": self.title.to_dict(),
+                "province": self.province_code, "year": self.year, "title": self.title.to_dict(),
                 "blocks": [{"kind": b.kind, "cell_index": b.cell_index} for b in self.blocks]}
 
 
@@ -153,7 +160,7 @@ def resolve_option(value: object, lang: str, fields: dict) -> object:
             return t(key, lang, **fields)
         except KeyError:
             raise RenderError(f"cell option refers to translation key {key!r}, which is in no "
-                              f"data/i18n/*.yml catalogue") from None
+                              f"resources/i18n/*.yml catalogue") from None
     return value
 
 
@@ -167,58 +174,35 @@ def _truthy(value: object, default: bool) -> bool:
 
 # --- parameters and title block -----------------------------------------------------------------
 
-def read_parameters(nb: nbformat.NotebookNode, path: Path) -> dict:
-    """The papermill parameters of an executed notebook (``province`` required)."""
-    params = dict(nb.metadata.get("papermill", {}).get("parameters", {}) or {})
-    if not params.get("province"):
-        raise RenderError(f"{path}: no papermill parameters with a 'province' in the notebook metadata "
-                          "(render an executed notebook: papermill ... -p province NAME)")
-    params.setdefault("lang", "vi")
+def read_parameters(nb: nbformat.NotebookNode) -> dict:
+    """The papermill parameters of an executed notebook ({} when it was not run by papermill)."""
+    return dict(nb.metadata.get("papermill", {}).get("parameters", {}) or {})
+
+
+RECORD_KEYS = ("province", "year", "lang", "status", "total", "total_max", "rank", "n_ranked", "group", "title")
+
+
+def read_record(nb: nbformat.NotebookNode, path: Path) -> dict:
+    """The briefing record the notebook displayed (``briefing.show_record``), checked."""
+    found = [out for cell in nb.cells if cell.cell_type == "code" for out in cell.get("outputs", [])
+             if RECORD_MIME in out.get("data", {})]
+    if not found:
+        raise RenderError(f"{path}: no briefing record in the notebook (an output of type {RECORD_MIME}, "
+                          "displayed by briefing.show_record(b)); re-run it: papi run ... --force")
+    rec = found[0]["data"][RECORD_MIME]
+    if not isinstance(rec, dict) or rec.get("schema") != 1:
+        raise RenderError(f"{path}: briefing record schema must be 1; got "
+                          f"{rec.get('schema') if isinstance(rec, dict) else type(rec).__name__!r}")
+    missing = [k for k in RECORD_KEYS if k not in rec]
+    missing += [f"province.{k}" for k in ("code", "name_vi", "name_en") if k not in (rec.get("province") or {})]
+    missing += [f"title.{k}" for k in TitleBlock.__dataclass_fields__ if k not in (rec.get("title") or {})]
+    if missing:
+        raise RenderError(f"{path}: briefing record has no {', '.join(missing)}")
     try:
-        check_lang(params["lang"])
+        check_lang(rec["lang"])
     except ParameterError as exc:
-        raise RenderError(f"{path}: papermill parameter lang: {exc}") from None
-    return params
-
-
-def title_block(card: Scorecard, lang: str, registry=None) -> TitleBlock:
-    """Headline and score lines of a briefing from the province's scorecard."""
-    p = card.province
-    name = p.name(lang)
-    if card.status == "complete":
-        score = t("rd_score_line", lang, total=fmt_num(card.total, lang), max=card.total_max,
-                  rank=card.rank, n=card.ys.n_ranked, group=group_name(card.group, lang))
-        score = score[:1].upper() + score[1:]
-    else:
-        score = t("rd_no_total", lang, year=card.year, status=t("status_" + card.status, lang))
-    if card.previous and card.total is not None:
-        pv = card.previous
-        change = t("rd_change_line", lang, prev_year=pv["year"],
-                   delta=fmt_num(card.total - pv["total"], lang, sign=True),
-                   prev_rank=pv["rank"], prev_n=pv["n_ranked"])
-    else:
-        change = t("rd_no_comparison", lang)
-    new = p.merged_into_vi if lang == "vi" else p.merged_into_en
-    sharing = sum(1 for q in registry if q.merged_into_vi == p.merged_into_vi) if registry is not None else 1
-    if new and sharing > 1:
-        merged = t("rd_merger_merged", lang, name=name, new=new)
-    elif new and new != name:
-        merged = t("rd_merger_renamed", lang, name=name, new=new)
-    elif new:
-        merged = t("unchanged_since_merger", lang, name=name)
-    else:
-        merged = ""
-    return TitleBlock(kicker=t("rd_kicker", lang), doc_type=t("rd_doc_type", lang),
-                      title=t("rd_title", lang, province=name, year=card.year),
-                      region=p.region(lang), score_line=score, change_line=change,
-                      citation=t("citation", lang, year=card.year), boundaries=t("boundaries_note", lang),
-                      merged=merged, produced_by=t("rd_produced_by", lang, version=__version__),
-                      contents_note=t("rd_contents_note", lang))
-
-
-def _load_data(data_dir: object):
-    from ..data import load_cached
-    return load_cached(None if data_dir in (None, "") else str(data_dir))
+        raise RenderError(f"{path}: briefing record lang: {exc}") from None
+    return rec
 
 
 # --- cleaning ------------------------------------------------------------------------------------
@@ -263,14 +247,9 @@ def prepare(path: Path | str) -> Briefing:
         nb = nbformat.read(path, as_version=4)
     except Exception as exc:  # nbformat raises several unrelated types
         raise RenderError(f"{path}: not a readable notebook ({exc})") from None
-    params = read_parameters(nb, path)
-    lang = params["lang"]
-    try:
-        papi_data = _load_data(params.get("data_dir"))
-        card = scorecard(papi_data, params["province"], params.get("year"))
-    except PapiError as exc:
-        raise RenderError(f"{path}: papermill parameters do not name a province-year: {exc}") from None
-    fields = {"province": card.province.name(lang), "year": card.year}
+    rec = read_record(nb, path)
+    lang = rec["lang"]
+    fields = {"province": rec["province"]["name_" + lang], "year": rec["year"]}
 
     cleaned = copy.deepcopy(nb)
     blocks: list[Block] = []
@@ -309,15 +288,22 @@ def prepare(path: Path | str) -> Briefing:
         for out in cell.get("outputs", []) if show_output else []:
             if out.output_type not in ("display_data", "execute_result"):
                 continue  # stdout/stderr streams and errors never reach a briefing
+            papi = out.get("metadata", {}).get("papi", {})
+            if papi.get("kind") in SKIP_KINDS:
+                continue  # the record and the Quarto footer: the renderers print them from the record
             data = _choose(out.get("data", {}))
             if not data:
                 continue
             img = next((m for m in IMAGE_MIMES if m in data), None)
+            if img and papi.get("kind") == "figure":  # briefing.show_figure: caption and alt in the metadata
+                images.append((img, data[img].strip()))
+                label, caption, alt = papi.get("label") or label, papi.get("caption"), papi.get("alt")
+                continue
             if img and is_fig and not ({"text/html", "text/markdown"} & set(data)):
                 images.append((img, data[img].strip() if img != "image/svg+xml" else data[img]))
                 continue
             block = Block("output", data=data, cell_index=idx)
-            kind = out.get("metadata", {}).get("papi", {}).get("kind")
+            kind = papi.get("kind")
             if kind == "table" and "<figcaption>" in data.get("text/html", ""):
                 n_tab += 1
                 block.table_number = n_tab
@@ -345,8 +331,38 @@ def prepare(path: Path | str) -> Briefing:
         cell.metadata["papi"] = {"echo": echo, "label": label, "figure": figure}
         kept_cells.append(cell)
     cleaned.cells = kept_cells
-    return Briefing(path=path, lang=lang, parameters=params, card=card, title=title_block(card, lang, papi_data.provinces),
+    return Briefing(path=path, lang=lang, parameters=read_parameters(nb), record=rec,
+                    title=TitleBlock(**{k: rec["title"][k] for k in TitleBlock.__dataclass_fields__}),
                     blocks=blocks, cleaned=cleaned)
+
+
+def markdown_body(b: "Briefing", output, figure) -> str:
+    """The visible blocks as Pandoc Markdown (both renderers' PDF/Quarto path): markdown cells and
+    shown code as they are, ``output(block, n)`` for a display output and ``figure(fig, n)`` for a
+    figure (``n``: the block's position, for unique file names)."""
+    parts: list[str] = []
+    for n, blk in enumerate(b.blocks):
+        if blk.kind == "markdown":
+            parts.append(blk.text.strip())
+        elif blk.kind == "code":
+            parts.append("```python\n" + blk.text + "\n```")
+        elif blk.kind == "output":
+            parts.append(output(blk, n))
+        elif blk.kind == "figure" and blk.figure is not None:
+            parts.append(figure(blk.figure, n))
+    return "\n\n".join(p.strip() for p in parts if p)
+
+
+def write_images(fig: Figure, folder: Path, stem: str) -> list[str]:
+    """Write a figure's images into ``folder`` as ``<stem>-<k>.<ext>``; return the file names."""
+    import base64
+    folder.mkdir(parents=True, exist_ok=True)
+    names = []
+    for k, (mime, data) in enumerate(fig.images):
+        name = f"{stem}-{k}." + {"image/png": "png", "image/jpeg": "jpg", "image/svg+xml": "svg"}[mime]
+        (folder / name).write_bytes(data.encode("utf-8") if mime == "image/svg+xml" else base64.b64decode(data))
+        names.append(name)
+    return names
 
 
 def source_date_epoch() -> int | None:

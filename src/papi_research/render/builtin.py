@@ -23,7 +23,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from .. import __version__
-from .briefing import Briefing, RenderError, source_date_epoch
+from .briefing import Briefing, RenderError, markdown_body, source_date_epoch, write_images
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 _LOCK = threading.Lock()  # nbconvert exporters and Jinja environments are not thread-safe
@@ -48,8 +48,11 @@ def _exporter():
 
 def html_text(b: Briefing) -> str:
     """The briefing as one self-contained HTML document."""
-    resources = {"papi": {"lang": b.lang, "title": b.title.to_dict(), "css": _css(), "version": __version__,
-                          "province_code": b.card.province.code, "year": b.year}}
+    from ..display import footer_html, masthead_html
+    title = b.title.to_dict()
+    resources = {"papi": {"lang": b.lang, "title": title, "css": _css(), "version": __version__,
+                          "province_code": b.province_code, "year": b.year,
+                          "masthead": masthead_html(title), "footer": footer_html(title)}}
     with _LOCK:
         body, _ = _exporter().from_notebook_node(b.cleaned, resources=resources)
     return body
@@ -63,38 +66,28 @@ def typst_str(text: str) -> str:
 
 def briefing_markdown(b: Briefing, image_dir: Path) -> str:
     """Pandoc Markdown of the briefing body; figure images are written into ``image_dir``."""
-    parts: list[str] = []
-    for blk in b.blocks:
-        if blk.kind == "markdown":
-            parts.append(blk.text.strip())
-        elif blk.kind == "code":
-            parts.append("```python\n" + blk.text + "\n```")
-        elif blk.kind == "output":
-            d = blk.data
-            if "text/markdown" in d:
-                parts.append(d["text/markdown"].strip())
-            elif "image/png" in d or "image/jpeg" in d:
-                mime = "image/png" if "image/png" in d else "image/jpeg"
-                name = f"img-{len(parts)}.{mime.split('/')[1]}"
-                (image_dir / name).write_bytes(base64.b64decode(d[mime]))
-                parts.append(f"```{{=typst}}\n#align(center, image({typst_str(name)}, width: 100%))\n```")
-            # text/html-only outputs have no PDF form; display.* bundles always carry text/markdown
-        elif blk.kind == "figure" and blk.figure is not None:
-            fig = blk.figure
-            imgs = []
-            for k, (mime, data) in enumerate(fig.images):
-                ext = {"image/png": "png", "image/jpeg": "jpg", "image/svg+xml": "svg"}[mime]
-                name = f"fig-{fig.number or 'x'}-{len(parts)}-{k}.{ext}"
-                raw = data.encode("utf-8") if mime == "image/svg+xml" else base64.b64decode(data)
-                (image_dir / name).write_bytes(raw)
-                alt = f", alt: {typst_str(fig.alt)}" if fig.alt else ""
-                imgs.append(f"image({typst_str(name)}, width: 100%{alt})")
-            body = imgs[0] if len(imgs) == 1 else "stack(spacing: 6pt, " + ", ".join(imgs) + ")"
-            cap = f", caption: {typst_str(fig.caption)}" if fig.caption else ""
-            numbering = "" if fig.number else ", numbering: none"
-            label = f" <{fig.label}>" if fig.label and all(c.isalnum() or c in "-_" for c in fig.label) else ""
-            parts.append(f"```{{=typst}}\n#figure({body}{cap}{numbering}, kind: image){label}\n```")
-    return "\n\n".join(p for p in parts if p) + "\n"
+    def output(blk, n: int) -> str:
+        d = blk.data
+        if "text/markdown" in d:
+            return d["text/markdown"]
+        if "image/png" in d or "image/jpeg" in d:
+            mime = "image/png" if "image/png" in d else "image/jpeg"
+            name = f"img-{n}.{mime.split('/')[1]}"
+            (image_dir / name).write_bytes(base64.b64decode(d[mime]))
+            return f"```{{=typst}}\n#align(center, image({typst_str(name)}, width: 100%))\n```"
+        return ""  # text/html-only outputs have no PDF form; display.* bundles always carry text/markdown
+
+    def figure(fig, n: int) -> str:
+        alt = f", alt: {typst_str(fig.alt)}" if fig.alt else ""
+        imgs = [f"image({typst_str(name)}, width: 100%{alt})"
+                for name in write_images(fig, image_dir, f"fig-{fig.number or 'x'}-{n}")]
+        body = imgs[0] if len(imgs) == 1 else "stack(spacing: 6pt, " + ", ".join(imgs) + ")"
+        cap = f", caption: {typst_str(fig.caption)}" if fig.caption else ""
+        numbering = "" if fig.number else ", numbering: none"
+        label = f" <{fig.label}>" if fig.label and all(c.isalnum() or c in "-_" for c in fig.label) else ""
+        return f"```{{=typst}}\n#figure({body}{cap}{numbering}, kind: image){label}\n```"
+
+    return markdown_body(b, output, figure) + "\n"
 
 
 def _pandoc_typst(markdown: str) -> str:

@@ -1,41 +1,48 @@
-"""The Quarto renderer: ``quarto render`` of the executed notebook (no re-execution), HTML and Typst PDF.
+"""The Quarto renderer: ``quarto render`` of the executed briefing (Quarto 1.11), HTML and Typst PDF.
 
 Each render gets its own working directory (parallel Quarto renders in one directory collide). Into it
-go ``_quarto.yml`` and ``_language-vi.yml`` from the project, the briefing CSS, and a Quarto-ready
-copy of the executed notebook:
+go the renderer's ``_quarto.yml`` and ``_language-vi.yml`` (``templates/quarto``, package data), the
+briefing CSS and Typst definitions, the figures as PNG files, and ``papi-briefing.qmd``, the Quarto-ready
+form of the executed notebook:
 
-* a front-matter raw cell: title, subtitle (score line), ``lang``, ``language: _language-vi.yml`` for
-  Vietnamese (Quarto ships no Vietnamese strings), and for Typst a footer with the PAPI citation and
-  page numbers plus Matplotlib's DejaVu fonts as ``font-paths``;
-* cells as :func:`briefing.prepare` keeps them, but with the original images, and the ``#|`` options
-  rewritten with ``i18n:<key>`` values resolved — so Quarto does the captions, alt text and numbering;
-* no stream outputs, errors or lone ``text/plain`` outputs.
+* front matter: ``pagetitle``, ``lang``, ``language: _language-vi.yml`` for Vietnamese (Quarto ships no
+  Vietnamese strings) and Matplotlib's DejaVu folder as Typst ``font-paths``;
+* the record's Markdown (:func:`papi_research.display.record_bundle`): a YAML block with the page
+  title, language and caption words ("Hình", "Bảng", "."), and the masthead as raw HTML and Typst;
+* every visible block of :func:`briefing.prepare` as Markdown (:func:`display.quarto_markdown`):
+  sentences, pipe tables with ``{#tbl-N}`` ids, tiles and callouts, figures as
+  ``![caption](figures/fig-x.png){#fig-x fig-alt="..."}`` so Quarto numbers them;
+* the closing block (:func:`display.footer_bundle`).
 
-Then ``quarto render briefing.ipynb --to html|typst --no-execute`` runs there and the results are
-moved (atomically) beside the executed notebook.
+Nothing in it is a ``text/html`` notebook output, so Quarto adds no CDN scripts; the document is the
+same Markdown Quarto reads when it executes ``notebooks/province_briefing.ipynb`` itself. Then
+``quarto render papi-briefing.qmd --to html|typst`` runs there and the results are moved (atomically)
+beside the executed notebook.
 """
 
 from __future__ import annotations
 
-import copy
-import json
 import os
-import re
 import shutil
 import subprocess
 import tempfile
 from pathlib import Path
 
-import nbformat
 import yaml
 
-from ..paths import project_dir
-from .briefing import (DROP_OUTPUT_TAGS, DROP_TAGS, Briefing, RenderError, _choose, _truthy, resolve_option,
-                       split_cell_options)
-from .builtin import TEMPLATES, font_dirs, typst_str
+from ..display import figure_markdown, footer_bundle, quarto_markdown, record_bundle
+from .briefing import Briefing, RenderError, markdown_body, write_images
+from .builtin import TEMPLATES, font_dirs
 
-QUARTO_FILES = ("_quarto.yml", "_language-vi.yml")
+QUARTO_TEMPLATES = TEMPLATES / "quarto"
+QUARTO_FILES = (QUARTO_TEMPLATES / "_quarto.yml", QUARTO_TEMPLATES / "_language-vi.yml",
+                TEMPLATES / "briefing.css", TEMPLATES / "briefing.typ", TEMPLATES / "callout.lua")
+QUARTO_VERSION = "1.11"
+"""The Quarto version the generated files are written and tested for."""
 TIMEOUT_S = 300
+DOCUMENT = "papi-briefing"
+"""Stem of the Quarto-ready document (not ``briefing``: Quarto's intermediate ``<stem>.typ`` would
+overwrite the ``briefing.typ`` definitions it includes)."""
 
 
 def quarto_path() -> str | None:
@@ -47,80 +54,38 @@ def quarto_path() -> str | None:
 
 
 def front_matter(b: Briefing) -> dict:
-    tb = b.title
-    page = b.word("rd_page", page="#counter(page).display()", total="#counter(page).final().first()")
-    footer = ("#set page(footer: context [#set text(size: 7pt, fill: rgb(\"#5b6573\")); "
-              f"#grid(columns: (1fr, auto), align(left, {typst_str(tb.citation)}), align(right)[{page}])])")
-    fm: dict = {
-        "title": tb.title,
-        "subtitle": f"{tb.score_line} — {tb.change_line}",
-        "description": tb.kicker,
-        "lang": b.lang,
-        "format": {"html": {"include-after-body": {"text": (
-            f'<footer class="briefing-footer"><p class="citation">{_esc(tb.citation)}</p>'
-            f"<p>{_esc(tb.boundaries)} {_esc(tb.merged)}</p><p>{_esc(tb.contents_note)} "
-            f"{_esc(tb.produced_by)}</p></footer>")}},
-            "typst": {"font-paths": list(font_dirs()), "include-in-header": {"text": footer}}},
-    }
+    """The document front matter of the Quarto-ready briefing (the rest is in ``_quarto.yml``)."""
+    fm: dict = {"pagetitle": b.title.title, "lang": b.lang}
     if b.lang == "vi":
         fm["language"] = "_language-vi.yml"
+    fm["format"] = {"typst": {"font-paths": list(font_dirs())}}
     return fm
 
 
-def _esc(text: str) -> str:
-    import html
-    return html.escape(text)
+def quarto_document(b: Briefing, work: Path) -> str:
+    """``papi-briefing.qmd`` for the briefing ``b``; figure images are written under ``work/figures``."""
+    files = work / "figures"
 
+    def output(blk, n: int) -> str | None:
+        meta = {"papi": {"kind": "table"}} if blk.table_number else {}
+        return quarto_markdown(blk.data, meta, files, link="figures",
+                               table_id=f"tbl-{blk.table_number}" if blk.table_number else None)
 
-def _yaml_scalar(value: object) -> str:
-    """A cell-option value as one YAML line: plain for simple words, JSON-quoted otherwise."""
-    if isinstance(value, str) and re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]*", value) and value.lower() not in (
-            "true", "false", "yes", "no", "null", "on", "off"):
-        return value
-    return json.dumps(value, ensure_ascii=False)
+    def figure(fig, n: int) -> str:
+        names = write_images(fig, files, f"{fig.label or 'figure'}-{fig.number or 'x'}")
+        out = [f"![](figures/{name})" for name in names]
+        if fig.caption and fig.number:  # the first image carries the label, caption and alt text
+            label = fig.label if fig.label and fig.label.startswith("fig-") else f"fig-{fig.number}"
+            out[0] = figure_markdown(f"figures/{names[0]}", label, fig.caption, fig.alt or fig.caption)
+        return "\n\n".join(out)
 
-
-def quarto_notebook(b: Briefing) -> nbformat.NotebookNode:
-    """A copy of the executed notebook that Quarto can render as the briefing."""
-    nb = nbformat.read(b.path, as_version=4)
-    fields = {"province": b.province_name, "year": b.year}
-    cells = [nbformat.v4.new_raw_cell("---\n" + yaml.safe_dump(front_matter(b), allow_unicode=True,
-                                                               sort_keys=False) + "---")]
-    for cell in nb.cells:
-        tags = set(cell.metadata.get("tags", []))
-        if tags & DROP_TAGS:
-            continue
-        if cell.cell_type == "markdown":
-            cells.append(cell)
-            continue
-        if cell.cell_type != "code":
-            continue
-        opts, code = split_cell_options(cell.source)
-        opts = {k: resolve_option(v, b.lang, fields) for k, v in opts.items()}
-        opts.setdefault("echo", False)
-        if not _truthy(opts.get("include"), True):
-            continue
-        keep = _truthy(opts.get("output"), True) and not tags & DROP_OUTPUT_TAGS
-        outputs = []
-        for out in cell.get("outputs", []) if keep else []:
-            if out.output_type not in ("display_data", "execute_result"):
-                continue
-            data = _choose(out.get("data", {}))
-            if data:
-                out = copy.deepcopy(out)
-                out["data"] = data
-                outputs.append(out)
-        option_lines = [f"#| {k}: {_yaml_scalar(v)}" for k, v in opts.items()]
-        cell.source = "\n".join(option_lines + [code])
-        cell.outputs = outputs
-        cells.append(cell)
-    nb.cells = cells
-    nb.metadata.pop("papermill", None)
-    return nb
+    front = "---\n" + yaml.safe_dump(front_matter(b), allow_unicode=True, sort_keys=False) + "---"
+    return "\n\n".join([front, record_bundle(b.record).markdown.strip("\n"), markdown_body(b, output, figure),
+                         footer_bundle(b.record["title"]).markdown]) + "\n"
 
 
 class QuartoRenderer:
-    """``quarto render`` of the executed notebook, one working directory per render."""
+    """``quarto render`` of the Quarto-ready briefing, one working directory per render."""
 
     name = "quarto"
     formats = ("html", "pdf")
@@ -128,31 +93,26 @@ class QuartoRenderer:
     @staticmethod
     def available() -> tuple[bool, str]:
         q = quarto_path()
-        return (True, f"quarto at {q}") if q else (False, "quarto is not on PATH (conda install quarto, or "
-                                                          "https://quarto.org/docs/get-started/)")
+        return (True, f"quarto at {q}") if q else (False, "quarto is not on PATH (conda install -c conda-forge "
+                                                          "quarto, pip install -e \".[quarto]\", or quarto.org)")
 
     def render(self, b: Briefing, formats: tuple[str, ...], outputs: dict[str, Path]) -> dict[str, Path]:
         from .builtin import write_atomic
         quarto = quarto_path()
         if quarto is None:
             raise RenderError("renderer 'quarto' asked for, but " + self.available()[1])
-        root = project_dir()
         work = Path(tempfile.mkdtemp(prefix="papi-quarto-"))
         try:
-            for name in QUARTO_FILES:
-                src = root / name
-                if not src.is_file():
-                    raise RenderError(f"{name} not found in the project folder {root} (needed by the Quarto renderer)")
-                shutil.copyfile(src, work / name)
-            shutil.copyfile(TEMPLATES / "briefing.css", work / "briefing.css")
-            nbformat.write(quarto_notebook(b), work / "briefing.ipynb")
-            env = dict(os.environ)
+            for src in QUARTO_FILES:
+                shutil.copyfile(src, work / src.name)
+            (work / f"{DOCUMENT}.qmd").write_text(quarto_document(b, work), encoding="utf-8")
             done: dict[str, Path] = {}
             for fmt in formats:
                 to = {"html": "html", "pdf": "typst"}[fmt]
-                cmd = [quarto, "render", "briefing.ipynb", "--to", to, "--no-execute", "--quiet"]
-                proc = subprocess.run(cmd, cwd=work, env=env, capture_output=True, text=True, timeout=TIMEOUT_S)
-                result = work / f"briefing.{fmt}"
+                cmd = [quarto, "render", f"{DOCUMENT}.qmd", "--to", to, "--quiet"]
+                proc = subprocess.run(cmd, cwd=work, env=dict(os.environ), capture_output=True, text=True,
+                                      timeout=TIMEOUT_S)
+                result = work / f"{DOCUMENT}.{fmt}"
                 if proc.returncode != 0 or not result.is_file():
                     raise RenderError(f"quarto render --to {to} failed for {b.path.name} "
                                       f"(exit {proc.returncode}): {proc.stderr.strip()[-2000:]}")
