@@ -240,3 +240,25 @@ def test_every_catalogue_key_used_exists_in_both_languages():
     # fields in vi and en templates agree, so a sentence never loses a number in one language
     for k, v in cat.items():
         assert set(re.findall(r"{(\w+)}", v["vi"])) == set(re.findall(r"{(\w+)}", v["en"])), k
+
+
+def test_library_warnings_reach_the_data_notes_and_the_log(papi, monkeypatch, caplog):
+    """A warning raised while the analysis runs is neither dropped nor printed raw: the briefing
+    quotes it once in its data notes and the log names the province-year."""
+    import warnings as w
+
+    real = briefing.drivers_report
+
+    def warning_report(*args, **kwargs):
+        w.warn("Maximum Likelihood optimization failed to converge", RuntimeWarning)
+        w.warn("Maximum Likelihood optimization failed to converge", RuntimeWarning)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(briefing, "drivers_report", warning_report)
+    with caplog.at_level("WARNING", logger="papi_research.briefing"):
+        b = briefing.build("Sơn La", 2021, lang="vi", data=papi)
+    assert b.warnings == ["RuntimeWarning: Maximum Likelihood optimization failed to converge"]
+    notes = b.notes.text()
+    assert "1 cảnh báo kỹ thuật" in notes and "failed to converge" in notes
+    assert [r.getMessage() for r in caplog.records] == [
+        "Son La 2021: RuntimeWarning: Maximum Likelihood optimization failed to converge"]

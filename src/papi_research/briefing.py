@@ -15,8 +15,9 @@ total say why they are empty.
 
 from __future__ import annotations
 
-import importlib
+import logging
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,12 +27,16 @@ import pandas as pd
 from . import __version__
 from .codebook import comparability_notes, comparable_dimensions, dimensions, regime_of, same_regime
 from .data import PapiData, load_cached
+from .drivers import drivers_report
 from .errors import ParameterError
 from .i18n import check_lang, fmt_int, fmt_num, t
 from .provinces import Province
 from .scores import GROUPS, Scorecard, group_name, scorecard, year_scores
 from .targets import round_up
 from .uncertainty import difference_noise, within_noise, year_uncertainty
+from .values import num as _num
+
+log = logging.getLogger(__name__)
 
 SECTIONS = ("headline", "profile", "subdimensions", "change", "drivers", "priorities", "target", "peers",
             "notes")
@@ -152,9 +157,6 @@ def show(section: Section) -> None:
 
 # --- small formatting helpers ---------------------------------------------------------------------
 
-def _num(x) -> float | None:
-    return None if x is None or (isinstance(x, float) and np.isnan(x)) or pd.isna(x) else float(x)
-
 
 def _join(items: list[str], lang: str) -> str:
     """'a, b và c' / 'a, b and c'."""
@@ -206,6 +208,7 @@ class Briefing:
     report: Any = field(default=None, repr=False)  # drivers.DriversReport when available
     change_result: Any = field(default=None, repr=False)  # change.ChangeResult
     sections: dict[str, Section] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # what the libraries warned about, once each
 
     @property
     def comparison_year(self) -> int | None:
@@ -229,9 +232,8 @@ class Briefing:
                 "rank_text": _rank(c.rank, c.ys.n_ranked, self.lang) if c.rank is not None else None}
 
     def figure(self, name: str):
-        """Draw one of :data:`FIGURES` (a ``figures.HouseFigure``); library warnings are kept out of the notebook."""
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        """Draw one of :data:`FIGURES` (a ``figures.HouseFigure``); library warnings go to the log."""
+        with _library_warnings(f"{self.province.name_en} {self.year}, figure {name}"):
             return self._figure(name)
 
     def _figure(self, name: str):
@@ -293,16 +295,6 @@ def trend_frame(data: PapiData, province: Province, year: int) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _drivers_module():
-    """``papi_research.drivers`` if it is installed (the analysis layer), else None."""
-    try:
-        return importlib.import_module("papi_research.drivers")
-    except ModuleNotFoundError as exc:  # pragma: no cover - only while the analysis layer is missing
-        if exc.name == "papi_research.drivers":
-            return None
-        raise
-
-
 def build(province: str | Province, year: int | None = None, comparison_year: int | None = None,
           lang: str = "vi", target: str = "group:high_average", data_dir: str | None = None,
           data: PapiData | None = None) -> Briefing:
@@ -321,23 +313,32 @@ def build(province: str | Province, year: int | None = None, comparison_year: in
         if year is not None and int(comparison_year) == int(year):
             raise ParameterError("comparison_year", f"must differ from year ({year})")
     card = scorecard(data, province, year)
-    report = None
-    mod = _drivers_module()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        if mod is not None:
-            report = mod.drivers_report(data, card.province, year=card.year, target=target,
-                                        comparison_year=comparison_year)
-            change = report.change
-        else:  # the analysis layer is not installed yet: the change decomposition still works
-            from .change import decompose_change
-            change = decompose_change(data, card.province, card.year, comparison_year)
-    b = Briefing(province=card.province, year=card.year, lang=lang, target_spec=target, card=card, data=data,
-                 report=report, change_result=change)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with _library_warnings(f"{card.province.name_en} {card.year}") as caught:
+        report = drivers_report(data, card.province, year=card.year, target=target, comparison_year=comparison_year)
+        b = Briefing(province=card.province, year=card.year, lang=lang, target_spec=target, card=card,
+                     data=data, report=report, change_result=report.change)
         _fill_sections(b)
+    b.warnings = list(caught)
+    if b.warnings:
+        b.sections["notes"].md(t("br_notes_warnings", lang, n=len(b.warnings)))
+        b.sections["notes"].md("\n".join(f"- `{text}`" for text in b.warnings))
     return b
+
+
+@contextmanager
+def _library_warnings(context: str):
+    """Record what the libraries (statsmodels, matplotlib, pandas) warn about inside the block, and
+    log each distinct warning once (a researcher sees them in the notebook, renderers leave them
+    out of the briefing). Yields the list of distinct warning texts, filled when the block ends."""
+    distinct: list[str] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield distinct
+    for w in caught:
+        text = f"{w.category.__name__}: {w.message}"
+        if text not in distinct:
+            distinct.append(text)
+            log.warning("%s: %s", context, text)
 
 
 def _fill_sections(b: Briefing) -> None:
@@ -1012,9 +1013,8 @@ class NationalOverview:
         return t("br_nat_title", self.lang, year=self.year)
 
     def figure(self, name: str):
-        """Draw one of :data:`NATIONAL_FIGURES` (a ``figures.HouseFigure``)."""
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        """Draw one of :data:`NATIONAL_FIGURES` (a ``figures.HouseFigure``); library warnings go to the log."""
+        with _library_warnings(f"{self.year}, national figure {name}"):
             return self._figure(name)
 
     def _figure(self, name: str):

@@ -22,14 +22,9 @@ from .data import PapiData
 from .provinces import Province
 from .scores import previous_year, year_scores
 from .text import lookup_key
+from .values import num as _num, integer as _int
 
 
-def _num(x) -> float | None:
-    return None if x is None or pd.isna(x) else float(x)
-
-
-def _int(x) -> int | None:
-    return None if x is None or pd.isna(x) else int(x)
 
 
 @dataclass

@@ -26,6 +26,7 @@ from pathlib import Path
 import pandas as pd
 
 from .errors import DataValidationError, ParameterError
+from .i18n import t
 from .paths import resource_file
 
 LABEL_COLUMNS = ("year", "dimension", "position", "official_label_en", "official_label_vi")
@@ -44,11 +45,7 @@ class Regime:
     total_max: int
 
     def label(self, lang: str) -> str:
-        if self.key == "6dim":
-            return ("giai đoạn 2011–2017: 6 nội dung, tổng điểm tối đa 60" if lang == "vi"
-                    else "2011–2017 regime: 6 dimensions, total out of 60")
-        return ("từ năm 2018: 8 nội dung, tổng điểm tối đa 80" if lang == "vi"
-                else "2018+ regime: 8 dimensions, total out of 80")
+        return t(f"cb_regime_{self.key}", lang)
 
 
 REGIMES = (Regime("6dim", 2011, 2017, 6, 60), Regime("8dim", 2018, None, 8, 80))
@@ -89,22 +86,12 @@ def dimensions() -> dict[int, Dimension]:
                                         r["short_en"], int(r["first_year"])) for r in rows}
 
 
+COMPARABILITY_KEYS = ("cb_break_2016", "cb_break_2018", "cb_break_2021")
+
+
 def comparability_notes(lang: str = "en") -> list[str]:
-    """The breaks a reader must know before comparing across years."""
-    if lang == "vi":
-        return [
-            "Năm 2016, các nội dung 1, 3 và 5 được điều chỉnh phương pháp; trong giai đoạn 2011–2016 "
-            "chỉ các nội dung 2, 4 và 6 so sánh được qua các năm.",
-            "Từ năm 2018, PAPI có 8 nội dung (bổ sung Quản trị môi trường và Quản trị điện tử), tổng điểm "
-            "tối đa 80; không so sánh tổng điểm từ năm 2018 với các năm trước.",
-            "Từ năm 2021, nội dung 5 còn 3 nội dung thành phần (bỏ Giấy phép xây dựng).",
-        ]
-    return [
-        "In 2016 dimensions 1, 3 and 5 were rebuilt; across 2011–2016 only dimensions 2, 4 and 6 are comparable.",
-        "From 2018 PAPI has 8 dimensions (adding Environmental Governance and E-Governance), total out of 80; "
-        "2018+ totals are not comparable with earlier years.",
-        "From 2021 dimension 5 has three sub-dimensions (Construction Permits was dropped).",
-    ]
+    """The breaks a reader must know before comparing across years (sentences from the catalogue)."""
+    return [t(key, lang) for key in COMPARABILITY_KEYS]
 
 
 ACROSS_BREAK = (1, 4, 5, 6)
@@ -223,6 +210,3 @@ class Codebook:
         """Dimensions comparable by the regime rules between a and b whose sub-dimensions nonetheless
         changed (dimension 8 between 2018 and 2019, dimension 5 between 2020 and 2021)."""
         return [d for d in comparable_dimensions(a, b) if not self.same_construct(a, b, d)]
-
-    def sub_max(self, year: int, dimension: int) -> float:
-        return 10.0 / len(self.structure(year)[dimension])

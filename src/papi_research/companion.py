@@ -69,9 +69,6 @@ class Companion:
         sub = self.covariates[self.covariates["variable"] == variable]
         return sub.pivot(index="code", columns="year", values="value")
 
-    def covariate_years(self, variable: str) -> list[int]:
-        return sorted(self.covariates.loc[self.covariates["variable"] == variable, "year"].unique().tolist())
-
 
 def _read(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
     if not path.is_file():

@@ -10,10 +10,7 @@ and PCI models) are cached per data version and year, so each further province c
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
-
-import numpy as np
 
 import pandas as pd
 
@@ -25,10 +22,11 @@ from .i18n import check_lang, fmt_int, fmt_num, fmt_pct, t
 from .models import ModelSet, context_models, momentum_models, pci_models, trend_models
 from .priorities import Priorities, score_priorities
 from .provinces import Province
-from .scores import GROUPS, group_name, year_scores
+from .scores import group_name, year_scores
 from .targets import TargetPlan, parse_target, plan_target, static_cutoff
 from .uncertainty import year_uncertainty
 from .variance import VarianceResult, variance_decomposition
+from .values import jsonable
 
 
 @dataclass
@@ -77,23 +75,6 @@ class DriversReport:
             "trend": m["trend"], "context": m["context"], "momentum": m["momentum"],
             "notes": self.notes.to_dict(),
         })
-
-
-def jsonable(obj):
-    """Plain JSON types only: numpy scalars to Python, NaN/NA to None, tuples to lists."""
-    if isinstance(obj, dict):
-        return {str(k): jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [jsonable(v) for v in obj]
-    if isinstance(obj, (bool, np.bool_)):
-        return bool(obj)
-    if isinstance(obj, (int, np.integer)):
-        return int(obj)
-    if isinstance(obj, (float, np.floating)):
-        return None if not math.isfinite(float(obj)) else float(obj)
-    if obj is None or obj is pd.NA or obj is pd.NaT:
-        return None
-    return obj
 
 
 def _dedupe(notes: list[Note]) -> list[Note]:

@@ -18,12 +18,10 @@ fresh kernel) into a staging folder, render, then publish the files by renaming 
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import queue
 import shutil
-import sys
 import tempfile
 import threading
 import time
@@ -106,7 +104,6 @@ def _kernel_snapshot() -> None:
     import copy
     import sys
     import warnings
-    ip = _ipython()
     _SNAPSHOT.clear()
     import gc
     gc.collect()
@@ -603,11 +600,10 @@ class JobResult:
 
 def _write_nb(nb, path: Path) -> None:
     import nbformat
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        nbformat.write(nb, fh)
-    os.replace(tmp, path)
+
+    from .files import atomic_write_text
+    text = nbformat.writes(nb)
+    atomic_write_text(path, text if text.endswith("\n") else text + "\n")  # as nbformat.write does
 
 
 def normalize_notebook(nb, input_label: str | None, output_label: str) -> None:
@@ -652,10 +648,7 @@ def _render_child_init() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the batch's to handle, not the renderer's
     exit_with_parent()
     os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
-    try:
-        import papi_research.render  # noqa: F401 - imported once per render process
-    except ImportError:
-        pass
+    import papi_research.render  # noqa: F401 - imported once per render process
 
 
 class RenderProcess:
@@ -869,13 +862,7 @@ def warm_worker(spec: WarmSpec, render_formats: tuple[str, ...] = ()) -> dict:
     if "pdf" in render_formats:
         render_process().start()
     if render_formats:
-        try:
-            import papi_research.render  # noqa: F401 - HTML is rendered in this process
-        except ImportError:
-            pass
+        import papi_research.render  # noqa: F401 - HTML is rendered in this process
     svc = kernel_service(spec)
     return {"pid": os.getpid(), "kernel_pid": svc.kernel.pid(), "notes": svc.kernel.notes}
 
-
-def result_json(results: list[JobResult]) -> str:
-    return json.dumps([r.to_dict() for r in results], ensure_ascii=False, indent=1)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import io
 import os
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,6 +29,7 @@ from matplotlib.textpath import text_to_path
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from .errors import ParameterError
+from .files import atomic_write_bytes
 from .i18n import check_lang, fmt_num, t
 
 DPI = 150
@@ -128,16 +128,7 @@ def save_png(fig: Figure, path: str | os.PathLike) -> Path:
     """Write :func:`to_png` to ``path`` atomically (a temporary file renamed into place)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    data = to_png(fig)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write_bytes(path, to_png(fig))
 
 
 _REGISTERED: set[int] = set()

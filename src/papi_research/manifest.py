@@ -33,7 +33,6 @@ import json
 import os
 import socket
 import sys
-import tempfile
 import time
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -43,8 +42,9 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from . import __version__
+from .files import atomic_write_text
 from .hashing import sha256_file
-from .paths import PACKAGE_DIR, overrides, project_dir
+from .paths import PACKAGE_DIR, overrides
 
 SCHEMA = 1
 MANIFEST_NAME = "manifest.json"
@@ -266,29 +266,6 @@ def records_from_disk(out_dir: Path) -> tuple[list[RunRecord], int]:
         elif rec.key not in records or records[rec.key].status == "failed":
             records[rec.key] = rec
     return list(records.values()), unknown
-
-
-def file_mode() -> int:
-    """What a newly created file gets under this process's umask (``mkstemp`` alone gives 0600)."""
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder, then rename it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.fchmod(fd, file_mode())
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 RUN_LOCK_NAME = ".papi-run.lock"

@@ -50,14 +50,12 @@ from .i18n import fmt_num, t
 from .provinces import Province
 from .scores import panel_totals, year_scores
 from .text import lookup_key
+from .values import num as _num
 
 SMALL_N = 30          # fewer observations than this: the reading says the sample is small
 SMALL_CLUSTERS = 30   # fewer clusters than this: clustered errors are unreliable, said so
 CONTEXT_TERMS = ("log_grdp_per_head", "log_density", "income")
 
-
-def _num(x) -> float | None:
-    return None if x is None or (isinstance(x, float) and np.isnan(x)) or pd.isna(x) else float(x)
 
 
 # --------------------------------------------------------------------------------------------- fits

@@ -52,6 +52,7 @@ from .provinces import Province
 from .scores import year_scores
 from .targets import TargetSpec, counterfactual_rank, target_levels
 from .text import lookup_key
+from .values import num as _num
 
 WEIGHTS = {"gap_to_median": 1.0, "gap_to_target": 0.5, "rank_gain": 1.0, "decline": 0.5, "below_context": 0.5}
 N_WEIGHTINGS = 2000
@@ -103,9 +104,6 @@ def lead_agencies(path: Path | None = None) -> dict[str, Agency]:
         raise DataValidationError("required file is missing", file=path)
     return _agencies_cached(str(path), path.stat().st_mtime)
 
-
-def _num(x) -> float | None:
-    return None if x is None or pd.isna(x) else float(x)
 
 
 @dataclass

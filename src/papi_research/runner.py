@@ -192,31 +192,26 @@ class RunSummary:
 # --------------------------------------------------------------------------------------------
 
 def notebook_parameters(path: Path) -> dict[str, object]:
-    """Names and default values assigned in the notebook's cell tagged ``parameters`` (no kernel, no papermill)."""
+    """Names and default values declared in the notebook's cell tagged ``parameters``, as papermill
+    itself reads them (``papermill.inspect_notebook``; no kernel). A default that is not a Python
+    literal is kept as its source text."""
+    import nbformat
+    import papermill
+
     if not path.is_file():
         raise ParameterError("notebook", f"{path} does not exist")
     try:
-        nb = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        nb = nbformat.read(path, as_version=4)
+    except Exception as exc:  # nbformat raises several unrelated types for a broken file
         raise ParameterError("notebook", f"{path} is not a readable .ipynb file ({exc})") from None
-    cells = [c for c in nb.get("cells", []) if "parameters" in c.get("metadata", {}).get("tags", [])]
-    if not cells:
+    if not any("parameters" in c.metadata.get("tags", []) for c in nb.cells):
         raise ParameterError("notebook", f"{path} has no cell tagged 'parameters'")
-    source = cells[0].get("source", "")
-    source = "".join(source) if isinstance(source, list) else source
-    try:
-        tree = ast.parse(source)
-    except SyntaxError as exc:
-        raise ParameterError("notebook", f"parameters cell of {path} is not valid Python (line {exc.lineno})") from None
     out: dict[str, object] = {}
-    for node in tree.body:
-        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
-        for t in targets:
-            if isinstance(t, ast.Name):
-                try:
-                    out[t.id] = ast.literal_eval(node.value) if node.value is not None else None
-                except ValueError:
-                    out[t.id] = ast.unparse(node.value)
+    for name, found in papermill.inspect_notebook(str(path)).items():
+        try:
+            out[name] = ast.literal_eval(found["default"])
+        except (ValueError, SyntaxError):
+            out[name] = found["default"]
     return out
 
 
@@ -239,15 +234,7 @@ def parse_list(text: str | tuple | list | None) -> tuple[str, ...]:
     return tuple(out)
 
 
-def renderer_available() -> bool:
-    import importlib.util
-    try:
-        return importlib.util.find_spec("papi_research.render") is not None
-    except (ImportError, ValueError):
-        return False
-
-
-def plan_run(options: RunOptions, log: Callable[[str], None] | None = None) -> Plan:
+def plan_run(options: RunOptions) -> Plan:
     """Validate ``options`` and decide each job's action; raises a ``PapiError`` naming the bad parameter."""
     from .data import load
     from .i18n import check_lang
@@ -260,9 +247,6 @@ def plan_run(options: RunOptions, log: Callable[[str], None] | None = None) -> P
     _check_choice("format", formats, FORMATS)
     if options.renderer not in RENDERERS:
         raise ParameterError("renderer", f"must be one of {', '.join(RENDERERS)}; got {options.renderer!r}")
-    if formats and not renderer_available():
-        raise ParameterError("format", "briefings need papi_research.render, which is not installed; "
-                                       "use --format ipynb to keep only the executed notebooks")
     jobs = options.jobs if options.jobs is not None else (os.cpu_count() or 1)
     if jobs < 1:
         raise ParameterError("jobs", f"must be at least 1; got {jobs}")
@@ -302,7 +286,7 @@ def plan_run(options: RunOptions, log: Callable[[str], None] | None = None) -> P
     out_dir = out_dir.resolve()
     check_writable(out_dir)
     statuses = year_scores(data, year).provinces["status"]
-    previous = read_manifest(out_dir, **({"warn": log} if log else {})) if out_dir.is_dir() else None
+    previous = read_manifest(out_dir) if out_dir.is_dir() else None
     base_inputs = {
         "notebook": sha256_file(notebook),
         "data": data.version,

@@ -26,6 +26,7 @@ from .codebook import Regime, dimensions, regime_of, same_regime
 from .data import PapiData
 from .paths import resource_file
 from .provinces import Province
+from .values import integer as _int, jsonable, num as _num
 
 GROUPS = ("best", "high_average", "low_average", "poor")
 GROUP_NAMES = {
@@ -192,27 +193,6 @@ def panel_totals(data: PapiData) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def clean(obj):
-    """JSON-ready copy: NaN/NA → None, numpy scalars → Python numbers, recursively."""
-    if isinstance(obj, dict):
-        return {k: clean(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [clean(v) for v in obj]
-    if isinstance(obj, (np.integer,)):
-        return int(obj)
-    if isinstance(obj, (float, np.floating)):
-        return None if np.isnan(obj) else float(obj)
-    if obj is pd.NA or obj is pd.NaT:
-        return None
-    return obj
-
-
-def _num(x) -> float | None:
-    return None if x is None or pd.isna(x) else float(x)
-
-
-def _int(x) -> int | None:
-    return None if x is None or pd.isna(x) else int(x)
 
 
 def previous_year(data: PapiData, code: str, year: int) -> int | None:
@@ -298,7 +278,7 @@ class Scorecard:
 
     def to_dict(self) -> dict:
         p = self.province
-        return clean({
+        return jsonable({
             "province": {"code": p.code, "name_vi": p.name_vi, "name_en": p.name_en, "slug": p.slug,
                          "region_vi": p.region_vi, "region_en": p.region_en,
                          "merged_into_vi": p.merged_into_vi, "merged_into_en": p.merged_into_en},

@@ -12,8 +12,6 @@ are sorted by year (newest first), rank and name; nothing depends on the clock.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -22,6 +20,7 @@ import jinja2
 
 from . import __version__
 from .errors import DataNotFoundError, DataValidationError
+from .files import atomic_write_text
 from .i18n import LANGS, catalogue, fmt_num
 from .scores import GROUPS, group_name
 from .text import fold
@@ -199,14 +198,4 @@ def build_site(out_dir: Path | str) -> Path:
     if not out_dir.is_dir():
         raise DataNotFoundError(f"output folder {out_dir} does not exist: run `papi run ... --out {out_dir}` first")
     text = site_html(collect(out_dir))
-    target = out_dir / "index.html"
-    fd, tmp = tempfile.mkstemp(prefix=".index.html.", dir=out_dir)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
+    return atomic_write_text(out_dir / "index.html", text)

@@ -20,7 +20,7 @@ import pandas as pd
 
 from .change import Note, make_note
 from .errors import ParameterError
-from .scores import GROUPS, YearScores, assign_groups
+from .scores import GROUPS, YearScores
 
 TARGET_GROUPS = ("best", "high_average", "low_average")
 MIN_PATH = 3

@@ -21,7 +21,8 @@ from pathlib import Path
 from .engine import JobResult, JobSpec
 from .errors import PapiError
 from .hashing import files_version, papi_files, sha256_file
-from .manifest import companion_hash, file_mode, library_versions, sha256_json, source_hash, tree_files
+from .files import write_temporary
+from .manifest import companion_hash, library_versions, sha256_json, source_hash, tree_files
 
 
 class InputMismatchError(PapiError):
@@ -152,20 +153,6 @@ class PublishError(PapiError):
     """A job's files could not be written into the output folder (nothing of the job was published)."""
 
 
-def _stage(staging: Path, name: str, content: bytes) -> Path:
-    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=staging)
-    try:
-        os.fchmod(fd, file_mode())  # briefings are for reading: same mode as any file written here
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(content)
-            fh.flush()
-            os.fsync(fh.fileno())
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return Path(tmp)
-
-
 def publish(out_dir: Path, staging: Path, spec: JobSpec, result: JobResult) -> dict[str, str]:
     """Write ``result.files`` into ``<out>/<year>/<slug>/``; return the outputs (paths relative to ``out_dir``).
 
@@ -182,7 +169,7 @@ def publish(out_dir: Path, staging: Path, spec: JobSpec, result: JobResult) -> d
     staged: dict[str, Path] = {}
     try:
         for key, name in names.items():
-            staged[key] = _stage(staging, name, result.files[key])
+            staged[key] = write_temporary(staging, name, result.files[key])
         final_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         for tmp in staged.values():

@@ -18,10 +18,8 @@ from .codebook import dimensions
 from .data import PapiData
 from .provinces import Province
 from .scores import YearScores, year_scores
+from .values import num as _num
 
-
-def _num(x) -> float | None:
-    return None if x is None or pd.isna(x) else float(x)
 
 
 def percentile_at_or_below(values: pd.Series, x: float | None) -> float | None:

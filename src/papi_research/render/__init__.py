@@ -81,14 +81,6 @@ def render(executed_ipynb: Path | str, formats: str | Iterable[str] = FORMATS,
     return get_renderer(name).render(b, fmts, output_paths(path, fmts))
 
 
-__all__ = ["render", "warm", "prepare", "Briefing", "RenderError", "RENDERERS", "register_renderer", "resolve_renderer",
+__all__ = ["render", "prepare", "Briefing", "RenderError", "RENDERERS", "register_renderer", "resolve_renderer",
            "check_formats", "output_paths", "FORMATS"]
 
-
-def warm() -> None:
-    """Build the reusable parts once (nbconvert exporter and template, CSS, Typst fonts) — call it in
-    each worker process before a batch so the first briefing is not slower than the rest."""
-    from . import builtin
-    builtin._exporter()
-    builtin._css()
-    builtin._fonts()

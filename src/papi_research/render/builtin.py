@@ -15,7 +15,6 @@ The exporter, the Jinja template and the Typst font set are built once per proce
 from __future__ import annotations
 
 import base64
-import os
 import shutil
 import tempfile
 import threading
@@ -23,6 +22,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from .. import __version__
+from ..display import typst_str
+from ..files import atomic_write_bytes
 from .briefing import Briefing, RenderError, markdown_body, source_date_epoch, write_images
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -59,10 +60,6 @@ def html_text(b: Briefing) -> str:
 
 
 # --- PDF -----------------------------------------------------------------------------------------
-
-def typst_str(text: str) -> str:
-    return '"' + str(text).replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ") + '"'
-
 
 def briefing_markdown(b: Briefing, image_dir: Path) -> str:
     """Pandoc Markdown of the briefing body; figure images are written into ``image_dir``."""
@@ -156,27 +153,6 @@ def pdf_bytes(b: Briefing, keep_dir: Path | None = None) -> bytes:
 
 # --- files ---------------------------------------------------------------------------------------
 
-def write_atomic(path: Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` through a temporary file in the same folder, then rename."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, 0o666 & ~_UMASK)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-_UMASK = _umask()  # read once at import (os.umask is process-wide)
 
 
 class BuiltinRenderer:
@@ -192,7 +168,7 @@ class BuiltinRenderer:
     def render(self, b: Briefing, formats: tuple[str, ...], outputs: dict[str, Path]) -> dict[str, Path]:
         done: dict[str, Path] = {}
         if "html" in formats:
-            done["html"] = write_atomic(outputs["html"], html_text(b).encode("utf-8"))
+            done["html"] = atomic_write_bytes(outputs["html"], html_text(b).encode("utf-8"))
         if "pdf" in formats:
-            done["pdf"] = write_atomic(outputs["pdf"], pdf_bytes(b))
+            done["pdf"] = atomic_write_bytes(outputs["pdf"], pdf_bytes(b))
         return done

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import yaml
 
+from ..files import atomic_write_bytes
 from ..display import figure_markdown, footer_bundle, quarto_markdown, record_bundle
 from .briefing import Briefing, RenderError, markdown_body, write_images
 from .builtin import TEMPLATES, font_dirs
@@ -97,7 +98,6 @@ class QuartoRenderer:
                                                           "quarto, pip install -e \".[quarto]\", or quarto.org)")
 
     def render(self, b: Briefing, formats: tuple[str, ...], outputs: dict[str, Path]) -> dict[str, Path]:
-        from .builtin import write_atomic
         quarto = quarto_path()
         if quarto is None:
             raise RenderError("renderer 'quarto' asked for, but " + self.available()[1])
@@ -116,7 +116,7 @@ class QuartoRenderer:
                 if proc.returncode != 0 or not result.is_file():
                     raise RenderError(f"quarto render --to {to} failed for {b.path.name} "
                                       f"(exit {proc.returncode}): {proc.stderr.strip()[-2000:]}")
-                done[fmt] = write_atomic(outputs[fmt], result.read_bytes())
+                done[fmt] = atomic_write_bytes(outputs[fmt], result.read_bytes())
             return done
         finally:
             shutil.rmtree(work, ignore_errors=True)
