@@ -9,8 +9,11 @@ import click
 
 from . import __version__
 from .errors import PapiError
+from .i18n import LANGS
+from .registry import names
 
-LANG = click.Choice(["vi", "en"])
+LANG = click.Choice(LANGS)
+RENDERER = click.Choice(["auto", *names("renderer")])
 
 
 def _data(data_dir):
@@ -126,9 +129,9 @@ def _stop_like_ctrl_c(signum, frame):
 @click.option("--jobs", "-j", type=int, default=None, help="Parallel workers (default: the number of cores).")
 @click.option("--force", is_flag=True, help="Run even when the cache says nothing changed.")
 @click.option("--out", type=click.Path(file_okay=False), default=None, help="Output folder (default: reports/).")
-@click.option("--executor", type=click.Choice(["local", "dask"]), default="local", show_default=True)
+@click.option("--executor", type=click.Choice(names("executor")), default="local", show_default=True)
 @click.option("--scheduler", default=None, help="Dask scheduler address (default: a LocalCluster).")
-@click.option("--renderer", type=click.Choice(["auto", "quarto", "builtin"]), default="auto", show_default=True)
+@click.option("--renderer", type=RENDERER, default="auto", show_default=True)
 @click.option("--notebook", type=click.Path(dir_okay=False), default=None,
               help="Notebook to run (default: notebooks/province_briefing.ipynb).")
 @click.option("--fresh-kernels", is_flag=True, help="A new kernel per notebook (slow; checks the fast path).")
@@ -189,7 +192,7 @@ def drivers_cmd(province, year, comparison_year, target, lang, as_json, data_dir
 @main.command("render")
 @click.argument("executed", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--format", "formats", default="html,pdf", show_default=True, help="Formats, comma-separated: html,pdf.")
-@click.option("--renderer", type=click.Choice(["auto", "quarto", "builtin"]), default="auto", show_default=True,
+@click.option("--renderer", type=RENDERER, default="auto", show_default=True,
               help="auto = Quarto when `quarto` is on PATH, else builtin (nbconvert HTML, Typst PDF).")
 def render_cmd(executed, formats, renderer):
     """Render executed briefing notebooks to HTML and A4 PDF beside them (same stem)."""

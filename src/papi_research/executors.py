@@ -26,7 +26,7 @@ import os
 import signal
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Callable, Iterator, Protocol
+from typing import Iterator, Protocol
 
 from .engine import JobResult, JobSpec, WarmSpec
 from .errors import ParameterError
@@ -124,6 +124,7 @@ class LocalExecutor:
     """``jobs`` worker processes (spawned, so each one is a clean interpreter) on this machine."""
 
     name: str = "local"
+    uses_scheduler = False
 
     def run(self, specs: list[JobSpec], warm: WarmSpec, jobs: int) -> Iterator[JobResult]:
         from concurrent.futures import as_completed
@@ -215,6 +216,7 @@ class DaskExecutor:
 
     scheduler: str | None = None
     name: str = "dask"
+    uses_scheduler = True
     bundle: object = field(default=None, repr=False)  # transfer.InputBundle, set by the runner
 
     def run(self, specs: list[JobSpec], warm: WarmSpec, jobs: int) -> Iterator[JobResult]:
@@ -287,16 +289,12 @@ class DaskExecutor:
                 cluster.close()
 
 
-EXECUTORS: dict[str, Callable[..., Executor]] = {
-    "local": lambda scheduler=None: LocalExecutor(),
-    "dask": lambda scheduler=None: DaskExecutor(scheduler=scheduler),
-}
-
-
 def get_executor(name: str, scheduler: str | None = None) -> Executor:
-    """The executor registered as ``name`` (``local`` or ``dask``)."""
-    if name not in EXECUTORS:
-        raise ParameterError("executor", f"must be one of {', '.join(EXECUTORS)}; got {name!r}")
-    if scheduler and name != "dask":
-        raise ParameterError("scheduler", "only used with --executor dask")
-    return EXECUTORS[name](scheduler=scheduler)
+    """The executor registered as ``name`` (entry point group ``papi_research.executors``)."""
+    from .registry import load
+    cls = load("executor", name)
+    if not getattr(cls, "uses_scheduler", False):
+        if scheduler:
+            raise ParameterError("scheduler", f"only used with an executor that takes one, not {name!r}")
+        return cls()
+    return cls(scheduler=scheduler)

@@ -37,7 +37,6 @@ from .paths import find_companion_dir, project_dir
 # The notebook's parameters cell holds exactly these names (contract with notebooks/province_briefing.ipynb).
 NOTEBOOK_PARAMETERS = ("province", "year", "comparison_year", "lang", "target", "data_dir")
 FORMATS = ("html", "pdf")
-RENDERERS = ("auto", "quarto", "builtin")
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 DEFAULT_NOTEBOOK = Path("notebooks") / "province_briefing.ipynb"
 
@@ -245,8 +244,9 @@ def plan_run(options: RunOptions) -> Plan:
         check_lang(lang)
     formats = tuple(f for f in options.formats if f != "ipynb")
     _check_choice("format", formats, FORMATS)
-    if options.renderer not in RENDERERS:
-        raise ParameterError("renderer", f"must be one of {', '.join(RENDERERS)}; got {options.renderer!r}")
+    if options.renderer != "auto":
+        from .registry import load as load_plugin
+        load_plugin("renderer", options.renderer)  # an unknown name is an error naming the parameter
     jobs = options.jobs if options.jobs is not None else (os.cpu_count() or 1)
     if jobs < 1:
         raise ParameterError("jobs", f"must be at least 1; got {jobs}")

@@ -7,8 +7,9 @@ briefing record the notebook displayed (no data folder is read). ``renderer="aut
 ``quarto`` is on PATH, else the builtin renderer (nbconvert HTML, Pandoc → Typst PDF, all from PyPI). What a briefing shows is decided once, in
 :mod:`papi_research.render.briefing`, so both renderers print the same content.
 
-Renderers are registered in :data:`RENDERERS` (``register_renderer`` adds one): a class with ``name``,
-``formats``, ``available() -> (bool, reason)`` and ``render(briefing, formats, outputs) -> dict``.
+Renderers are entry points of the group ``papi_research.renderers`` (:mod:`papi_research.registry`;
+another package adds one by declaring its own): a class with ``name``, ``formats``,
+``available() -> (bool, reason)`` and ``render(briefing, formats, outputs) -> dict``.
 """
 
 from __future__ import annotations
@@ -18,21 +19,9 @@ from pathlib import Path
 
 from ..errors import ParameterError
 from .briefing import Briefing, RenderError, prepare
-from .builtin import BuiltinRenderer
-from .quarto import QuartoRenderer, quarto_path
+from ..registry import load
 
 FORMATS = ("html", "pdf")
-RENDERERS: dict[str, type] = {}
-
-
-def register_renderer(cls: type) -> type:
-    """Add a renderer class to the registry (usable as a decorator)."""
-    RENDERERS[cls.name] = cls
-    return cls
-
-
-register_renderer(BuiltinRenderer)
-register_renderer(QuartoRenderer)
 _INSTANCES: dict[str, object] = {}
 
 
@@ -47,12 +36,10 @@ def check_formats(formats: str | Iterable[str]) -> tuple[str, ...]:
 
 
 def resolve_renderer(renderer: str = "auto") -> str:
-    """``auto`` → ``quarto`` when quarto is on PATH, else ``builtin``; other names are checked."""
+    """``auto`` → ``quarto`` when it is available (on PATH), else ``builtin``; other names are checked."""
     if renderer == "auto":
-        return "quarto" if quarto_path() else "builtin"
-    if renderer not in RENDERERS:
-        raise ParameterError("renderer", f"must be auto or one of {', '.join(RENDERERS)}; got {renderer!r}")
-    ok, why = RENDERERS[renderer].available()
+        return "quarto" if load("renderer", "quarto").available()[0] else "builtin"
+    ok, why = load("renderer", renderer).available()
     if not ok:
         raise ParameterError("renderer", f"{renderer!r} is not available: {why}")
     return renderer
@@ -60,7 +47,7 @@ def resolve_renderer(renderer: str = "auto") -> str:
 
 def get_renderer(name: str):
     if name not in _INSTANCES:
-        _INSTANCES[name] = RENDERERS[name]()
+        _INSTANCES[name] = load("renderer", name)()
     return _INSTANCES[name]
 
 
@@ -81,6 +68,6 @@ def render(executed_ipynb: Path | str, formats: str | Iterable[str] = FORMATS,
     return get_renderer(name).render(b, fmts, output_paths(path, fmts))
 
 
-__all__ = ["render", "prepare", "Briefing", "RenderError", "RENDERERS", "register_renderer", "resolve_renderer",
+__all__ = ["render", "prepare", "Briefing", "RenderError", "resolve_renderer", "get_renderer",
            "check_formats", "output_paths", "FORMATS"]
 
