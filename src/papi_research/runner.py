@@ -191,26 +191,30 @@ class RunSummary:
 # --------------------------------------------------------------------------------------------
 
 def notebook_parameters(path: Path) -> dict[str, object]:
-    """Names and default values declared in the notebook's cell tagged ``parameters``, as papermill
-    itself reads them (``papermill.inspect_notebook``; no kernel). A default that is not a Python
-    literal is kept as its source text."""
-    import nbformat
-    import papermill
+    """Names and default values declared in the notebook's cell tagged ``parameters``, read by
+    papermill's own translator for the notebook's language (no kernel). A default that is not a
+    Python literal is kept as its source text."""
+    from papermill.iorw import load_notebook_node
+    from papermill.translators import papermill_translators
+    from papermill.utils import find_first_tagged_cell_index
 
     if not path.is_file():
         raise ParameterError("notebook", f"{path} does not exist")
     try:
-        nb = nbformat.read(path, as_version=4)
+        nb = load_notebook_node(str(path))  # as papermill reads it (every cell gets its tags list)
     except Exception as exc:  # nbformat raises several unrelated types for a broken file
         raise ParameterError("notebook", f"{path} is not a readable .ipynb file ({exc})") from None
-    if not any("parameters" in c.metadata.get("tags", []) for c in nb.cells):
+    index = find_first_tagged_cell_index(nb, "parameters")
+    if index < 0:
         raise ParameterError("notebook", f"{path} has no cell tagged 'parameters'")
+    language = nb.metadata.get("kernelspec", {}).get("language") or "python"
+    translator = papermill_translators.find_translator(_kernel_name(path), language)
     out: dict[str, object] = {}
-    for name, found in papermill.inspect_notebook(str(path)).items():
+    for found in translator.inspect(nb.cells[index]):
         try:
-            out[name] = ast.literal_eval(found["default"])
+            out[found.name] = ast.literal_eval(found.default)
         except (ValueError, SyntaxError):
-            out[name] = found["default"]
+            out[found.name] = found.default
     return out
 
 
@@ -233,7 +237,7 @@ def parse_list(text: str | tuple | list | None) -> tuple[str, ...]:
     return tuple(out)
 
 
-def plan_run(options: RunOptions) -> Plan:
+def plan_run(options: RunOptions, log: Callable[[str], None] | None = None) -> Plan:
     """Validate ``options`` and decide each job's action; raises a ``PapiError`` naming the bad parameter."""
     from .data import load
     from .i18n import check_lang
@@ -286,7 +290,7 @@ def plan_run(options: RunOptions) -> Plan:
     out_dir = out_dir.resolve()
     check_writable(out_dir)
     statuses = year_scores(data, year).provinces["status"]
-    previous = read_manifest(out_dir) if out_dir.is_dir() else None
+    previous = read_manifest(out_dir, **({"warn": log} if log else {})) if out_dir.is_dir() else None
     base_inputs = {
         "notebook": sha256_file(notebook),
         "data": data.version,
