@@ -72,14 +72,20 @@ def data_check(data_dir):
     click.echo(data_check_text(data))
 
 
+units_option = click.option("--units", type=click.Choice(["63", "2025"]), default="63", show_default=True,
+                            help="63 = the former provinces (PAPI's own figures); 2025 = the 34 provinces since "
+                                 "1 July 2025 (estimates from the former provinces' results).")
+
+
 @main.command()
 @click.argument("province", required=False)
 @click.option("--year", type=int, default=None, help="Year (default: the latest with data).")
 @click.option("--all", "all_", is_flag=True, help="Every province (use with --json).")
 @click.option("--lang", type=LANG, default="vi", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (scores unrounded).")
+@units_option
 @data_dir_option
-def scores(province, year, all_, lang, as_json, data_dir):
+def scores(province, year, all_, lang, as_json, units, data_dir):
     """Scorecard of a province: total, rank, group, dimensions and sub-dimensions."""
     from .errors import ParameterError
     from .report_text import scorecard_text
@@ -87,8 +93,13 @@ def scores(province, year, all_, lang, as_json, data_dir):
     if bool(province) == bool(all_):
         raise ParameterError("PROVINCE", "give one province, or --all")
     data = _data(data_dir)
+    if units == "2025":
+        from .units import unit_scorecard, unit_year_scores
+        scorecard = unit_scorecard  # noqa: F811 - the 34 new provinces: estimates from the former ones
+        if all_:
+            all_units = list(unit_year_scores(data, data.latest_year if year is None else year).units)
     if all_:
-        cards = [scorecard(data, p, year) for p in data.provinces]
+        cards = [scorecard(data, p, year) for p in (all_units if units == "2025" else data.provinces)]
         if as_json:
             _dump([c.to_dict() for c in cards])
         else:

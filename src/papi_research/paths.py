@@ -92,3 +92,29 @@ def find_companion_dir(papi_dir: Path | None = None, companion_dir: str | os.Pat
         "Companion data directory not found. Looked in:\n" + looked + "\n"
         "Point at it with the environment variable PAPI_COMPANION_DIR."
     )
+
+
+def find_geo_dir(papi_dir: Path | None = None, geo_dir: str | os.PathLike | None = None) -> Path:
+    """Resolve the boundary folder (``vietnam_provinces_63.geojson``, ``join_34.csv`` …) or raise an
+    error listing where we looked: ``geo_dir``, else ``PAPI_GEO_DIR``, else a ``geo`` folder beside the
+    PAPI data, ``<project>/data/raw/geo`` and ``<project>/../shared/geo``."""
+    tried: list[tuple[str, Path]] = []
+    if geo_dir is not None:
+        tried.append(("geo_dir", Path(geo_dir)))
+    elif os.environ.get("PAPI_GEO_DIR"):
+        tried.append(("PAPI_GEO_DIR", Path(os.environ["PAPI_GEO_DIR"])))
+    else:
+        if papi_dir is not None:
+            tried.append(("beside the PAPI data", Path(papi_dir).parent / "geo"))
+        root = project_dir()
+        tried.append(("project default", root / "data" / "raw" / "geo"))
+        tried.append(("shared default", root.parent / "shared" / "geo"))
+    for _, path in tried:
+        if path.is_dir():
+            return path.resolve()
+    looked = "\n".join(f"  - {p} ({how})" for how, p in tried)
+    raise DataNotFoundError(
+        "Boundary (geo) data directory not found. Looked in:\n" + looked + "\n"
+        "Point at it with the environment variable PAPI_GEO_DIR (a folder holding "
+        "vietnam_provinces_63.geojson, vietnam_provinces_34.geojson, join_63.csv and join_34.csv)."
+    )
