@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
 PROVINCE = NOTEBOOKS / "province_briefing.ipynb"
 NATIONAL = NOTEBOOKS / "national_overview.ipynb"
+UNIT = NOTEBOOKS / "unit_briefing.ipynb"
 
 CONTRACT = '''province = "Sơn La"
 year = None             # None: the latest year with data
@@ -28,7 +29,15 @@ data_dir = None         # None: default search (PAPI_DATA_DIR, data/raw/papi, ..
 
 NATIONAL_PARAMS = '''year = None             # None: the latest year with data
 lang = "vi"
-data_dir = None         # None: default search (PAPI_DATA_DIR, data/raw/papi, ../shared/papi)'''
+data_dir = None         # None: default search (PAPI_DATA_DIR, data/raw/papi, ../shared/papi)
+map_dimension = None    # a dimension number (1–8) adds its map; None: the total's groups only'''
+
+UNIT_PARAMS = '''province = "Đồng Tháp"    # a new province (or a former province's name: it finds the new one)
+year = None             # None: the latest year with data
+lang = "vi"
+target = "group:high_average"
+data_dir = None         # None: default search (PAPI_DATA_DIR, data/raw/papi, ../shared/papi)
+units = "2025"          # the 34 provinces since 1 July 2025 (estimates from the former provinces' results)'''
 
 
 def _read(path: Path) -> nbformat.NotebookNode:
@@ -50,7 +59,7 @@ def _body(source: str) -> str:
     return "\n".join(line for line in source.splitlines() if not line.startswith("#|"))
 
 
-@pytest.mark.parametrize("path,params", [(PROVINCE, CONTRACT), (NATIONAL, NATIONAL_PARAMS)])
+@pytest.mark.parametrize("path,params", [(PROVINCE, CONTRACT), (NATIONAL, NATIONAL_PARAMS), (UNIT, UNIT_PARAMS)])
 def test_parameters_cell_matches_the_contract(path, params):
     nb = _read(path)
     tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
@@ -61,7 +70,7 @@ def test_parameters_cell_matches_the_contract(path, params):
     assert [c for c in nb.cells if c.cell_type == "code"][0] is tagged[0]
 
 
-@pytest.mark.parametrize("path,params", [(PROVINCE, CONTRACT), (NATIONAL, NATIONAL_PARAMS)])
+@pytest.mark.parametrize("path,params", [(PROVINCE, CONTRACT), (NATIONAL, NATIONAL_PARAMS), (UNIT, UNIT_PARAMS)])
 def test_papermill_reads_every_parameter(path, params):
     """papermill's own parser (`papermill --help-notebook`) must see each name, with its default."""
     import papermill
@@ -72,7 +81,7 @@ def test_papermill_reads_every_parameter(path, params):
     assert all(seen[n]["default"] for n in names)
 
 
-@pytest.mark.parametrize("path", [PROVINCE, NATIONAL])
+@pytest.mark.parametrize("path", [PROVINCE, NATIONAL, UNIT])
 def test_committed_notebooks_are_clean(path):
     nb = _read(path)
     nbformat.validate(nb)
@@ -93,7 +102,7 @@ def test_committed_notebooks_are_clean(path):
         ast.parse(_body(cell.source))  # valid Python once the Quarto options are stripped
 
 
-@pytest.mark.parametrize("path,count", [(PROVINCE, 3), (NATIONAL, 2)])
+@pytest.mark.parametrize("path,count", [(PROVINCE, 4), (NATIONAL, 5), (UNIT, 4)])
 def test_figure_cells_carry_label_caption_and_alt_text(path, count):
     nb = _read(path)
     figs = [c for c in nb.cells if c.cell_type == "code" and "figure(" in c.source]
@@ -104,7 +113,9 @@ def test_figure_cells_carry_label_caption_and_alt_text(path, count):
         assert opts["label"].startswith("fig-")
         labels.append(opts["label"])
         for key in ("fig-cap", "fig-alt"):
-            assert opts[key].startswith("i18n:br_")
+            assert opts[key].startswith(("i18n:br_", "i18n:map_", "i18n:un_", "i18n:nat_"))
+            if key == "fig-alt" and ("map" in opts["label"] or "locator" in opts["label"]):
+                assert catalogue()[opts[key].removeprefix("i18n:")]["vi"].startswith("Bản đồ")
             entry = catalogue()[opts[key].removeprefix("i18n:")]
             for lang in ("vi", "en"):  # the renderer fills {province} and {year} only
                 assert set(re.findall(r"{(\w+)}", entry[lang])) <= {"province", "year"}
@@ -149,7 +160,7 @@ def test_province_briefing_executes_with_the_scorecard_numbers(tmp_path, provinc
     assert rank in text
     assert card.province.name(lang) in text
     pngs = [o for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
-    assert len(pngs) == 3
+    assert len(pngs) == 4  # profile, trend, change and the locator map
     assert nb.metadata["papermill"]["parameters"]["lang"] == lang
     assert ("CECODES, VFF-CRT, RTA" in text) and ("2025" in text)
 
@@ -168,4 +179,19 @@ def test_national_overview_executes(tmp_path):
     text = _texts(nb)
     assert "PAPI 2024 league table" in text and "47.82" in text  # Quảng Ninh tops 2024
     pngs = [o for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
-    assert len(pngs) == 2
+    assert len(pngs) == 4  # league, trends and the maps of the 63 and the 34 (no dimension map asked)
+    assert "Biggest movers" in text and "Tay Ninh" in text  # +8.11 from 2023, the largest rise
+
+
+@pytest.mark.slow
+def test_unit_briefing_executes_with_the_estimates(tmp_path):
+    from papi_research.units import unit_scorecard
+    nb = _execute(UNIT, tmp_path / "hy.ipynb", province="Hưng Yên", year=2024, lang="vi")
+    _assert_clean(nb)
+    text = _texts(nb)
+    card = unit_scorecard(load_cached(), "Hưng Yên", 2024)
+    assert fmt_num(card.total, "vi") in text and f"{card.rank}/{card.ys.n_ranked}" in text
+    assert "Thái Bình" in text and "không phải số liệu chính thức của PAPI" in text
+    assert f"{card.region_rank}/{card.n_region_ranked}" in text
+    pngs = [o for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
+    assert len(pngs) == 4

@@ -38,8 +38,8 @@ SECTIONS = ("headline", "profile", "subdimensions", "change", "drivers", "priori
 NATIONAL_SECTIONS = ("overview", "league", "groups", "trends", "notes")
 """Section keys of the national overview, in reading order."""
 
-FIGURES = ("profile", "trend", "change")
-"""Figures of a provincial briefing (3, cheap to draw)."""
+FIGURES = ("profile", "trend", "change", "locator")
+"""Figures of a provincial briefing (4, cheap to draw)."""
 
 NATIONAL_FIGURES = ("league", "trends")
 
@@ -243,6 +243,9 @@ class Briefing:
                                        ylabel=t("br_fig_total_of", lang, max=self.card.total_max))
         if name == "change":
             return figures.change_bars(self.change_frame(), lang=lang)
+        if name == "locator":
+            from . import maps
+            return maps.locator([self.province.code], lang=lang, papi_dir=self.data.directory)
         raise ParameterError("name", f"unknown figure {name!r}; choose from {', '.join(FIGURES)}")
 
     def change_frame(self) -> pd.DataFrame:
@@ -367,6 +370,9 @@ def headline_section(b: Briefing) -> Section:
         s.add("tiles", items=tiles)
         s.md(t("br_headline", lang, year=b.year, province=name, total=fmt_num(c.total, lang), max=c.total_max,
                rank=c.rank, n=ys.n_ranked, group=group_name(c.group, lang)))
+        if c.region_rank is not None:
+            s.md(t("region_rank_sentence", lang, province=name, rank=c.region_rank, n=c.n_region_ranked,
+                   region=p.region(lang)))
         s.md(_change_sentence(b))
         if ys.rule.basis == "computed":
             s.note(t("br_group_computed_note", lang, year=b.year))
