@@ -139,9 +139,11 @@ def scores(province, year, all_, lang, as_json, units, data_dir):
 @click.option("--timeout", type=int, default=600, show_default=True, help="Seconds allowed per notebook cell.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON.")
 @click.option("--dry-run", is_flag=True, help="Validate and show what would run; start nothing.")
+@units_option
+@click.option("--national", is_flag=True, help="The national briefing (league table, groups, maps, movers).")
 @data_dir_option
 def run_cmd(province, all_, region, year, comparison_year, target, langs, formats, jobs, force, out, executor,
-            scheduler, renderer, notebook, fresh_kernels, timeout, as_json, dry_run, data_dir):
+            scheduler, renderer, notebook, fresh_kernels, timeout, as_json, dry_run, units, national, data_dir):
     """Execute the briefing notebook per province (papermill) and render HTML/PDF briefings."""
     from pathlib import Path
 
@@ -150,7 +152,8 @@ def run_cmd(province, all_, region, year, comparison_year, target, langs, format
                          formats=parse_list(formats), jobs=jobs, force=force, out=Path(out) if out else None,
                          executor=executor, scheduler=scheduler, renderer=renderer,
                          notebook=Path(notebook) if notebook else None, data_dir=data_dir, target=target,
-                         comparison_year=comparison_year, fresh=fresh_kernels, execution_timeout=timeout)
+                         comparison_year=comparison_year, fresh=fresh_kernels, execution_timeout=timeout,
+                         units=units, national=national)
     plan = plan_run(options)
     if dry_run:
         if as_json:

@@ -170,7 +170,7 @@ def _truthy(value: object, default: bool) -> bool:
 def read_parameters(nb: nbformat.NotebookNode, path: Path) -> dict:
     """The papermill parameters of an executed notebook (``province`` required)."""
     params = dict(nb.metadata.get("papermill", {}).get("parameters", {}) or {})
-    if not params.get("province"):
+    if not params.get("province") and nb.metadata.get("papi", {}).get("kind") != "national":
         raise RenderError(f"{path}: no papermill parameters with a 'province' in the notebook metadata "
                           "(render an executed notebook: papermill ... -p province NAME)")
     params.setdefault("lang", "vi")
@@ -267,7 +267,13 @@ def prepare(path: Path | str) -> Briefing:
     lang = params["lang"]
     try:
         papi_data = _load_data(params.get("data_dir"))
-        card = scorecard(papi_data, params["province"], params.get("year"))
+        kind = nb.metadata.get("papi", {}).get("kind")
+        if kind == "national" or str(params.get("units")) == "2025":  # the country, or one of the 34
+            from .scoped import scoped_title
+            card, title = scoped_title(papi_data, params, kind, lang)
+        else:
+            card = scorecard(papi_data, params["province"], params.get("year"))
+            title = title_block(card, lang, papi_data.provinces)
     except PapiError as exc:
         raise RenderError(f"{path}: papermill parameters do not name a province-year: {exc}") from None
     fields = {"province": card.province.name(lang), "year": card.year}
@@ -345,7 +351,7 @@ def prepare(path: Path | str) -> Briefing:
         cell.metadata["papi"] = {"echo": echo, "label": label, "figure": figure}
         kept_cells.append(cell)
     cleaned.cells = kept_cells
-    return Briefing(path=path, lang=lang, parameters=params, card=card, title=title_block(card, lang, papi_data.provinces),
+    return Briefing(path=path, lang=lang, parameters=params, card=card, title=title,
                     blocks=blocks, cleaned=cleaned)
 
 
