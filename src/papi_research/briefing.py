@@ -812,6 +812,7 @@ def notes_section(b: Briefing) -> Section:
             s.md(t("br_notes_analysis", lang))
             s.md("\n".join("- " + x for x in extra))
     s.md(t("boundaries_note", lang))
+    s.md(t("map_credit", lang))  # the locator map's boundaries
     s.md(t("citation", lang, year=b.year))
     if b.report is not None and _uses_companion(b.report):
         s.md(t("br_notes_companion", lang))

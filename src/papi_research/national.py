@@ -72,6 +72,7 @@ def maps_section(o: NationalBriefing) -> Section:
     s = Section("maps", t("nat_h_maps", lang))
     s.md(t("nat_maps_intro", lang, year=o.year))
     s.note(t("un_estimate_note", lang))
+    s.md(t("map_credit", lang))
     return s
 
 

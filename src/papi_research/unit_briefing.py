@@ -343,6 +343,7 @@ def notes_section(b: UnitBriefing) -> Section:
     s.md(weight_source(c.uy, lang))
     s.md(t(f"br_notes_regime_{regime_of(b.year).key}", lang, year=b.year))
     s.md(t("un_notes_region", lang))
+    s.md(t("map_credit", lang))
     s.md(t("boundaries_note", lang))
     s.md(t("citation", lang, year=b.year) + " " + t("un_notes_gso", lang))
     s.md(t("br_notes_versions", lang, version=__version__, data_version=b.data.version))
