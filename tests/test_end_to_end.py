@@ -63,7 +63,10 @@ def test_pdf_is_a4_vietnamese_with_exact_figures(out):
     assert "Trang 1/" in text and "PAPI (2021)" in text
     assert "import " not in text and "Traceback" not in text and "#|" not in text
     images = sum(len(p.images) for p in pdf.pages)
-    assert images == 3  # every figure of the briefing is in the PDF
+    assert images == 4  # every figure of the briefing is in the PDF (profile, trend, change, locator map)
+    flat = " ".join(text.split())
+    assert "xếp hạng 2/13 so với khu vực Đồng bằng sông Cửu Long" in flat  # the regional rank
+    assert "geoBoundaries (www.geoboundaries.org)" in flat  # the locator map's boundary credit
     en = "\n".join(p.extract_text() for p in PdfReader(out / "2021" / "dong-thap" / "dong-thap-2021.en.pdf").pages)
     assert "Dong Thap" in en and "42.43" in en and "42,43" not in en
 
@@ -92,7 +95,8 @@ def test_real_briefing_in_chromium(out):
         body = page.inner_text("body")
         assert "42,43/80" in body and "27/60" in body and "Đồng bằng sông Cửu Long" in body
         images = page.evaluate("Array.from(document.images).map(i => [i.complete, i.naturalWidth, i.alt])")
-        assert len(images) == 3 and all(done and width > 0 and alt for done, width, alt in images), images
+        assert len(images) == 4 and all(done and width > 0 and alt for done, width, alt in images), images
+        assert any(alt.startswith("Bản đồ") for _, _, alt in images)  # the locator map
         assert "import " not in body and "Traceback" not in body and "Warning" not in body
         page.screenshot(path=str(artifacts / "e2e-dong-thap-2021.vi.png"), full_page=True)
         page.goto((out / "index.html").as_uri())

@@ -21,8 +21,8 @@ import jinja2
 
 from . import __version__
 from .errors import DataNotFoundError, DataValidationError, PapiError
-from .i18n import LANGS, catalogue, fmt_num
-from .scores import GROUPS, group_name, scorecard
+from .i18n import LANGS, catalogue, fmt_num, t
+from .scores import GROUPS, group_name, scorecard, year_scores
 from .text import fold
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "render" / "templates"
@@ -54,6 +54,7 @@ class SiteRow:
     html: str | None
     pdf: str | None
     search: str
+    kind: str = "province"  # province | unit (one of the 34 since 1 July 2025: estimates) | national
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -65,6 +66,7 @@ class Site:
 
     rows: list[SiteRow]
     out_dir: Path
+    data_dir: str | None = None  # the PAPI data folder of the runs (for the maps)
 
     def to_dict(self) -> dict:
         return {"out_dir": str(self.out_dir), "rows": [r.to_dict() for r in self.rows]}
@@ -120,7 +122,11 @@ def collect(out_dir: Path | str) -> Site:
             continue
         params = run.get("parameters") or {}
         data = load_cached(None if params.get("data_dir") in (None, "") else str(params["data_dir"]))
+        kind = site_kind(run)
         try:
+            if kind != "province":
+                rows.append(scoped_row(data, run, kind, out_dir))
+                continue
             card = scorecard(data, run.get("province_code") or run["slug"], int(run["year"]))
         except (PapiError, TypeError, ValueError) as exc:
             raise DataValidationError(f"run {run['key']!r} does not name a province-year: {exc}",
@@ -137,7 +143,8 @@ def collect(out_dir: Path | str) -> Site:
             html=_link(out_dir, outputs.get("html")), pdf=_link(out_dir, outputs.get("pdf")),
             search=" ".join(sorted({fold(p.name_vi), fold(p.name_en), p.slug, p.code.lower()}))))
     rows.sort(key=lambda r: (-r.year, r.rank if r.rank is not None else 10**6, fold(r.name_vi), LANGS.index(r.lang)))
-    return Site(rows=rows, out_dir=out_dir)
+    dirs = sorted({str((r.get("parameters") or {}).get("data_dir") or "") for r in manifest["runs"]})
+    return Site(rows=rows, out_dir=out_dir, data_dir=dirs[-1] or None if dirs else None)
 
 
 @lru_cache(maxsize=1)
@@ -152,7 +159,8 @@ def words() -> dict[str, dict[str, str]]:
     """The site's words (``rd_site_*`` keys and shared ones) in both languages."""
     cat = catalogue()
     out = {k: v for k, v in cat.items() if k.startswith("rd_site_")}
-    for k in ("citation", "boundaries_note"):
+    for k in ("citation", "boundaries_note", "map_credit", "rd_site_maps", "rd_site_kind_unit",
+              "rd_site_kind_national"):
         out[k] = cat[k]
     out["groups"] = {g: {lang: group_name(g, lang) for lang in LANGS} for g in GROUPS}
     return out
@@ -163,7 +171,8 @@ def site_html(site: Site) -> str:
     span = None if not years else (str(years[0]) if len(years) == 1 else f"{years[-1]}–{years[0]}")
     w = words()
     return _template().render(rows=site.rows, years=years, groups=GROUPS, w=w, version=__version__,
-                              citation_year=span, words_json=json.dumps(w, ensure_ascii=False, sort_keys=True))
+                              citation_year=span, words_json=json.dumps(w, ensure_ascii=False, sort_keys=True),
+                              maps=site_maps(site))
 
 
 def build_site(out_dir: Path | str) -> Path:
@@ -183,3 +192,65 @@ def build_site(out_dir: Path | str) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return target
+
+
+# --- the 34 new provinces, the national briefing and the maps (issue: Vietnam after the merger) ---------
+
+def site_kind(run: dict) -> str:
+    """What a manifest run is about: ``national``, ``unit`` (one of the 34 new provinces) or ``province``."""
+    from .scopes import NATIONAL_CODE
+    params = run.get("parameters") or {}
+    if run.get("province_code") == NATIONAL_CODE and "province" not in params:
+        return "national"
+    if str(params.get("units")) == "2025":
+        return "unit"
+    return "province"
+
+
+def scoped_row(data, run: dict, kind: str, out_dir: Path) -> SiteRow:
+    """The index row of a national briefing or of a new province's briefing (its estimate, ranks among the 34)."""
+    from .render.scoped import national_province
+    from .units import unit_scorecard
+    outputs = run.get("outputs") or {}
+    year = data.check_year(int(run["year"]))
+    if kind == "national":
+        p, total, rank, n_ranked, group, total_max = national_province(), None, None, None, None, None
+    else:
+        card = unit_scorecard(data, (run.get("parameters") or {}).get("province") or run["slug"], year)
+        p, total, rank, group = card.province, card.total, card.rank, card.group
+        n_ranked = card.ys.n_ranked if rank is not None else None
+        total_max = card.total_max if total is not None else None
+    return SiteRow(key=str(run["key"]), code=p.code, slug=p.slug, name_vi=p.name_vi, name_en=p.name_en,
+                   region_vi=p.region_vi, region_en=p.region_en, year=year, lang=run["lang"], status=run["status"],
+                   total=total, total_max=total_max, total_vi=fmt_num(total, "vi"), total_en=fmt_num(total, "en"),
+                   rank=rank, n_ranked=n_ranked, group=group, html=_link(out_dir, outputs.get("html")),
+                   pdf=_link(out_dir, outputs.get("pdf")),
+                   search=" ".join(sorted({fold(p.name_vi), fold(p.name_en), p.slug, p.code.lower(), kind})), kind=kind)
+
+
+def site_maps(site: Site) -> list[dict]:
+    """Choropleths of the latest year on the index (63 and 34, each language) as PNG data; an empty list
+    when there are no rows, and one entry with an ``error`` when the boundary folder cannot be found."""
+    import base64
+
+    from . import figures, maps
+    from .data import load_cached
+    from .units import unit_year_scores
+    if not site.rows:
+        return []
+    year = max(r.year for r in site.rows)
+    data = load_cached(site.data_dir)
+    out = []
+    try:
+        for units, cap, alt in (("63", "map_cap_national", "map_alt_national"),
+                                ("2025", "map_cap_national_34", "map_alt_national_34")):
+            ys = year_scores(data, year) if units == "63" else unit_year_scores(data, year).ys
+            for lang in LANGS:
+                png = figures.to_png(maps.choropleth(maps.group_frame(ys), units=units, lang=lang,
+                                                     papi_dir=data.directory))
+                out.append({"lang": lang, "units": units, "caption": t(cap, lang, year=year),
+                            "alt": t(alt, lang, year=year), "src": "data:image/png;base64,"
+                            + base64.b64encode(png).decode("ascii")})
+    except PapiError as exc:
+        return [{"error": str(exc).splitlines()[0]}]
+    return out
