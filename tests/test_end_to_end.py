@@ -11,13 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from conftest import offline_page, require_chromium
 from papi_research.data import load_cached
 from papi_research.scores import scorecard
 
 pytestmark = pytest.mark.slow
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -74,20 +72,11 @@ def test_pdf_is_a4_vietnamese_with_exact_figures(out):
 def test_real_briefing_in_chromium(out):
     from playwright import sync_api  # a test dependency: installed by `make test`
 
-    if not Path(CHROMIUM).is_file():
-        if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} is missing: .ci/run must install it (apt-get install chromium)")
-        pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium)")
+    require_chromium()
     artifacts = ROOT / "test-artifacts"
     artifacts.mkdir(exist_ok=True)
     with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(viewport={"width": 1100, "height": 900})
-        errors, remote = [], []
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(("file://", "data:"))
-                   else (remote.append(route.request.url), route.abort()))
+        browser, page, errors, remote = offline_page(p)
         page.goto((out / "2021" / "dong-thap" / "dong-thap-2021.vi.html").as_uri())
         page.wait_for_load_state("load")
         assert page.evaluate("document.documentElement.lang") == "vi"

@@ -6,27 +6,18 @@ estimate: Tiền Giang was not published), one language for them, both for the n
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from conftest import offline_page, require_chromium
+from test_end_to_end import papi
 from papi_research.data import load_cached
 from papi_research.i18n import fmt_num
 from papi_research.units import unit_scorecard
 
 pytestmark = pytest.mark.slow
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def papi(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "papi_research", *args], capture_output=True, text=True,
-                          encoding="utf-8", cwd=ROOT, env={**os.environ, "SOURCE_DATE_EPOCH": "1735689600"})
 
 
 @pytest.fixture(scope="module")
@@ -94,20 +85,11 @@ def test_national_pdf_has_league_maps_movers_and_gaps(out, lang):
 def test_briefings_and_index_in_chromium(out):
     from playwright import sync_api  # a test dependency: installed by `make test`
 
-    if not Path(CHROMIUM).is_file():
-        if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} is missing: .ci/run must install it (apt-get install chromium)")
-        pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium)")
+    require_chromium()
     artifacts = ROOT / "test-artifacts"
     artifacts.mkdir(exist_ok=True)
     with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(viewport={"width": 1100, "height": 900})
-        errors, remote = [], []
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(("file://", "data:"))
-                   else (remote.append(route.request.url), route.abort()))
+        browser, page, errors, remote = offline_page(p)
 
         def images():
             return page.evaluate("Array.from(document.images).filter(i => i.offsetParent !== null)"

@@ -93,13 +93,12 @@ def scores(province, year, all_, lang, as_json, units, data_dir):
     if bool(province) == bool(all_):
         raise ParameterError("PROVINCE", "give one province, or --all")
     data = _data(data_dir)
-    if units == "2025":
-        from .units import unit_scorecard, unit_year_scores
-        scorecard = unit_scorecard  # noqa: F811 - the 34 new provinces: estimates from the former ones
-        if all_:
-            all_units = list(unit_year_scores(data, data.latest_year if year is None else year).units)
+    everyone, card_of = data.provinces, scorecard
+    if units == "2025":  # the 34 new provinces: estimates from the former ones
+        from .units import load_units, unit_scorecard
+        everyone, card_of = load_units(data), unit_scorecard
     if all_:
-        cards = [scorecard(data, p, year) for p in (all_units if units == "2025" else data.provinces)]
+        cards = [card_of(data, p, year) for p in everyone]
         if as_json:
             _dump([c.to_dict() for c in cards])
         else:
@@ -107,7 +106,7 @@ def scores(province, year, all_, lang, as_json, units, data_dir):
                 click.echo(scorecard_text(c, lang))
                 click.echo("")
         return
-    card = scorecard(data, province, year)
+    card = card_of(data, province, year)
     if as_json:
         _dump(card.to_dict())
     else:

@@ -280,31 +280,20 @@ def priorities_section(b: UnitBriefing, pr: pd.DataFrame) -> Section:
 
 
 def target_section(b: UnitBriefing, pr: pd.DataFrame) -> Section:
-    lang, c = b.lang, b.card
-    s = Section("target", t("br_h_target", lang))
+    """The province briefing's target section (``briefing.target_section``), planned among the 34."""
+    from dataclasses import replace
+    from types import SimpleNamespace
+
+    from .briefing import target_section as province_target_section
+    c = b.card
     spec = parse_target(b.target_spec, c.ys)
-    label = group_name(str(spec.value), lang) if spec.kind == "group" else spec.text
     cols = pd.DataFrame(columns=["code", "label_vi", "label_en", "gap_to_target"]) if pr.empty else pr
     plan = plan_target(spec, c.ys, c.unit.code, cols)
-    if plan.needed_points is None:
-        s.note(t("br_target_no_total", lang, year=b.year, target=label))
-    elif plan.already_met:
-        s.md(t("br_target_met", lang, province=b.province.name(lang), target=label, year=b.year,
-               total=fmt_num(plan.total, lang), cutoff=fmt_num(plan.cutoff, lang)))
-    else:
-        s.md(t("br_target_needed", lang, province=b.province.name(lang), target=label,
-               points=fmt_num(plan.needed_points, lang), total=fmt_num(plan.total, lang),
-               goal=fmt_num(plan.total + plan.needed_points, lang), cutoff=fmt_num(plan.cutoff, lang)))
-        if len(plan.path):
-            s.table(pd.DataFrame({
-                t("subdimension", lang): plan.path[f"label_{lang}"].tolist(),
-                t("br_col_gap_target", lang): [fmt_num(x, lang) for x in plan.path["gap"]],
-                t("br_col_points", lang): [_signed(x, lang) for x in plan.path["points"]],
-            }), caption=t("br_cap_target", lang, target=label))
-        if plan.rank_after is not None:
-            s.md(t("br_target_rank_after", lang, rank_now=plan.rank_now, rank_after=plan.rank_after,
-                   n=plan.n_ranked, group=group_name(plan.group_after, lang) or "–"))
-    s.note(t("un_target_among", lang, n=c.ys.n_ranked, year=b.year))
+    # the province section reads only report.target and report.models.momentum (none for estimates)
+    report = SimpleNamespace(target=plan, models=SimpleNamespace(momentum=SimpleNamespace(
+        table=pd.DataFrame(columns=["outcome"]))))
+    s = province_target_section(replace(b, report=report))
+    s.note(t("un_target_among", b.lang, n=c.ys.n_ranked, year=b.year))
     return s
 
 
