@@ -288,6 +288,7 @@ def plan_run(options: RunOptions, log: Callable[[str], None] | None = None) -> P
         "notebook": sha256_file(notebook),
         "data": data.version,
         "companion": companion_hash(_companion(data.directory)),
+        "geo": companion_hash(_geo(data.directory)),  # boundaries and 2025 membership (maps, --units 2025)
         "source": source_hash(),
         "package": __version__,
     }
@@ -336,6 +337,14 @@ def plan_run(options: RunOptions, log: Callable[[str], None] | None = None) -> P
 def _companion(papi_dir: Path) -> Path | None:
     try:
         return find_companion_dir(papi_dir)
+    except PapiError:
+        return None
+
+
+def _geo(papi_dir: Path) -> Path | None:
+    from .paths import find_geo_dir
+    try:
+        return find_geo_dir(papi_dir)
     except PapiError:
         return None
 

@@ -20,7 +20,7 @@ import pandas as pd
 from . import __version__
 from .briefing import (Briefing, Section, _dim_name, _join, _rank, _signed, _TONE, profile_section,
                        subdimension_section)
-from .codebook import regime_of, same_regime
+from .codebook import comparable_dimensions, regime_of, same_regime
 from .data import PapiData, load_cached
 from .errors import ParameterError
 from .i18n import check_lang, fmt_num, t
@@ -28,7 +28,8 @@ from .scores import group_name
 from .targets import parse_target, plan_target
 from .units import MIN_COVERAGE, UnitScorecard, unit_scorecard, unit_year_scores, weight_source
 
-UNIT_SECTIONS = ("headline", "components", "profile", "subdimensions", "priorities", "target", "peers", "notes")
+UNIT_SECTIONS = ("headline", "components", "profile", "subdimensions", "change", "priorities", "target", "peers",
+                 "notes")
 UNIT_FIGURES = ("locator", "profile", "components", "trend")
 N_PRIORITIES = 5
 N_PEERS = 3
@@ -106,6 +107,7 @@ def build_unit(province: str, year: int | None = None, lang: str = "vi", target:
         priorities = unit_priorities(card, target)
         b.sections = {"headline": headline_section(b), "components": components_section(b),
                       "profile": profile_section(b), "subdimensions": subdimension_section(b),
+                      "change": change_section(b),
                       "priorities": priorities_section(b, priorities), "target": target_section(b, priorities),
                       "peers": peers_section(b, priorities), "notes": notes_section(b)}
     for key in ("profile", "subdimensions"):
@@ -225,6 +227,49 @@ def components_section(b: UnitBriefing) -> Section:
                           **{str(int(d)): [_signed(x, lang) for x in table[d]] for d in table.columns}})
     s.table(frame, caption=t("un_cap_gaps", lang, year=b.year))
     s.md(t("br_nat_trends_legend", lang, dims="; ".join(f"{int(d)} = {_dim_name(d, lang)}" for d in dims.columns)))
+    return s
+
+
+# --- change since the previous estimate ----------------------------------------------------------------
+
+def change_section(b: UnitBriefing) -> Section:
+    """The estimate by dimension against the latest earlier estimate of the same regime, and why it moved
+    (an estimate also moves when the set of former provinces with results changes)."""
+    lang, c = b.lang, b.card
+    s = Section("change", t("br_h_change", lang))
+    pv = c.previous
+    if pv is None or c.total is None:
+        s.note(t("un_change_none", lang, year=b.year))
+        return s
+    a = pv["year"]
+    before = unit_year_scores(b.data, a)
+    comparable = comparable_dimensions(a, b.year)
+    code = c.unit.code
+    rows, moves = [], []
+    for d in c.ys.dimensions.columns:
+        x0 = before.ys.dimensions.at[code, d] if d in before.ys.dimensions.columns else np.nan
+        x1 = c.ys.dimensions.at[code, d]
+        ok = int(d) in comparable and pd.notna(x0) and pd.notna(x1)
+        if ok:
+            moves.append((float(x1 - x0), int(d)))
+        rows.append({t("dimension", lang): f"{int(d)}. {_dim_name(d, lang)}", str(a): fmt_num(x0, lang),
+                     str(b.year): fmt_num(x1, lang), t("br_col_change", lang): _signed(x1 - x0, lang) if ok else "–"})
+    d = c.total - pv["total"]
+    key = "br_total_up" if d > 0 else "br_total_down" if d < 0 else "br_total_same"
+    s.md(t(key, lang, a=a, delta=fmt_num(abs(d), lang), before=fmt_num(pv["total"], lang), after=fmt_num(c.total, lang)))
+    up = sorted(m for m in moves if m[0] > 0)[::-1][:2]
+    down = sorted(m for m in moves if m[0] < 0)[:2]
+    if up:
+        s.md(t("br_change_up_most", lang, dims=_join([t("br_dim_gap", lang, name=_dim_name(n, lang), gap=_signed(x, lang))
+                                                      for x, n in up], lang)))
+    if down:
+        s.md(t("br_change_down_most", lang, dims=_join([t("br_dim_gap", lang, name=_dim_name(n, lang),
+                                                          gap=_signed(x, lang)) for x, n in down], lang)))
+    s.table(pd.DataFrame(rows), caption=t("br_cap_change", lang, a=a, b=b.year))
+    used = lambda uy: set(uy.components[(uy.components["unit"] == code) & uy.components["used"]]["code"])  # noqa: E731
+    if used(before) != used(c.uy):
+        s.note(t("un_change_members", lang, a=a, b=b.year), warning=True)
+    s.note(t("un_change_no_drivers", lang))
     return s
 
 
