@@ -215,7 +215,7 @@ def test_national_overview(papi):
 
 
 def test_every_catalogue_key_used_exists_in_both_languages():
-    cat = yaml.safe_load((ROOT / "data" / "i18n" / "briefing.yml").read_text(encoding="utf-8"))
+    cat = yaml.safe_load((ROOT / "src" / "papi_research" / "resources" / "i18n" / "briefing.yml").read_text(encoding="utf-8"))
     assert all(k.startswith("br_") and set(v) == {"vi", "en"} and v["vi"] and v["en"] for k, v in cat.items())
     src = "".join((ROOT / "src" / "papi_research" / f).read_text(encoding="utf-8")
                   for f in ("briefing.py", "figures.py"))

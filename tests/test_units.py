@@ -17,7 +17,7 @@ import pytest
 from papi_research.data import load_cached
 from papi_research.errors import DataValidationError
 from papi_research.scores import scorecard
-from papi_research.paths import find_companion_dir, find_geo_dir, find_papi_dir
+from papi_research.paths import find_companion_dir, find_geo_dir, find_papi_dir, resource_file
 from papi_research.units import MIN_COVERAGE, load_units, unit_scorecard, unit_year_scores
 
 PAPI = [sys.executable, "-m", "papi_research"]
@@ -43,8 +43,7 @@ def test_membership_agrees_with_the_merger_reference():
     data = load_cached()
     units = load_units(data)
     assert len(units) == 34 and sorted(m for u in units for m in u.members) == data.provinces.codes
-    merger = {r["code"]: r["merged_into_vi"] for r in _rows(Path(__file__).resolve().parents[1]
-                                                            / "data" / "reference" / "merger_2025.csv")}
+    merger = {r["code"]: r["merged_into_vi"] for r in _rows(resource_file("reference", "merger_2025.csv"))}
     join63 = {r["code"]: r["name34"] for r in _rows(find_geo_dir() / "join_63.csv")}
     for u in units:
         for m in u.members:

@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from .errors import DataValidationError, ParameterError
-from .paths import reference_dir
+from .paths import resource_file
 
 LABEL_COLUMNS = ("year", "dimension", "position", "official_label_en", "official_label_vi")
 FIRST_YEAR = 2011
@@ -75,7 +75,7 @@ class Dimension:
 @lru_cache(maxsize=1)
 def dimensions() -> dict[int, Dimension]:
     """The eight PAPI dimensions with their official Vietnamese and English names."""
-    path = reference_dir() / "dimensions.csv"
+    path = resource_file("reference", "dimensions.csv")
     with path.open(encoding="utf-8", newline="") as fh:
         rows = list(csv.DictReader(fh))
     return {int(r["number"]): Dimension(int(r["number"]), r["name_vi"], r["name_en"], r["short_vi"],

@@ -19,7 +19,7 @@ import pandas as pd
 from .codebook import Codebook, regime_of
 from .errors import DataValidationError, ParameterError
 from .hashing import PAPI_REQUIRED, YEAR_FILE, files_version, papi_files
-from .paths import find_papi_dir, reference_dir
+from .paths import find_papi_dir, resource_file
 from .provinces import ProvinceRegistry
 
 SUB_COLUMN = re.compile(r"^SC([1-8])([1-9])$")
@@ -83,7 +83,7 @@ class PapiData:
 
 @lru_cache(maxsize=1)
 def _gap_summaries() -> dict[tuple[int, str], tuple[str, str]]:
-    path = reference_dir() / "gap_reasons.csv"
+    path = resource_file("reference", "gap_reasons.csv")
     if not path.is_file():
         return {}
     df = pd.read_csv(path, dtype=str, keep_default_na=False)

@@ -1,6 +1,6 @@
 """Words and numbers in Vietnamese and English.
 
-Every sentence a briefing prints comes from a catalogue in ``data/i18n/*.yml`` (one file per
+Every sentence a briefing prints comes from a catalogue in ``resources/i18n/*.yml`` (one file per
 area, each key holding ``vi`` and ``en`` templates with ``{named}`` fields), never from an
 f-string in a notebook. Numbers follow the language: ``42,43`` in Vietnamese, ``42.43`` in English.
 """
@@ -13,7 +13,7 @@ from functools import lru_cache
 import yaml
 
 from .errors import ParameterError
-from .paths import project_dir
+from .paths import resource_files
 
 LANGS = ("vi", "en")
 
@@ -26,10 +26,9 @@ def check_lang(lang: str) -> str:
 
 @lru_cache(maxsize=1)
 def catalogue() -> dict[str, dict[str, str]]:
-    """All catalogue entries from ``data/i18n/*.yml``; a key defined twice is an error."""
+    """All catalogue entries from ``resources/i18n/*.yml`` (or the user's edited copies); a key defined twice is an error."""
     out: dict[str, dict[str, str]] = {}
-    folder = project_dir() / "data" / "i18n"
-    for path in sorted(folder.glob("*.yml")):
+    for path in resource_files("i18n", "*.yml"):
         entries = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         for key, value in entries.items():
             if key in out:

@@ -9,7 +9,7 @@ A run's *inputs* are the hashes of everything that changes its output:
 * ``parameters`` – the papermill parameters (canonical JSON);
 * ``data``       – ``PapiData.version`` of the PAPI data directory (same formula as ``data.py``);
 * ``companion``  – every file of the companion-panel directory;
-* ``source``     – the package's own files plus ``data/reference`` and ``data/i18n``;
+* ``source``     – the package's own files (code, reference tables, catalogue) and any user overrides;
 * ``package``    – the package version; ``versions`` – the libraries that shape the output;
 * ``render``     – the requested formats and renderer.
 
@@ -40,7 +40,7 @@ from typing import Any, Iterator
 
 from . import __version__
 from .hashing import sha256_file
-from .paths import PACKAGE_DIR, project_dir
+from .paths import PACKAGE_DIR, overrides, project_dir
 
 SCHEMA = 1
 MANIFEST_NAME = "manifest.json"
@@ -78,12 +78,12 @@ def companion_hash(directory: Path | None) -> str:
 
 
 def source_hash() -> str:
-    """Hash of the package's files, ``data/reference`` and ``data/i18n``: code or wording changes bust the cache."""
-    root = project_dir()
+    """Hash of the package's files (code, reference tables, catalogue) and of the user's overrides
+    of them: code or wording changes bust the cache."""
     h = hashlib.sha256()
-    for name, path in (("package", PACKAGE_DIR), ("reference", root / "data" / "reference"),
-                       ("i18n", root / "data" / "i18n")):
-        h.update(f"{name}:{_tree_hash(path)}\n".encode())
+    h.update(f"package:{_tree_hash(PACKAGE_DIR)}\n".encode())
+    for path in overrides():
+        h.update(f"override:{path.parent.name}/{path.name}:{sha256_file(path)}\n".encode())
     return h.hexdigest()[:16]
 
 

@@ -1,4 +1,10 @@
-"""Where things live: the data directories, the project's reference tables and outputs.
+"""Where things live: the data directories, the packaged reference tables and catalogue, outputs.
+
+Reference tables (``resources/reference/*.csv``) and the translation catalogue
+(``resources/i18n/*.yml``) ship inside the package, so a plain ``pip install`` works from any
+folder. A user overrides one by putting an edited copy under the same name in ``data/reference/``
+or ``data/i18n/`` of the project (or in ``$PAPI_REFERENCE_DIR`` / ``$PAPI_I18N_DIR``); the
+override is used whole and :func:`overrides` names it, so outputs can say which file they used.
 
 Search order for the PAPI data directory (first hit wins):
 
@@ -22,6 +28,10 @@ from .errors import DataNotFoundError
 PACKAGE_DIR = Path(__file__).resolve().parent
 
 
+RESOURCES_DIR = PACKAGE_DIR / "resources"
+RESOURCE_KINDS = {"reference": "PAPI_REFERENCE_DIR", "i18n": "PAPI_I18N_DIR"}
+
+
 def project_dir() -> Path:
     """The project checkout (the folder holding ``pyproject.toml``), or the working directory."""
     env = os.environ.get("PAPI_PROJECT_DIR")
@@ -33,10 +43,37 @@ def project_dir() -> Path:
     return Path.cwd()
 
 
-def reference_dir() -> Path:
-    """Editable reference tables (lead agencies, group rules, translations): ``<project>/data/reference``."""
-    env = os.environ.get("PAPI_REFERENCE_DIR")
-    return Path(env) if env else project_dir() / "data" / "reference"
+def _override_dir(kind: str) -> Path:
+    env = os.environ.get(RESOURCE_KINDS[kind])
+    return Path(env) if env else project_dir() / "data" / kind
+
+
+def resource_file(kind: str, name: str) -> Path:
+    """The file ``name`` of ``kind`` (``"reference"`` or ``"i18n"``): the user's edited copy if
+    there is one, else the copy shipped in the package."""
+    if kind not in RESOURCE_KINDS:
+        raise ValueError(f"unknown resource kind {kind!r}; expected one of {sorted(RESOURCE_KINDS)}")
+    override = _override_dir(kind) / name
+    if override.is_file():
+        return override
+    return RESOURCES_DIR / kind / name
+
+
+def resource_files(kind: str, pattern: str) -> list[Path]:
+    """Every file of ``kind`` matching ``pattern`` (packaged names, each resolved through overrides)."""
+    names = sorted(p.name for p in (RESOURCES_DIR / kind).glob(pattern))
+    return [resource_file(kind, name) for name in names]
+
+
+def overrides() -> list[Path]:
+    """The user's edited copies that replace packaged files in this environment."""
+    out = []
+    for kind in RESOURCE_KINDS:
+        for packaged in sorted((RESOURCES_DIR / kind).iterdir()):
+            path = resource_file(kind, packaged.name)
+            if path != packaged:
+                out.append(path)
+    return out
 
 
 def _candidates_papi(data_dir: str | os.PathLike | None) -> list[tuple[str, Path]]:

@@ -40,7 +40,7 @@ from .data import PapiData
 from .errors import DataValidationError
 from .i18n import fmt_int, fmt_num, t
 from .models import ContextResult, TrendResult, subdimension_years
-from .paths import reference_dir
+from .paths import resource_file
 from .provinces import Province
 from .scores import year_scores
 from .targets import TargetSpec, counterfactual_rank
@@ -87,7 +87,7 @@ def _agencies_cached(path: str, mtime: float) -> dict[str, Agency]:
 
 def lead_agencies(path: Path | None = None) -> dict[str, Agency]:
     """The editable lead-agency table, keyed by ``lookup_key`` of the English sub-dimension label."""
-    path = path or reference_dir() / "lead_agencies.csv"
+    path = path or resource_file("reference", "lead_agencies.csv")
     if not path.is_file():
         raise DataValidationError("required file is missing", file=path)
     return _agencies_cached(str(path), path.stat().st_mtime)

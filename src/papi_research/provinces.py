@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import DataValidationError, UnknownProvinceError
-from .paths import reference_dir
+from .paths import resource_file
 from .text import lookup_key, slugify
 
 REQUIRED_COLUMNS = ("code", "name_en", "name_vi", "gso_code", "region_en", "region_vi")
@@ -47,7 +47,7 @@ class Province:
 
 
 def _read_merger() -> dict[str, tuple[str, str]]:
-    path = reference_dir() / "merger_2025.csv"
+    path = resource_file("reference", "merger_2025.csv")
     if not path.is_file():
         return {}
     with path.open(encoding="utf-8", newline="") as fh:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from .codebook import comparability_notes
 from .data import PapiData
 from .i18n import fmt_num, t
+from .paths import overrides
 from .scores import Scorecard, group_name, year_scores
 
 
@@ -27,6 +28,9 @@ def data_check_text(data: PapiData) -> str:
             p = data.provinces.by_code(code)
             lines.append(f"  {y} {code} {p.name_vi} ({p.name_en}): {row['status']} — {data.gap_reason(y, code)}")
     lines += ["", "Comparability:"] + [f"  - {n}" for n in comparability_notes("en")]
+    edited = overrides()
+    lines += ["", "Edited reference tables and catalogue files in use (instead of the packaged ones):"]
+    lines += [f"  - {path}" for path in edited] or ["  none"]
     lines += ["", "OK: all files valid."]
     return "\n".join(lines)
 

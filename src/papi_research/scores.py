@@ -24,7 +24,7 @@ import pandas as pd
 
 from .codebook import Regime, dimensions, regime_of, same_regime
 from .data import PapiData
-from .paths import reference_dir
+from .paths import resource_file
 from .provinces import Province
 
 GROUPS = ("best", "high_average", "low_average", "poor")
@@ -50,7 +50,7 @@ class GroupRule:
 
 @lru_cache(maxsize=1)
 def _group_rules() -> dict[int, GroupRule]:
-    with (reference_dir() / "group_rules.csv").open(encoding="utf-8", newline="") as fh:
+    with resource_file("reference", "group_rules.csv").open(encoding="utf-8", newline="") as fh:
         return {int(r["year"]): GroupRule(int(r["year"]), r["tie_rule"], r["basis"], r["official_counts"] or None)
                 for r in csv.DictReader(fh)}
 

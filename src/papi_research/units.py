@@ -5,7 +5,7 @@ estimates every sub-dimension, dimension and total of a year as the **population
 former provinces' scores**; these are estimates built from PAPI results, never PAPI's own figures.
 
 * **Membership**: ``join_34.csv`` and ``join_63.csv`` in the boundary folder (``paths.find_geo_dir``),
-  which must agree with ``data/reference/merger_2025.csv`` (:func:`check_membership`).
+  which must agree with the reference table ``merger_2025.csv`` (:func:`check_membership`).
 * **Weights**: population (thousand persons) from the General Statistics Office yearbook panel
   (``gso_covariates_2005_2016_long.csv`` in the companion folder), taken from the nearest year with data
   (2015 for 2011–2015, 2016 from 2016 on); the year used is named in every output.
@@ -37,7 +37,7 @@ from .companion import _pick, load_companion
 from .data import PapiData
 from .errors import DataValidationError, ParameterError, UnknownProvinceError
 from .i18n import fmt_num, t
-from .paths import find_geo_dir, reference_dir
+from .paths import find_geo_dir, resource_file
 from .provinces import Province
 from .codebook import same_regime
 from .scores import Scorecard, assemble_year, clean, year_scores
@@ -142,7 +142,7 @@ def _read_csv(path: Path, required: tuple[str, ...]) -> list[dict]:
 
 def load_units(data: PapiData, geo_dir: str | Path | None = None) -> UnitRegistry:
     """Read ``join_34.csv`` and ``join_63.csv``, check them against each other, the 63 provinces and
-    ``data/reference/merger_2025.csv`` (:func:`check_membership`)."""
+    the reference table ``merger_2025.csv`` (:func:`check_membership`)."""
     directory = find_geo_dir(data.directory, geo_dir)
     path34 = directory / JOIN_34
     rows = _read_csv(path34, ("code34", "name_vi", "name_en", "type", "members_papi"))
@@ -169,7 +169,7 @@ def load_units(data: PapiData, geo_dir: str | Path | None = None) -> UnitRegistr
 
 
 def check_membership(units: UnitRegistry, data: PapiData, join63: Path) -> None:
-    """The membership of ``join_34.csv`` must equal ``join_63.csv`` and ``data/reference/merger_2025.csv``
+    """The membership of ``join_34.csv`` must equal ``join_63.csv`` and the reference table ``merger_2025.csv``
     (every former province in the same new province, by code and by name); raises on the first mismatch."""
     rows = _read_csv(join63, ("code", "code34", "name34"))
     for i, r in enumerate(rows, start=2):
@@ -180,7 +180,7 @@ def check_membership(units: UnitRegistry, data: PapiData, join63: Path) -> None:
         if r["code34"].strip() != unit.code or r["name34"].strip() != unit.name_vi:
             raise DataValidationError(f"{code} is in {unit.code} {unit.name_vi} in {JOIN_34}", file=join63, row=i,
                                       column="code34", value=r["code34"])
-    merger = reference_dir() / "merger_2025.csv"
+    merger = resource_file("reference", "merger_2025.csv")
     for i, r in enumerate(_read_csv(merger, ("code", "merged_into_vi")), start=2):
         unit = units.of_member(r["code"].strip())
         if r["merged_into_vi"].strip() != unit.name_vi:

@@ -153,7 +153,7 @@ def resolve_option(value: object, lang: str, fields: dict) -> object:
             return t(key, lang, **fields)
         except KeyError:
             raise RenderError(f"cell option refers to translation key {key!r}, which is in no "
-                              f"data/i18n/*.yml catalogue") from None
+                              f"resources/i18n/*.yml catalogue") from None
     return value
 
 
