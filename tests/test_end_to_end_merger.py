@@ -20,9 +20,17 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(scope="module")
-def out(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("merger")
+def test_merger_briefings_end_to_end(tmp_path):
+    """One test on purpose: the runs are the expensive part, and one test keeps them on one xdist worker."""
+    out = make(tmp_path)
+    check_manifest(out)
+    check_unit_pdf(out)
+    for lang in ("vi", "en"):
+        check_national_pdf(out, lang)
+    check_chromium(out)
+
+
+def make(out: Path) -> Path:
     r = papi("run", "--units", "2025", "Hưng Yên", "Đồng Tháp", "--year", "2024", "--lang", "vi",
              "--format", "html,pdf", "--jobs", "2", "--out", str(out))
     assert r.returncode == 0, r.stdout + r.stderr
@@ -43,7 +51,7 @@ def pdf_text(path: Path) -> tuple[str, object]:
     return " ".join("\n".join(p.extract_text() for p in pdf.pages).split()), pdf
 
 
-def test_manifest_records_units_and_national_runs(out):
+def check_manifest(out):
     runs = {r["key"]: r for r in json.loads((out / "manifest.json").read_text(encoding="utf-8"))["runs"]}
     assert {k: r["status"] for k, r in runs.items()} == {
         "2024/units-2025/hung-yen/vi": "ok", "2024/units-2025/dong-thap/vi": "ok",
@@ -54,7 +62,7 @@ def test_manifest_records_units_and_national_runs(out):
             assert (out / r["outputs"][ext]).is_file()
 
 
-def test_unit_pdf_is_labelled_as_an_estimate_with_its_parts(out):
+def check_unit_pdf(out):
     card = unit_scorecard(load_cached(), "Hưng Yên", 2024)
     text, pdf = pdf_text(out / "2024" / "units-2025" / "hung-yen" / "hung-yen-2024.vi.pdf")
     assert f"{fmt_num(card.total, 'vi')}/80" in text and f"{card.rank}/33" in text
@@ -67,8 +75,8 @@ def test_unit_pdf_is_labelled_as_an_estimate_with_its_parts(out):
     assert "Không có ước tính năm 2024 cho Đồng Tháp" in dt and "49,2%" in dt and "Tiền Giang" in dt
 
 
-@pytest.mark.parametrize("lang", ["vi", "en"])
-def test_national_pdf_has_league_maps_movers_and_gaps(out, lang):
+def check_national_pdf(out, lang):
+    """League table, maps, movers and gaps, in the language's words and numbers."""
     text, pdf = pdf_text(out / "2024" / "national" / f"vietnam-2024.{lang}.pdf")
     assert sum(len(p.images) for p in pdf.pages) == 4  # two maps, league chart, trends
     if lang == "vi":
@@ -82,7 +90,7 @@ def test_national_pdf_has_league_maps_movers_and_gaps(out, lang):
         assert "47,82" not in text
 
 
-def test_briefings_and_index_in_chromium(out):
+def check_chromium(out):
     from playwright import sync_api  # a test dependency: installed by `make test`
 
     require_chromium()
