@@ -36,6 +36,7 @@ def test_national_plan_one_job_per_language(tmp_path):
     assert p.notebook.name == "national_overview.ipynb"
     assert p.jobs[1].parameters == {"year": 2024, "lang": "en", "data_dir": None, "map_dimension": None}
     assert p.jobs[0].spec.stem == "vietnam-2024.vi" and p.jobs[0].province_code == "VN"
+    assert plan(tmp_path, national=True, year=2024, map_dimension=7).jobs[0].parameters["map_dimension"] == 7
 
 
 @pytest.mark.parametrize("kw,parameter", [
@@ -43,6 +44,8 @@ def test_national_plan_one_job_per_language(tmp_path):
     (dict(national=True, units="2025"), "national"),
     (dict(national=True, comparison_year=2023), "comparison-year"),
     (dict(units="2025"), "PROVINCE"),
+    (dict(national=True, year=2015, map_dimension=7), "map-dimension"),
+    (dict(all=True, map_dimension=3), "map-dimension"),
 ])
 def test_bad_combinations_are_one_clear_error(tmp_path, kw, parameter):
     with pytest.raises(ParameterError) as exc:

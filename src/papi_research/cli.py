@@ -140,9 +140,12 @@ def scores(province, year, all_, lang, as_json, units, data_dir):
 @click.option("--dry-run", is_flag=True, help="Validate and show what would run; start nothing.")
 @units_option
 @click.option("--national", is_flag=True, help="The national briefing (league table, groups, maps, movers).")
+@click.option("--map-dimension", type=int, default=None,
+              help="With --national: also map the groups of this dimension (1–8).")
 @data_dir_option
 def run_cmd(province, all_, region, year, comparison_year, target, langs, formats, jobs, force, out, executor,
-            scheduler, renderer, notebook, fresh_kernels, timeout, as_json, dry_run, units, national, data_dir):
+            scheduler, renderer, notebook, fresh_kernels, timeout, as_json, dry_run, units, national, map_dimension,
+            data_dir):
     """Execute the briefing notebook per province (papermill) and render HTML/PDF briefings."""
     from pathlib import Path
 
@@ -152,7 +155,7 @@ def run_cmd(province, all_, region, year, comparison_year, target, langs, format
                          executor=executor, scheduler=scheduler, renderer=renderer,
                          notebook=Path(notebook) if notebook else None, data_dir=data_dir, target=target,
                          comparison_year=comparison_year, fresh=fresh_kernels, execution_timeout=timeout,
-                         units=units, national=national)
+                         units=units, national=national, map_dimension=map_dimension)
     plan = plan_run(options)
     if dry_run:
         if as_json:

@@ -71,6 +71,7 @@ class RunOptions:
     execution_timeout: int = 600
     units: str = "63"  # "2025": the 34 new provinces (scopes.py)
     national: bool = False  # the national briefing (scopes.py)
+    map_dimension: int | None = None  # the national briefing: also map this dimension's groups
 
 
 @dataclass
@@ -244,8 +245,7 @@ def plan_run(options: RunOptions, log: Callable[[str], None] | None = None) -> P
     get_executor(options.executor, options.scheduler)  # validates name and --scheduler
     from . import scopes
     scoped = scopes.is_scoped(options)
-    if scoped:
-        scopes.check_scope(options)
+    scopes.check_scope(options)
     expected = scopes.scope_parameters(options) if scoped else NOTEBOOK_PARAMETERS
     notebook = Path(options.notebook) if options.notebook else (scopes.scope_notebook(options) if scoped
                                                                 else default_notebook())

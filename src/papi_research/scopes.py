@@ -50,6 +50,8 @@ def check_scope(options) -> None:
         if options.comparison_year is not None:
             raise ParameterError("comparison-year", "the national briefing compares with the previous year "
                                                     "of the same regime; --comparison-year is not used")
+    elif getattr(options, "map_dimension", None) is not None:
+        raise ParameterError("map-dimension", "only the national briefing (--national) draws a dimension map")
 
 
 def scope_parameters(options) -> tuple[str, ...]:
@@ -88,9 +90,13 @@ def scoped_jobs(options, data, year: int, notebook: Path, out_dir: Path, base_in
     """The planned jobs of a ``--units 2025`` or ``--national`` run (cache decided as for provinces)."""
     from .manifest import is_cache_hit, sha256_json
     from .runner import PlannedJob
+    from .scores import year_scores
 
     if options.national:
         targets = [(NATIONAL_CODE, NATIONAL_SLUG, NATIONAL_DIR, None)]
+        n_dims = len(year_scores(data, year).dimensions.columns)
+        if options.map_dimension is not None and not 1 <= int(options.map_dimension) <= n_dims:
+            raise ParameterError("map-dimension", f"{year} has dimensions 1–{n_dims}; got {options.map_dimension}")
     else:
         targets = [(u.code, u.slug, f"{UNITS_DIR}/{u.slug}", u) for u in _units(options, data, year)]
     planned = []
@@ -100,7 +106,8 @@ def scoped_jobs(options, data, year: int, notebook: Path, out_dir: Path, base_in
         for lang in langs:
             key = f"{year}/{sub}/{lang}"
             if unit is None:
-                params = {"year": year, "lang": lang, "data_dir": data_dir_param, "map_dimension": None}
+                params = {"year": year, "lang": lang, "data_dir": data_dir_param,
+                          "map_dimension": options.map_dimension}
             else:
                 params = {"province": unit.name_vi, "year": year, "lang": lang, "target": options.target,
                           "data_dir": data_dir_param, "units": "2025"}
