@@ -66,3 +66,9 @@ def test_errors_name_what_is_wrong(data, tmp_path, monkeypatch):
     monkeypatch.setenv("PAPI_GEO_DIR", str(tmp_path / "nowhere"))
     with pytest.raises(DataNotFoundError, match="PAPI_GEO_DIR"):
         maps.boundaries("63")
+
+
+def test_pdf_keeps_the_locator_small_and_the_national_map_full_width(data):
+    from papi_research.render.builtin import pdf_width
+    assert pdf_width(figures.to_png(maps.locator(["P09"])), "image/png") == "3.20in"
+    assert pdf_width(figures.to_png(maps.choropleth(maps.group_frame(year_scores(data, 2024)))), "image/png") == "100%"
