@@ -28,8 +28,8 @@ from .scores import group_name
 from .targets import parse_target, plan_target
 from .units import MIN_COVERAGE, UnitScorecard, unit_scorecard, unit_year_scores, weight_source
 
-UNIT_SECTIONS = ("headline", "components", "profile", "subdimensions", "change", "priorities", "target", "peers",
-                 "notes")
+UNIT_SECTIONS = ("headline", "components", "profile", "subdimensions", "change", "drivers", "priorities", "target",
+                 "peers", "notes")
 UNIT_FIGURES = ("locator", "profile", "components", "trend")
 N_PRIORITIES = 5
 N_PEERS = 3
@@ -107,7 +107,7 @@ def build_unit(province: str, year: int | None = None, lang: str = "vi", target:
         priorities = unit_priorities(card, target)
         b.sections = {"headline": headline_section(b), "components": components_section(b),
                       "profile": profile_section(b), "subdimensions": subdimension_section(b),
-                      "change": change_section(b),
+                      "change": change_section(b), "drivers": drivers_section(b),
                       "priorities": priorities_section(b, priorities), "target": target_section(b, priorities),
                       "peers": peers_section(b, priorities), "notes": notes_section(b)}
     for key in ("profile", "subdimensions"):
@@ -164,7 +164,7 @@ def headline_section(b: UnitBriefing) -> Section:
                  share=fmt_num(100 * c.coverage, lang, 1), min=fmt_num(100 * MIN_COVERAGE, lang, 0)), warning=True)
         s.add("tiles", items=[{"label": t("un_tile_total", lang), "value": "–", "sub": t("br_tile_no_total", lang),
                                "tone": "neutral"}] + ([{
-            "label": t("br_tile_last_total", lang, year=c.previous["year"]), "value": fmt_num(c.previous["total"], lang),
+            "label": t("un_tile_last_total", lang, year=c.previous["year"]), "value": fmt_num(c.previous["total"], lang),
             "sub": _rank(c.previous["rank"], c.previous["n_ranked"], lang), "tone": "neutral"}] if c.previous else []))
         if c.previous:
             pv = c.previous
@@ -269,6 +269,20 @@ def change_section(b: UnitBriefing) -> Section:
     used = lambda uy: set(uy.components[(uy.components["unit"] == code) & uy.components["used"]]["code"])  # noqa: E731
     if used(before) != used(c.uy):
         s.note(t("un_change_members", lang, a=a, b=b.year), warning=True)
+    return s
+
+
+def drivers_section(b: UnitBriefing) -> Section:
+    """An unchanged province keeps the drivers section of its own briefing (models fitted on the 63);
+    a merged one is pointed to its former provinces' briefings."""
+    lang, c = b.lang, b.card
+    if not c.unit.merged:
+        from .briefing import build
+        own = build(c.unit.members[0], year=b.year, lang=lang, target=b.target_spec, data=b.data)
+        s = own.sections["drivers"]
+        s.note(t("un_drivers_own", lang, province=b.province.name(lang)))
+        return s
+    s = Section("drivers", t("br_h_drivers", lang))
     s.note(t("un_change_no_drivers", lang))
     return s
 
