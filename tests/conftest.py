@@ -153,3 +153,29 @@ def make_reports(out: Path, specs: list[tuple[str, int, str]], render_formats=("
     (out / "manifest.json").write_text(json.dumps({"schema": 1, "runs": runs}, ensure_ascii=False, indent=1),
                                        encoding="utf-8")
     return out
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+
+
+def require_chromium() -> None:
+    """Skip (saying why) where Debian chromium is missing; in CI (CI=true) a missing chromium fails."""
+    if not Path(CHROMIUM).is_file():
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is missing: .ci/run must install it (apt-get install chromium)")
+        pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium)")
+
+
+def offline_page(playwright):
+    """Chromium with one page that records console/page errors and aborts every request leaving file:// or
+    data: (returns browser, page, errors, remote)."""
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    page = browser.new_page(viewport={"width": 1100, "height": 900})
+    errors, remote = [], []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(("file://", "data:"))
+               else (remote.append(route.request.url), route.abort()))
+    return browser, page, errors, remote
