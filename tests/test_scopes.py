@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from papi_research.errors import ParameterError
+from papi_research.errors import DataValidationError, ParameterError
 from papi_research.runner import RunOptions, plan_run
 from papi_research.site import collect
 
@@ -53,15 +53,36 @@ def test_bad_combinations_are_one_clear_error(tmp_path, kw, parameter):
     assert parameter in str(exc.value)
 
 
-def test_index_rows_for_new_provinces_and_the_country(tmp_path):
+def test_index_rows_for_new_provinces_and_the_country(tmp_path, monkeypatch):
+    """The index reads the records of the executed notebooks, with no data folder: a new province's row
+    (its estimate, rank among the 34) and the national row (the country, no total), and the maps of
+    the national briefing."""
+    from conftest import png_figure, scoped_record, synthetic_notebook
+    from papi_research.display import figure_bundle
+    from test_site import no_data_folder
+    unit, nat = scoped_record("unit", "vi"), scoped_record("national", "en")
+    maps = [figure_bundle(__import__("base64").b64decode(png_figure(k)), label, f"caption {label}", f"Map {label}")
+            for k, label in enumerate(("fig-map", "fig-map-34"))]
+    synthetic_notebook(tmp_path / "u.ipynb", record=unit)
+    synthetic_notebook(tmp_path / "n.ipynb", record=nat, extra_outputs=maps)
     runs = [{"key": "2024/units-2025/hung-yen/vi", "province_code": "33", "slug": "hung-yen", "year": 2024,
-             "lang": "vi", "status": "ok", "outputs": {}, "parameters": {"province": "Hưng Yên", "year": 2024,
-                                                                        "units": "2025", "data_dir": None}},
+             "lang": "vi", "status": "ok", "outputs": {"ipynb": "u.ipynb"},
+             "parameters": {"province": "Hưng Yên", "year": 2024, "units": "2025", "data_dir": None}},
             {"key": "2024/national/en", "province_code": "VN", "slug": "vietnam", "year": 2024, "lang": "en",
-             "status": "ok", "outputs": {}, "parameters": {"year": 2024, "lang": "en", "data_dir": None}}]
+             "status": "ok", "outputs": {"ipynb": "n.ipynb"},
+             "parameters": {"year": 2024, "lang": "en", "data_dir": None}}]
     (tmp_path / "manifest.json").write_text(json.dumps({"schema": 1, "runs": runs}), encoding="utf-8")
-    rows = {r.key: r for r in collect(tmp_path).rows}
+    no_data_folder(monkeypatch)
+    site = collect(tmp_path)
+    rows = {r.key: r for r in site.rows}
     hy = rows["2024/units-2025/hung-yen/vi"]
     assert hy.kind == "unit" and hy.rank == 8 and hy.n_ranked == 33 and hy.total_vi == "44,61"
+    assert hy.name_vi == "Hưng Yên" and hy.region_en == "Red River Delta"
     nat = rows["2024/national/en"]
-    assert nat.kind == "national" and nat.name_en == "Vietnam" and nat.total is None
+    assert nat.kind == "national" and nat.name_en == "Vietnam" and nat.total is None and nat.rank is None
+    assert [(m["lang"], m["label"], m["alt"]) for m in site.maps] == [("en", "fig-map", "Map fig-map"),
+                                                                      ("en", "fig-map-34", "Map fig-map-34")]
+    runs[0]["parameters"].pop("units")  # the manifest says a province of the 63, the record a new province
+    (tmp_path / "manifest.json").write_text(json.dumps({"schema": 1, "runs": runs}), encoding="utf-8")
+    with pytest.raises(DataValidationError, match=r"does not match its notebook's record \(33 2024, unit_briefing\)"):
+        collect(tmp_path)

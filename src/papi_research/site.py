@@ -150,7 +150,7 @@ def collect(out_dir: Path | str) -> Site:
         if rec is not None and (rec["province"]["code"] != run.get("province_code", rec["province"]["code"])
                                 or int(rec["year"]) != int(run["year"]) or kind != site_kind(run)):
             raise DataValidationError(f"run {run['key']!r} does not match its notebook's record "
-                                      f"({rec['kind']} {rec['province']['code']} {rec['year']})",
+                                      f"({rec['province']['code']} {rec['year']}, {rec['kind']})",
                                       file=out_dir / "manifest.json", row=i, column="province_code")
         p = rec["province"] if rec else {"code": str(run.get("province_code") or ""), "slug": str(run["slug"]),
                                           "name_vi": str((run.get("parameters") or {}).get("province") or run["slug"]),
