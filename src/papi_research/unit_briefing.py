@@ -65,6 +65,22 @@ class UnitBriefing(Briefing):
                 "data_version": self.data.version, "title": unit_title_facts(c, self.data, self.lang)}
 
 
+    def _figure(self, name: str):
+        from . import figures, maps
+        lang, card = self.lang, self.card
+        if name == "locator":
+            return maps.locator(list(card.unit.members), lang=lang, papi_dir=self.data.directory)
+        if name == "profile":
+            return figures.dimension_profile(card.dimension_table(), lang=lang, label=self.province.name(lang))
+        if name == "components":
+            return figures.change_bars(component_gap_frame(card, lang), x="gap", y="label", lang=lang)
+        if name == "trend":
+            return figures.score_trend(unit_trend_frame(self.data, card.unit.code, self.year), lang=lang,
+                                       label=self.province.name(lang),
+                                       ylabel=t("br_fig_total_of", lang, max=card.total_max))
+        raise ParameterError("name", f"unknown figure {name!r}; choose from {', '.join(UNIT_FIGURES)}")
+
+
 def unit_title_facts(card: UnitScorecard, data: PapiData, lang: str) -> dict[str, str]:
     """The title block and footer sentences of a new province's briefing (``briefing.title_facts``'s keys):
     estimate, rank among the 34 and in the region, change since the previous estimate, former provinces."""
@@ -82,21 +98,6 @@ def unit_title_facts(card: UnitScorecard, data: PapiData, lang: str) -> dict[str
             "title": t("un_title", lang, province=name, year=card.year), "region": card.province.region(lang),
             "score_line": score, "change_line": change_line(lang, pv, None if pv is None else card.total - pv["total"]),
             "merged": t("un_title_members", lang, members=members), "contents_note": t("un_estimate_note", lang)}
-
-    def _figure(self, name: str):
-        from . import figures, maps
-        lang, card = self.lang, self.card
-        if name == "locator":
-            return maps.locator(list(card.unit.members), lang=lang, papi_dir=self.data.directory)
-        if name == "profile":
-            return figures.dimension_profile(card.dimension_table(), lang=lang, label=self.province.name(lang))
-        if name == "components":
-            return figures.change_bars(component_gap_frame(card, lang), x="gap", y="label", lang=lang)
-        if name == "trend":
-            return figures.score_trend(unit_trend_frame(self.data, card.unit.code, self.year), lang=lang,
-                                       label=self.province.name(lang),
-                                       ylabel=t("br_fig_total_of", lang, max=card.total_max))
-        raise ParameterError("name", f"unknown figure {name!r}; choose from {', '.join(UNIT_FIGURES)}")
 
 
 def unit_trend_frame(data: PapiData, code: str, year: int) -> pd.DataFrame:
