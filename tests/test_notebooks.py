@@ -250,6 +250,36 @@ def test_under_quarto_the_notebook_emits_only_markdown(tmp_path, monkeypatch):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("path,parameters,title,n_figures", [  # Sơn La is unchanged: no parts chart
+    (UNIT, {"province": "Sơn La", "year": 2024}, "Sơn La (tỉnh, thành phố mới): ước tính PAPI năm 2024", 3),
+    (NATIONAL, {"year": 2024, "lang": "en"}, "Vietnam: PAPI 2024 results", 4)])
+def test_under_quarto_unit_and_national_notebooks_emit_only_markdown(tmp_path, monkeypatch, path, parameters, title,
+                                                                     n_figures):
+    """The new-province and national notebooks as Quarto executes them: Markdown only, the record's YAML
+    block and masthead first, every figure a numbered Markdown image, the closing block last."""
+    import shutil
+    work = tmp_path / "notebooks"
+    work.mkdir()
+    shutil.copy(path, work / path.name)
+    monkeypatch.setenv("QUARTO_FIG_FORMAT", "png")
+    monkeypatch.setenv("QUARTO_DOCUMENT_FILE", path.name)
+    import papermill as pm
+    pm.execute_notebook(str(work / path.name), str(tmp_path / "out.ipynb"), parameters=parameters,
+                        kernel_name="python3", progress_bar=False, cwd=str(work))
+    nb = _read(tmp_path / "out.ipynb")
+    _assert_clean(nb)
+    outputs = [o for c in nb.cells for o in c.get("outputs", [])]
+    assert outputs and all(set(o["data"]) <= {"text/markdown", "text/plain"} for o in outputs)
+    first = outputs[0]["data"]["text/markdown"]
+    meta = yaml.safe_load(re.search(r"^---\n(.*?)\n---$", first, flags=re.S | re.M).group(1))
+    assert meta["pagetitle"] == title and f"<h1>{title}</h1>" in first
+    text = "\n".join(o["data"]["text/markdown"] for o in outputs)
+    figures = re.findall(r"!\[[^\]]+\]\(([^)]+)\)\{#(fig-[\w-]+) fig-alt=\"[^\"]+\"\}", text)
+    assert len(figures) == n_figures and all((work / f).is_file() for f, _ in figures)
+    assert '<footer class="briefing-footer">' in outputs[-1]["data"]["text/markdown"]
+
+
+@pytest.mark.slow
 def test_unit_briefing_executes_with_the_estimates(tmp_path):
     from papi_research.units import unit_scorecard
     nb = _execute(UNIT, tmp_path / "hy.ipynb", province="Hưng Yên", year=2024, lang="vi")

@@ -1,8 +1,9 @@
 """The index site: ``<out>/index.html`` listing every briefing (province × year × language) from the manifest.
 
 ``build_site(out_dir)`` reads ``<out>/manifest.json`` (written by :mod:`papi_research.runner`) and, for
-each run, the briefing record in its executed notebook (province names, region, total, rank, group:
-the notebook is the record, so no data folder is needed), and writes one
+each run, the briefing record in its executed notebook (province names, region, total, rank, group, and
+the kind: one of the 63, one of the 34 new provinces, or the national briefing; the notebook is the
+record, so no data folder is needed), with the maps of the latest national briefing, and writes one
 self-contained page (inline CSS and JavaScript, no CDN, works from ``file://``): a table sortable by
 every column, filterable by name (diacritics optional), year, language and group, Vietnamese by
 default with an English switch (``index.html#en`` opens it in English). Output is deterministic: rows
