@@ -35,7 +35,8 @@ report: $(STAMP)
 	$(BIN)/papi run "$(PROVINCE)" --lang vi --format html,pdf
 
 reports: $(STAMP)
-	$(BIN)/papi run --all --lang vi,en --format html,pdf; status=$$?; $(BIN)/papi site; exit $$status
+	$(BIN)/papi run --all --lang vi,en --format html,pdf; status=$$?; \
+	$(BIN)/papi run --national --lang vi,en --format html,pdf || status=$$?; $(BIN)/papi site; exit $$status
 
 site: $(STAMP)
 	$(BIN)/papi site

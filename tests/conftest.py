@@ -35,26 +35,40 @@ def _out(bundle) -> nbformat.NotebookNode:
     return nbformat.v4.new_output("display_data", data=dict(bundle.data), metadata=dict(bundle.metadata))
 
 
+def scoped_record(kind: str, lang: str = "vi", year: int = 2024, province: str = "Hưng Yên") -> dict:
+    """The real record of a new province's briefing (``kind="unit"``) or of the national briefing."""
+    if kind == "unit":
+        from papi_research.unit_briefing import build_unit
+        return build_unit(province, year=year, lang=lang).to_record()
+    from papi_research.national import build_national_briefing
+    return build_national_briefing(year, lang=lang).to_record()
+
+
 def synthetic_notebook(path: Path, province: str = "Sơn La", lang: str = "vi", year: int | None = 2024,
-                       data_dir: str | None = None) -> Path:
-    """Write an 'executed' briefing notebook like papermill leaves it, with the record (real scores),
-    the display bundles,
+                       data_dir: str | None = None, record: dict | None = None,
+                       extra_outputs: list | None = None) -> Path:
+    """Write an 'executed' briefing notebook like papermill leaves it, with the record (real scores;
+    ``record`` replaces the province's, e.g. :func:`scoped_record`), the display bundles,
     a captioned PNG figure (``#| fig-cap: i18n:...``), a cell that printed to stderr, a cell that
-    raised an error, a hidden cell and a plain-text repr — everything a renderer must sort out."""
+    raised an error, a hidden cell and a plain-text repr — everything a renderer must sort out;
+    ``extra_outputs`` (display bundles) go in one more cell at the end."""
     import pandas as pd
     from papi_research import display as d
     from papi_research.i18n import fmt_num
 
-    from papi_research.briefing import Briefing, record
+    from papi_research.briefing import Briefing
     from papi_research.change import decompose_change
     from papi_research.data import load_cached
     from papi_research.scores import scorecard
 
-    data = load_cached(data_dir)
-    card = scorecard(data, province, year)
-    change = decompose_change(data, card.province, card.year, None)
-    rec = record(Briefing(province=card.province, year=card.year, lang=lang, target_spec="group:high_average",
-                          card=card, data=data, change_result=change))
+    if record is None:
+        data = load_cached(data_dir)
+        card = scorecard(data, province, year)
+        change = decompose_change(data, card.province, card.year, None)
+        rec = Briefing(province=card.province, year=card.year, lang=lang, target_spec="group:high_average",
+                       card=card, data=data, change_result=change).to_record()
+    else:
+        rec, lang, year = record, record["lang"], record["year"]
     v = nbformat.v4
     params = {"province": province, "year": year, "comparison_year": None, "lang": lang,
               "target": "group:high_average", "data_dir": data_dir}
@@ -102,6 +116,8 @@ def synthetic_notebook(path: Path, province: str = "Sơn La", lang: str = "vi", 
                         outputs=[v.new_output("display_data", data={"image/png": png_figure(1)})]),
     ]
     cells[-1].source = "#| echo: false\n#| label: fig-second\n#| fig-cap: \"Second figure\"\nfig2"
+    if extra_outputs:
+        cells.append(v.new_code_cell("briefing.show_figure(o, ...)", outputs=[_out(b) for b in extra_outputs]))
     nb = v.new_notebook(cells=cells)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.metadata["papermill"] = {"parameters": params, "input_path": "province_briefing.ipynb"}
@@ -153,3 +169,29 @@ def make_reports(out: Path, specs: list[tuple[str, int, str]], render_formats=("
     (out / "manifest.json").write_text(json.dumps({"schema": 1, "runs": runs}, ensure_ascii=False, indent=1),
                                        encoding="utf-8")
     return out
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+
+
+def require_chromium() -> None:
+    """Skip (saying why) where Debian chromium is missing; in CI (CI=true) a missing chromium fails."""
+    if not Path(CHROMIUM).is_file():
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is missing: .ci/run must install it (apt-get install chromium)")
+        pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium)")
+
+
+def offline_page(playwright):
+    """Chromium with one page that records console/page errors and aborts every request leaving file:// or
+    data: (returns browser, page, errors, remote)."""
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    page = browser.new_page(viewport={"width": 1100, "height": 900})
+    errors, remote = [], []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(("file://", "data:"))
+               else (remote.append(route.request.url), route.abort()))
+    return browser, page, errors, remote

@@ -11,13 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from conftest import offline_page, require_chromium
 from papi_research.data import load_cached
 from papi_research.scores import scorecard
 
 pytestmark = pytest.mark.slow
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -63,7 +61,10 @@ def test_pdf_is_a4_vietnamese_with_exact_figures(out):
     assert "Trang 1/" in text and "PAPI (2021)" in text
     assert "import " not in text and "Traceback" not in text and "#|" not in text
     images = sum(len(p.images) for p in pdf.pages)
-    assert images == 3  # every figure of the briefing is in the PDF
+    assert images == 4  # every figure of the briefing is in the PDF (profile, trend, change, locator map)
+    flat = " ".join(text.split())
+    assert "xếp hạng 2/13 so với khu vực Đồng bằng sông Cửu Long" in flat  # the regional rank
+    assert "geoBoundaries (www.geoboundaries.org)" in flat  # the locator map's boundary credit
     en = "\n".join(p.extract_text() for p in PdfReader(out / "2021" / "dong-thap" / "dong-thap-2021.en.pdf").pages)
     assert "Dong Thap" in en and "42.43" in en and "42,43" not in en
 
@@ -71,20 +72,11 @@ def test_pdf_is_a4_vietnamese_with_exact_figures(out):
 def test_real_briefing_in_chromium(out):
     from playwright import sync_api  # a test dependency: installed by `make test`
 
-    if not Path(CHROMIUM).is_file():
-        if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} is missing: .ci/run must install it (apt-get install chromium)")
-        pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium)")
+    require_chromium()
     artifacts = ROOT / "test-artifacts"
     artifacts.mkdir(exist_ok=True)
     with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(viewport={"width": 1100, "height": 900})
-        errors, remote = [], []
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(("file://", "data:"))
-                   else (remote.append(route.request.url), route.abort()))
+        browser, page, errors, remote = offline_page(p)
         page.goto((out / "2021" / "dong-thap" / "dong-thap-2021.vi.html").as_uri())
         page.wait_for_load_state("load")
         assert page.evaluate("document.documentElement.lang") == "vi"
@@ -92,7 +84,8 @@ def test_real_briefing_in_chromium(out):
         body = page.inner_text("body")
         assert "42,43/80" in body and "27/60" in body and "Đồng bằng sông Cửu Long" in body
         images = page.evaluate("Array.from(document.images).map(i => [i.complete, i.naturalWidth, i.alt])")
-        assert len(images) == 3 and all(done and width > 0 and alt for done, width, alt in images), images
+        assert len(images) == 4 and all(done and width > 0 and alt for done, width, alt in images), images
+        assert any(alt.startswith("Bản đồ") for _, _, alt in images)  # the locator map
         assert "import " not in body and "Traceback" not in body and "Warning" not in body
         page.screenshot(path=str(artifacts / "e2e-dong-thap-2021.vi.png"), full_page=True)
         page.goto((out / "index.html").as_uri())

@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
 PROVINCE = NOTEBOOKS / "province_briefing.ipynb"
 NATIONAL = NOTEBOOKS / "national_overview.ipynb"
+UNIT = NOTEBOOKS / "unit_briefing.ipynb"
 
 CONTRACT = '''province = "Sơn La"
 year = None             # None: the latest year with data
@@ -28,7 +29,15 @@ data_dir = None         # None: default search (PAPI_DATA_DIR, data/raw/papi, ..
 
 NATIONAL_PARAMS = '''year = None             # None: the latest year with data
 lang = "vi"
-data_dir = None         # None: default search (PAPI_DATA_DIR, data/raw/papi, ../shared/papi)'''
+data_dir = None         # None: default search (PAPI_DATA_DIR, data/raw/papi, ../shared/papi)
+map_dimension = None    # a dimension number (1–8) adds its map; None: the total's groups only'''
+
+UNIT_PARAMS = '''province = "Đồng Tháp"    # a new province (or a former province's name: it finds the new one)
+year = None             # None: the latest year with data
+lang = "vi"
+target = "group:high_average"
+data_dir = None         # None: default search (PAPI_DATA_DIR, data/raw/papi, ../shared/papi)
+units = "2025"          # the 34 provinces since 1 July 2025 (estimates from the former provinces' results)'''
 
 
 def _read(path: Path) -> nbformat.NotebookNode:
@@ -50,7 +59,7 @@ def _body(source: str) -> str:
     return "\n".join(line for line in source.splitlines() if not line.startswith("#|"))
 
 
-@pytest.mark.parametrize("path,params", [(PROVINCE, CONTRACT), (NATIONAL, NATIONAL_PARAMS)])
+@pytest.mark.parametrize("path,params", [(PROVINCE, CONTRACT), (NATIONAL, NATIONAL_PARAMS), (UNIT, UNIT_PARAMS)])
 def test_parameters_cell_matches_the_contract(path, params):
     nb = _read(path)
     tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
@@ -61,7 +70,7 @@ def test_parameters_cell_matches_the_contract(path, params):
     assert [c for c in nb.cells if c.cell_type == "code"][0] is tagged[0]
 
 
-@pytest.mark.parametrize("path,params", [(PROVINCE, CONTRACT), (NATIONAL, NATIONAL_PARAMS)])
+@pytest.mark.parametrize("path,params", [(PROVINCE, CONTRACT), (NATIONAL, NATIONAL_PARAMS), (UNIT, UNIT_PARAMS)])
 def test_papermill_reads_every_parameter(path, params):
     """papermill's own parser (`papermill --help-notebook`) must see each name, with its default."""
     import papermill
@@ -72,7 +81,7 @@ def test_papermill_reads_every_parameter(path, params):
     assert all(seen[n]["default"] for n in names)
 
 
-@pytest.mark.parametrize("path", [PROVINCE, NATIONAL])
+@pytest.mark.parametrize("path", [PROVINCE, NATIONAL, UNIT])
 def test_committed_notebooks_are_clean(path):
     nb = _read(path)
     nbformat.validate(nb)
@@ -93,48 +102,46 @@ def test_committed_notebooks_are_clean(path):
         ast.parse(_body(cell.source))  # valid Python once the Quarto options are stripped
 
 
-def test_province_figures_are_shown_with_catalogue_captions():
-    """briefing.show_figure(b, name): label fig-<name>, caption and alt text from the catalogue."""
-    from papi_research.briefing import FIGURE_TEXT, FIGURES
-    nb = _read(PROVINCE)
-    shown = re.findall(r'briefing\.show_figure\(b, "(\w+)"\)', "\n".join(c.source for c in nb.cells))
-    assert shown == list(FIGURES)
-    for cap, alt in FIGURE_TEXT.values():
-        for key in (cap, alt):
+NOTEBOOK_BRIEFINGS = {PROVINCE: ("b", "papi_research.briefing", "Briefing"),
+                      UNIT: ("b", "papi_research.unit_briefing", "UnitBriefing"),
+                      NATIONAL: ("o", "papi_research.national", "NationalBriefing")}
+
+
+@pytest.mark.parametrize("path,shown_expected", [
+    (PROVINCE, ["locator", "profile", "trend", "change"]),
+    (UNIT, ["locator", "components", "profile", "trend"]),
+    (NATIONAL, ["map", "map_34", "map_dimension", "league", "trends"])])
+def test_figures_are_shown_with_catalogue_captions(path, shown_expected):
+    """briefing.show_figure(b, name): label fig-<name>, caption and alt text from the catalogue (the
+    briefing's figure_keys); maps have alt text starting "Bản đồ"/"Map"."""
+    import importlib
+    var, module, cls = NOTEBOOK_BRIEFINGS[path]
+    keys = getattr(importlib.import_module(module), cls).figure_keys(None)
+    nb = _read(path)
+    shown = re.findall(rf'briefing\.show_figure\({var}, "(\w+)"\)', "\n".join(c.source for c in nb.cells))
+    assert shown == shown_expected and set(shown) <= set(keys)
+    assert not [c for c in nb.cells if re.search(r"\.figure\(", c.source)]  # every figure through show_figure
+    for name in shown:
+        for key in keys[name]:
             for lang in ("vi", "en"):  # show_figure fills {province} and {year} only
                 assert set(re.findall(r"{(\w+)}", catalogue()[key][lang])) <= {"province", "year"}
+        if "map" in name or name == "locator":
+            assert catalogue()[keys[name][1]]["vi"].startswith("Bản đồ")
+            assert catalogue()[keys[name][1]]["en"].startswith("Map")
 
 
-def test_province_notebook_is_ready_for_quarto():
-    """Quarto executes it (`execute: enabled`), the record cell is `output: asis` (its YAML block and
+@pytest.mark.parametrize("path", [PROVINCE, UNIT, NATIONAL])
+def test_briefing_notebooks_are_ready_for_quarto(path):
+    """Quarto executes them (`execute: enabled`), the record cell is `output: asis` (its YAML block and
     masthead go straight into the document), and the last cell prints the closing block."""
-    nb = _read(PROVINCE)
+    var = NOTEBOOK_BRIEFINGS[path][0]
+    nb = _read(path)
     meta = yaml.safe_load(nb.cells[0].source.strip().strip("-"))
     assert meta["execute"]["enabled"] is True and meta["jupyter"] == "python3"
     assert "title" not in meta and meta["pagetitle"]  # the title comes from the parameters (the record)
     code = [c for c in nb.cells if c.cell_type == "code"]
-    assert _options(code[1].source) == {"output": "asis"} and "briefing.show_record(b)" in code[1].source
-    assert code[-1].source.startswith("briefing.show_footer(b)")
-
-
-@pytest.mark.parametrize("path,count", [(NATIONAL, 2)])
-def test_figure_cells_carry_label_caption_and_alt_text(path, count):
-    nb = _read(path)
-    figs = [c for c in nb.cells if c.cell_type == "code" and "figure(" in c.source]
-    assert len(figs) == count
-    labels = []
-    for cell in figs:
-        opts = _options(cell.source)
-        assert opts["label"].startswith("fig-")
-        labels.append(opts["label"])
-        for key in ("fig-cap", "fig-alt"):
-            assert opts[key].startswith("i18n:br_")
-            entry = catalogue()[opts[key].removeprefix("i18n:")]
-            for lang in ("vi", "en"):  # the renderer fills {province} and {year} only
-                assert set(re.findall(r"{(\w+)}", entry[lang])) <= {"province", "year"}
-    assert len(set(labels)) == len(labels)
-
-
+    assert _options(code[1].source) == {"output": "asis"} and f"briefing.show_record({var})" in code[1].source
+    assert code[-1].source.startswith(f"briefing.show_footer({var})")
 # --- real executions -------------------------------------------------------------------------------
 
 def _execute(src: Path, out: Path, **parameters) -> nbformat.NotebookNode:
@@ -173,7 +180,7 @@ def test_province_briefing_executes_with_the_scorecard_numbers(tmp_path, provinc
     assert rank in text
     assert card.province.name(lang) in text
     pngs = [o for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
-    assert len(pngs) == 3
+    assert len(pngs) == 4  # profile, trend, change and the locator map
     assert nb.metadata["papermill"]["parameters"]["lang"] == lang
     assert ("CECODES, VFF-CRT, RTA" in text) and ("2025" in text)
     from papi_research.display import RECORD_MIME
@@ -199,7 +206,14 @@ def test_national_overview_executes(tmp_path):
     text = _texts(nb)
     assert "PAPI 2024 league table" in text and "47.82" in text  # Quảng Ninh tops 2024
     pngs = [o for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
-    assert len(pngs) == 2
+    assert len(pngs) == 4  # league, trends and the maps of the 63 and the 34 (no dimension map asked)
+    assert "Biggest movers" in text and "Tay Ninh" in text  # +8.11 from 2023, the largest rise
+    rec = _record(nb)  # no single province: the country is the subject, no total, rank or group
+    assert (rec["kind"], rec["province"]["code"], rec["province"]["name_en"], rec["year"]) == (
+        "national_briefing", "VN", "Vietnam", 2024)
+    assert (rec["total"], rec["rank"], rec["group"]) == (None, None, None)
+    assert rec["n_ranked"] == scorecard(load_cached(), "Quảng Ninh", 2024).ys.n_ranked
+    assert rec["title"]["title"] == "Vietnam: PAPI 2024 results" and rec["comparison_year"] == 2023
 
 
 @pytest.mark.slow
@@ -229,7 +243,65 @@ def test_under_quarto_the_notebook_emits_only_markdown(tmp_path, monkeypatch):
     assert "<h1>Hưng Yên: kết quả PAPI năm 2019</h1>" in first and "41,25/80" in first
     text = "\n".join(o["data"]["text/markdown"] for o in outputs)
     figures = re.findall(r"!\[([^\]]+)\]\(([^)]+)\)\{#(fig-\w+) fig-alt=\"[^\"]+\"\}", text)
-    assert [f[2] for f in figures] == ["fig-profile", "fig-trend", "fig-change"]
+    assert [f[2] for f in figures] == ["fig-locator", "fig-profile", "fig-trend", "fig-change"]
     for _, path, _ in figures:
         assert path.startswith("province_briefing_files/mediabag/") and (work / path).is_file()
     assert text.count("{#tbl-papi-") >= 3 and '<footer class="briefing-footer">' in text
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path,parameters,title,n_figures", [  # Sơn La is unchanged: no parts chart
+    (UNIT, {"province": "Sơn La", "year": 2024}, "Sơn La (tỉnh, thành phố mới): ước tính PAPI năm 2024", 3),
+    (NATIONAL, {"year": 2024, "lang": "en"}, "Vietnam: PAPI 2024 results", 4)])
+def test_under_quarto_unit_and_national_notebooks_emit_only_markdown(tmp_path, monkeypatch, path, parameters, title,
+                                                                     n_figures):
+    """The new-province and national notebooks as Quarto executes them: Markdown only, the record's YAML
+    block and masthead first, every figure a numbered Markdown image, the closing block last."""
+    import shutil
+    work = tmp_path / "notebooks"
+    work.mkdir()
+    shutil.copy(path, work / path.name)
+    monkeypatch.setenv("QUARTO_FIG_FORMAT", "png")
+    monkeypatch.setenv("QUARTO_DOCUMENT_FILE", path.name)
+    import papermill as pm
+    pm.execute_notebook(str(work / path.name), str(tmp_path / "out.ipynb"), parameters=parameters,
+                        kernel_name="python3", progress_bar=False, cwd=str(work))
+    nb = _read(tmp_path / "out.ipynb")
+    _assert_clean(nb)
+    outputs = [o for c in nb.cells for o in c.get("outputs", [])]
+    assert outputs and all(set(o["data"]) <= {"text/markdown", "text/plain"} for o in outputs)
+    first = outputs[0]["data"]["text/markdown"]
+    meta = yaml.safe_load(re.search(r"^---\n(.*?)\n---$", first, flags=re.S | re.M).group(1))
+    assert meta["pagetitle"] == title and f"<h1>{title}</h1>" in first
+    text = "\n".join(o["data"]["text/markdown"] for o in outputs)
+    figures = re.findall(r"!\[[^\]]+\]\(([^)]+)\)\{#(fig-[\w-]+) fig-alt=\"[^\"]+\"\}", text)
+    assert len(figures) == n_figures and all((work / f).is_file() for f, _ in figures)
+    assert '<footer class="briefing-footer">' in outputs[-1]["data"]["text/markdown"]
+
+
+@pytest.mark.slow
+def test_unit_briefing_executes_with_the_estimates(tmp_path):
+    from papi_research.units import unit_scorecard
+    nb = _execute(UNIT, tmp_path / "hy.ipynb", province="Hưng Yên", year=2024, lang="vi")
+    _assert_clean(nb)
+    text = _texts(nb)
+    card = unit_scorecard(load_cached(), "Hưng Yên", 2024)
+    assert fmt_num(card.total, "vi") in text and f"{card.rank}/{card.ys.n_ranked}" in text
+    assert "Thái Bình" in text and "không phải số liệu chính thức của PAPI" in text
+    assert f"{card.region_rank}/{card.n_region_ranked}" in text
+    pngs = [o for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
+    assert len(pngs) == 4
+    rec = _record(nb)
+    assert (rec["kind"], rec["province"]["code"], rec["year"], rec["units"]) == ("unit_briefing", card.unit.code, 2024,
+                                                                                "2025")
+    assert (rec["total"], rec["rank"], rec["n_ranked"], rec["region_rank"]) == (card.total, card.rank, card.ys.n_ranked,
+                                                                               card.region_rank)
+    assert rec["title"]["title"] == "Hưng Yên (tỉnh, thành phố mới): ước tính PAPI năm 2024"
+    assert "Thái Bình" in rec["title"]["merged"] and rec["members"] == list(card.unit.members)
+
+
+def _record(nb: nbformat.NotebookNode) -> dict:
+    from papi_research.display import RECORD_MIME
+    records = [o["data"][RECORD_MIME] for c in nb.cells for o in c.get("outputs", []) if RECORD_MIME in o.get("data", {})]
+    assert len(records) == 1
+    return records[0]

@@ -168,6 +168,37 @@ def test_render_needs_no_data_folder(executed_nb, monkeypatch, rendered):
     assert b.title.change_line == "So với năm 2023: +1,49 điểm (năm 2023 xếp hạng 30/61)"
 
 
+@pytest.mark.parametrize("kind,lang", [("unit", "vi"), ("national", "en")])
+def test_unit_and_national_briefings_render_with_no_data_folder(kind, lang, tmp_path, monkeypatch):
+    """A new province's and the national briefing: the title block comes from their record, builtin HTML,
+    PDF and the Quarto document, with the data folder gone."""
+    from conftest import scoped_record
+    from test_site import no_data_folder
+    rec = scoped_record(kind, lang)
+    nb = synthetic_notebook(tmp_path / f"{kind}.{lang}.ipynb", record=rec)
+    no_data_folder(monkeypatch)
+    out = render(nb, ("html", "pdf"), renderer="builtin")
+    import html as html_mod
+    html = html_mod.unescape(out["html"].read_text(encoding="utf-8"))
+    text = " ".join(pdf_text(out["pdf"]).split())
+    title = rec["title"]
+    if kind == "unit":
+        assert title["title"] == "Hưng Yên (tỉnh, thành phố mới): ước tính PAPI năm 2024"
+        assert title["score_line"].startswith("Tổng điểm ước tính 44,61/80 · Xếp hạng 8/33")
+        assert "Thái Bình" in title["merged"] and "không phải số liệu chính thức của PAPI" in title["contents_note"]
+    else:
+        assert title["title"] == "Vietnam: PAPI 2024 results" and title["merged"] == ""
+        assert title["score_line"] == "61 provinces ranked · Median total 43.48 out of 80"
+        assert title["change_line"] == "2023: median 42.33 out of 80"
+    assert f'<html lang="{lang}">' in html and f"<h1>{title['title']}</h1>" in html
+    for key in ("score_line", "change_line", "citation"):
+        assert title[key] in html and title[key] in text, key
+    doc = quarto_document(prepare(nb), tmp_path / "q")
+    front, meta = (yaml.safe_load(m) for m in re.findall(r"^---\n(.*?)\n---$", doc, flags=re.S | re.M))
+    assert front["pagetitle"] == meta["pagetitle"] == title["title"] and meta["lang"] == lang
+    assert f"<h1>{title['title']}</h1>" in doc and title["score_line"] in doc and "#papi-closing(" in doc
+
+
 def test_title_change_line_honours_comparison_year(tmp_path):
     """The title's change line and the body compare with the same year (comparison_year=2021)."""
     from papi_research.briefing import build, record

@@ -123,5 +123,5 @@ def test_a_run_that_does_not_match_its_notebook_is_an_error(reports, tmp_path):
     manifest = json.loads((copy / "manifest.json").read_text(encoding="utf-8"))
     manifest["runs"][0]["year"] = 2019
     (copy / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
-    with pytest.raises(DataValidationError, match=r"does not match its notebook's record \(P09 2024\)"):
+    with pytest.raises(DataValidationError, match=r"does not match its notebook's record \(P09 2024, province_briefing\)"):
         collect(copy)

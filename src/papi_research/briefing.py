@@ -45,10 +45,11 @@ SECTIONS = ("headline", "profile", "subdimensions", "change", "drivers", "priori
 NATIONAL_SECTIONS = ("overview", "league", "groups", "trends", "notes")
 """Section keys of the national overview, in reading order."""
 
-FIGURES = ("profile", "trend", "change")
-"""Figures of a provincial briefing (3, cheap to draw)."""
+FIGURES = ("locator", "profile", "trend", "change")
+"""Figures of a provincial briefing, in reading order (4, cheap to draw)."""
 
 NATIONAL_FIGURES = ("league", "trends")
+NATIONAL_FIGURE_TEXT = {name: (f"br_cap_fig_{name}", f"br_alt_fig_{name}") for name in NATIONAL_FIGURES}
 
 _TONE = {"best": "good", "high_average": "neutral", "low_average": "neutral", "poor": "bad", None: "neutral"}
 
@@ -247,7 +248,22 @@ class Briefing:
                                        ylabel=t("br_fig_total_of", lang, max=self.card.total_max))
         if name == "change":
             return figures.change_bars(self.change_frame(), lang=lang)
+        if name == "locator":
+            from . import maps
+            return maps.locator([self.province.code], lang=lang, papi_dir=self.data.directory)
         raise ParameterError("name", f"unknown figure {name!r}; choose from {', '.join(FIGURES)}")
+
+    def to_record(self) -> dict:
+        """The briefing record (:func:`record`, kind ``province_briefing``)."""
+        return _province_record(self)
+
+    def figure_keys(self) -> dict[str, tuple[str, str]]:
+        """Figure name → catalogue keys of its caption and alt text (:func:`show_figure`)."""
+        return FIGURE_TEXT
+
+    def caption_fields(self) -> dict:
+        """The fields figure captions and cell options are filled with."""
+        return {"province": self.province.name(self.lang), "year": self.year}
 
     def change_frame(self) -> pd.DataFrame:
         """Change by dimension (label, change) for the change chart; NaN where not comparable."""
@@ -273,7 +289,8 @@ def dimension_frame(card: Scorecard) -> pd.DataFrame:
     """``card.dimension_table()`` with each dimension score's 95 % survey interval (``ci_low``, ``ci_high``)."""
     dt = card.dimension_table()
     u = year_uncertainty(card.data, card.year) if card.data is not None else None
-    noise = None if u is None else difference_noise(float(u.dim_se[card.province.code]))
+    se = None if u is None else u.dim_se.get(card.province.code)  # none for a new province's estimate
+    noise = None if se is None or pd.isna(se) else difference_noise(float(se))
     score = pd.to_numeric(dt["score"], errors="coerce")
     dt["ci_low"] = np.nan if noise is None else score - noise
     dt["ci_high"] = np.nan if noise is None else score + noise
@@ -395,6 +412,9 @@ def headline_section(b: Briefing) -> Section:
                    best=u["rank_range"][0], worst=u["rank_range"][1], n=ys.n_ranked,
                    group=group_name(c.group, lang), p=fmt_num(100 * u["p_keep_group"], lang, 0)))
             s.note(u["ci_basis_text"][lang])
+        if c.region_rank is not None:
+            s.md(t("region_rank_sentence", lang, province=name, rank=c.region_rank, n=c.n_region_ranked,
+                   region=p.region(lang)))
         s.md(_change_sentence(b))
         if ys.rule.basis == "computed":
             s.note(t("br_group_computed_note", lang, year=b.year))
@@ -892,6 +912,7 @@ def notes_section(b: Briefing) -> Section:
             s.md(t("br_notes_analysis", lang))
             s.md("\n".join("- " + x for x in extra))
     s.md(t("boundaries_note", lang))
+    s.md(t("map_credit", lang))  # the locator map's boundaries
     s.md(t("citation", lang, year=b.year))
     if b.report is not None and _uses_companion(b.report):
         s.md(t("br_notes_companion", lang))
@@ -912,10 +933,43 @@ def _uses_companion(report) -> bool:
 # --- the record: what the title, the site and the manifest read from the executed notebook ----------
 
 RECORD_SCHEMA = 1
-"""Version of :func:`record` (``schema`` key); a reader refuses a record of another version."""
+"""Version of the record (``schema`` key); a reader refuses a record of another version."""
 
-FIGURE_TEXT = {name: (f"br_cap_fig_{name}", f"br_alt_fig_{name}") for name in FIGURES}
+RECORD_KINDS = ("province_briefing", "unit_briefing", "national_briefing")
+"""What a record is about (its ``kind``): one of the 63 provinces PAPI measured, one of the 34 provinces
+since 1 July 2025 (estimates, :mod:`papi_research.unit_briefing`), or the country
+(:mod:`papi_research.national`)."""
+
+SUBJECT_KEYS = ("code", "slug", "name_vi", "name_en", "region_vi", "region_en")
+"""Keys of the record's ``province``: the briefing's subject (for a national briefing, the country)."""
+
+FIGURE_TEXT = {**{name: (f"br_cap_fig_{name}", f"br_alt_fig_{name}") for name in FIGURES if name != "locator"},
+               "locator": ("map_cap_locator", "map_alt_locator")}
 """Catalogue keys of each figure's caption and alt text."""
+
+
+def record_subject(p: Province) -> dict[str, str]:
+    """The record's ``province``: code, slug, names and region in both languages."""
+    d = p.to_dict()
+    return {k: d[k] for k in SUBJECT_KEYS}
+
+
+def title_common(lang: str, year: int) -> dict[str, str]:
+    """Title-block and footer sentences every briefing shares (kicker, citation, boundaries, provenance,
+    page footer and caption words)."""
+    return {"kicker": t("rd_kicker", lang), "citation": t("citation", lang, year=year),
+            "boundaries": t("boundaries_note", lang), "produced_by": t("rd_produced_by", lang, version=__version__),
+            "page": t("rd_page", lang, page="{page}", total="{total}"),
+            "figure_word": t("rd_figure", lang), "table_word": t("rd_table", lang)}
+
+
+def change_line(lang: str, prev: dict | None, delta: float | None) -> str:
+    """The title block's change line: the total's change since ``prev`` (year, rank, n_ranked)."""
+    if prev is None or delta is None:
+        return t("rd_no_comparison", lang)
+    return t("rd_change_line", lang, prev_year=prev["year"], delta=_signed(delta, lang),
+             prev_rank="–" if prev.get("rank") is None else prev["rank"],
+             prev_n="–" if prev.get("n_ranked") is None else prev["n_ranked"])
 
 
 def title_facts(card: Scorecard, change, lang: str, registry) -> dict[str, str]:
@@ -932,64 +986,74 @@ def title_facts(card: Scorecard, change, lang: str, registry) -> dict[str, str]:
         score = score[:1].upper() + score[1:]
     else:
         score = t("rd_no_total", lang, year=card.year, status=t("status_" + card.status, lang))
-    if change is not None and change.from_year is not None and change.total_change is not None:
-        change_line = t("rd_change_line", lang, prev_year=change.from_year,
-                        delta=_signed(change.total_change, lang),
-                        prev_rank="–" if change.rank_from is None else change.rank_from,
-                        prev_n="–" if change.n_ranked_from is None else change.n_ranked_from)
-    else:
-        change_line = t("rd_no_comparison", lang)
-    return {"kicker": t("rd_kicker", lang), "doc_type": t("rd_doc_type", lang),
+    ok = change is not None and change.from_year is not None and change.total_change is not None
+    prev = {"year": change.from_year, "rank": change.rank_from, "n_ranked": change.n_ranked_from} if ok else None
+    return {**title_common(lang, card.year), "doc_type": t("rd_doc_type", lang),
             "title": t("rd_title", lang, province=name, year=card.year), "region": p.region(lang),
-            "score_line": score, "change_line": change_line, "citation": t("citation", lang, year=card.year),
-            "boundaries": t("boundaries_note", lang), "merged": _merger_sentence(p, registry, lang),
-            "produced_by": t("rd_produced_by", lang, version=__version__),
-            "contents_note": t("rd_contents_note", lang),
-            "page": t("rd_page", lang, page="{page}", total="{total}"),
-            "figure_word": t("rd_figure", lang), "table_word": t("rd_table", lang)}
+            "score_line": score, "change_line": change_line(lang, prev, change.total_change if ok else None),
+            "merged": _merger_sentence(p, registry, lang), "contents_note": t("rd_contents_note", lang)}
 
 
-def record(b: Briefing) -> dict:
-    """The facts every later step needs, as JSON-safe values: province, year, language, comparison
-    year, scores, data version and the title block (:func:`title_facts`). The notebook displays it
-    (:func:`show_record`); renderers, the site and the manifest read it from the executed notebook."""
+def record(b) -> dict:
+    """The facts every later step needs, as JSON-safe values (``b.to_record()``): kind, subject
+    (``province``), year, language, comparison year, scores, data version and the title block. The
+    notebook displays it (:func:`show_record`); renderers, the site and the manifest read it from the
+    executed notebook, so they need no data folder.
+
+    Keys of every kind: ``schema`` (1), ``kind`` (:data:`RECORD_KINDS`), ``province`` (the subject,
+    :data:`SUBJECT_KEYS`), ``year``, ``lang``, ``comparison_year``, ``status``, ``total``, ``total_max``,
+    ``rank``, ``n_ranked``, ``group``, ``data_version``, ``title``. A national briefing has no single
+    province: its ``province`` is the country (code ``VN``, slug ``vietnam``), ``total``, ``rank`` and
+    ``group`` are null, ``n_ranked`` is the number of provinces ranked that year and ``median`` the
+    median total. A new province's record (``unit_briefing``) adds ``units`` ("2025"), ``members``
+    (former provinces' codes) and ``coverage``; its ranks are among the 34.
+    """
+    return b.to_record()
+
+
+def _province_record(b: Briefing) -> dict:
     c = b.card
     complete = c.total is not None
-    return {"schema": RECORD_SCHEMA, "kind": "province_briefing",
-            "province": {k: v for k, v in b.province.to_dict().items()
-                         if k in ("code", "slug", "name_vi", "name_en", "region_vi", "region_en")},
+    return {"schema": RECORD_SCHEMA, "kind": "province_briefing", "province": record_subject(b.province),
             "year": int(b.year), "lang": b.lang, "comparison_year": b.comparison_year, "target": b.target_spec,
             "status": c.status, "total": _num(c.total), "total_max": int(c.total_max),
             "rank": None if c.rank is None else int(c.rank),
             "n_ranked": int(c.ys.n_ranked) if complete else None, "group": c.group,
+            "region_rank": None if c.region_rank is None else int(c.region_rank),
+            "n_region_ranked": None if c.region_rank is None else int(c.n_region_ranked),
             "data_version": b.data.version,
             "title": title_facts(c, b.change_result, b.lang, b.data.provinces)}
 
 
-def show_record(b: Briefing) -> None:
-    """Display the record (first output of the briefing notebook; for Quarto also the page title,
+def show_record(b) -> None:
+    """Display the record (first output of a briefing notebook; for Quarto also the page title,
     language, caption words and masthead)."""
     from . import display
     display.show_bundle(display.record_bundle(record(b)))
 
 
-def show_footer(b: Briefing) -> None:
+def show_footer(b) -> None:
     """Display the closing block (citation, boundaries, provenance) for Quarto; the builtin renderer
     prints it from the record."""
     from . import display
-    display.show_bundle(display.footer_bundle(title_facts(b.card, b.change_result, b.lang, b.data.provinces)))
+    display.show_bundle(display.footer_bundle(record(b)["title"]))
 
 
-def show_figure(b: Briefing, name: str) -> None:
-    """Display figure ``name`` with its label (``fig-<name>``), caption and alt text from the catalogue."""
+def show_figure(b, name: str) -> None:
+    """Display figure ``name`` of a briefing (province, new province or national) with its label
+    (``fig-<name>``), caption and alt text from the catalogue (``b.figure_keys()``); nothing when the
+    briefing has no such figure to draw (``b.figure(name)`` is None)."""
     from . import display, figures
-    if name not in FIGURE_TEXT:
-        raise ParameterError("name", f"unknown figure {name!r}; choose from {', '.join(FIGURES)}")
-    cap, alt = FIGURE_TEXT[name]
-    fields = {"province": b.province.name(b.lang), "year": b.year}
-    png = figures.to_png(b.figure(name))
-    display.show_bundle(display.figure_bundle(png, label=f"fig-{name}", caption=t(cap, b.lang, **fields),
-                                              alt=t(alt, b.lang, **fields)))
+    keys = b.figure_keys()
+    if name not in keys:
+        raise ParameterError("name", f"unknown figure {name!r}; choose from {', '.join(keys)}")
+    fig = b.figure(name)
+    if fig is None:
+        return
+    cap, alt = keys[name]
+    fields = b.caption_fields()
+    display.show_bundle(display.figure_bundle(figures.to_png(fig), label="fig-" + name.replace("_", "-"),
+                                              caption=t(cap, b.lang, **fields), alt=t(alt, b.lang, **fields)))
 
 
 # --- national overview ----------------------------------------------------------------------------
@@ -1011,6 +1075,13 @@ class NationalOverview:
 
     def title(self) -> str:
         return t("br_nat_title", self.lang, year=self.year)
+
+    def figure_keys(self) -> dict[str, tuple[str, str]]:
+        """Figure name → catalogue keys of its caption and alt text (:func:`show_figure`)."""
+        return NATIONAL_FIGURE_TEXT
+
+    def caption_fields(self) -> dict:
+        return {"province": t("nat_country", self.lang), "year": self.year}
 
     def figure(self, name: str):
         """Draw one of :data:`NATIONAL_FIGURES` (a ``figures.HouseFigure``); library warnings go to the log."""

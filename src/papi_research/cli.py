@@ -78,14 +78,20 @@ def data_check(data_dir):
     click.echo(data_check_text(data))
 
 
+units_option = click.option("--units", type=click.Choice(["63", "2025"]), default="63", show_default=True,
+                            help="63 = the former provinces (PAPI's own figures); 2025 = the 34 provinces since "
+                                 "1 July 2025 (estimates from the former provinces' results).")
+
+
 @main.command()
 @click.argument("province", required=False)
 @click.option("--year", type=int, default=None, help="Year (default: the latest with data).")
 @click.option("--all", "all_", is_flag=True, help="Every province (use with --json).")
 @click.option("--lang", type=LANG, default="vi", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (scores unrounded).")
+@units_option
 @data_dir_option
-def scores(province, year, all_, lang, as_json, data_dir):
+def scores(province, year, all_, lang, as_json, units, data_dir):
     """Scorecard of a province: total, rank, group, dimensions and sub-dimensions."""
     from .errors import ParameterError
     from .report_text import scorecard_text
@@ -93,8 +99,12 @@ def scores(province, year, all_, lang, as_json, data_dir):
     if bool(province) == bool(all_):
         raise ParameterError("PROVINCE", "give one province, or --all")
     data = _data(data_dir)
+    everyone, card_of = data.provinces, scorecard
+    if units == "2025":  # the 34 new provinces: estimates from the former ones
+        from .units import load_units, unit_scorecard
+        everyone, card_of = load_units(data), unit_scorecard
     if all_:
-        cards = [scorecard(data, p, year) for p in data.provinces]
+        cards = [card_of(data, p, year) for p in everyone]
         if as_json:
             _dump([c.to_dict() for c in cards])
         else:
@@ -102,7 +112,7 @@ def scores(province, year, all_, lang, as_json, data_dir):
                 click.echo(scorecard_text(c, lang))
                 click.echo("")
         return
-    card = scorecard(data, province, year)
+    card = card_of(data, province, year)
     if as_json:
         _dump(card.to_dict())
     else:
@@ -138,9 +148,14 @@ def _stop_like_ctrl_c(signum, frame):
 @click.option("--timeout", type=int, default=600, show_default=True, help="Seconds allowed per notebook cell.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON.")
 @click.option("--dry-run", is_flag=True, help="Validate and show what would run; start nothing.")
+@units_option
+@click.option("--national", is_flag=True, help="The national briefing (league table, groups, maps, movers).")
+@click.option("--map-dimension", type=int, default=None,
+              help="With --national: also map the groups of this dimension (1–8).")
 @data_dir_option
 def run_cmd(province, all_, region, year, comparison_year, target, langs, formats, jobs, force, out, executor,
-            scheduler, renderer, notebook, fresh_kernels, timeout, as_json, dry_run, data_dir):
+            scheduler, renderer, notebook, fresh_kernels, timeout, as_json, dry_run, units, national, map_dimension,
+            data_dir):
     """Execute the briefing notebook per province (papermill) and render HTML/PDF briefings."""
     from pathlib import Path
 
@@ -149,7 +164,8 @@ def run_cmd(province, all_, region, year, comparison_year, target, langs, format
                          formats=parse_list(formats), jobs=jobs, force=force, out=Path(out) if out else None,
                          executor=executor, scheduler=scheduler, renderer=renderer,
                          notebook=Path(notebook) if notebook else None, data_dir=data_dir, target=target,
-                         comparison_year=comparison_year, fresh=fresh_kernels, execution_timeout=timeout)
+                         comparison_year=comparison_year, fresh=fresh_kernels, execution_timeout=timeout,
+                         units=units, national=national, map_dimension=map_dimension)
     plan = plan_run(options)
     if dry_run:
         if as_json:

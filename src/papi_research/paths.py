@@ -108,24 +108,40 @@ def find_papi_dir(data_dir: str | os.PathLike | None = None) -> Path:
 
 def find_companion_dir(papi_dir: Path | None = None, companion_dir: str | os.PathLike | None = None) -> Path:
     """Resolve the companion-panel directory or raise an error listing where we looked."""
+    tried = _beside_papi(companion_dir, "--companion-dir", "PAPI_COMPANION_DIR", papi_dir, "companion")
+    return _first_dir(tried, "Companion data directory", "Point at it with the environment variable PAPI_COMPANION_DIR.")
+
+
+def _beside_papi(explicit, explicit_label: str, env_var: str, papi_dir: Path | None, folder: str) -> list[tuple[str, Path]]:
+    """Where a folder of shared data is looked for: the explicit path, else the environment variable, else
+    ``<folder>`` beside the PAPI data, ``<project>/data/raw/<folder>`` and ``<project>/../shared/<folder>``."""
+    if explicit is not None:
+        return [(explicit_label, Path(explicit))]
+    if os.environ.get(env_var):
+        return [(env_var, Path(os.environ[env_var]))]
     tried: list[tuple[str, Path]] = []
-    if companion_dir is not None:
-        tried.append(("--companion-dir", Path(companion_dir)))
-    else:
-        env = os.environ.get("PAPI_COMPANION_DIR")
-        if env:
-            tried.append(("PAPI_COMPANION_DIR", Path(env)))
-        else:
-            if papi_dir is not None:
-                tried.append(("beside the PAPI data", Path(papi_dir).parent / "companion"))
-            root = project_dir()
-            tried.append(("project default", root / "data" / "raw" / "companion"))
-            tried.append(("shared default", root.parent / "shared" / "companion"))
+    if papi_dir is not None:
+        tried.append(("beside the PAPI data", Path(papi_dir).parent / folder))
+    root = project_dir()
+    tried.append(("project default", root / "data" / "raw" / folder))
+    tried.append(("shared default", root.parent / "shared" / folder))
+    return tried
+
+
+def _first_dir(tried: list[tuple[str, Path]], what: str, hint: str) -> Path:
+    """The first existing folder of ``tried`` (resolved), or an error listing every place looked in."""
     for _, path in tried:
         if path.is_dir():
             return path.resolve()
     looked = "\n".join(f"  - {p} ({how})" for how, p in tried)
-    raise DataNotFoundError(
-        "Companion data directory not found. Looked in:\n" + looked + "\n"
-        "Point at it with the environment variable PAPI_COMPANION_DIR."
-    )
+    raise DataNotFoundError(f"{what} not found. Looked in:\n" + looked + "\n" + hint)
+
+
+def find_geo_dir(papi_dir: Path | None = None, geo_dir: str | os.PathLike | None = None) -> Path:
+    """Resolve the boundary folder (``vietnam_provinces_63.geojson``, ``join_34.csv`` …) or raise an
+    error listing where we looked: ``geo_dir``, else ``PAPI_GEO_DIR``, else a ``geo`` folder beside the
+    PAPI data, ``<project>/data/raw/geo`` and ``<project>/../shared/geo``."""
+    tried = _beside_papi(geo_dir, "geo_dir", "PAPI_GEO_DIR", papi_dir, "geo")
+    return _first_dir(tried, "Boundary (geo) data directory",
+                      "Point at it with the environment variable PAPI_GEO_DIR (a folder holding "
+                      "vietnam_provinces_63.geojson, vietnam_provinces_34.geojson, join_63.csv and join_34.csv).")

@@ -49,12 +49,18 @@ def scorecard_text(card: Scorecard, lang: str) -> str:
                            best=u["rank_range"][0], worst=u["rank_range"][1],
                            p=fmt_num(100 * u["p_keep_group"], lang, 0)))
             lines.append(u["ci_basis_text"][lang])
+        if card.region_rank is not None:
+            lines.append(t("region_rank_line", lang, rank=card.region_rank, n=card.n_region_ranked,
+                           region=p.region(lang)))
         if card.previous:
             pv = card.previous
             lines.append(f"{pv['year']}: {fmt_num(pv['total'], lang)}/{card.total_max}, "
                          f"{t('rank', lang).lower()} {t('rank_of', lang, rank=pv['rank'], n=pv['n_ranked'])}")
     else:
         lines.append(f"{t('status', lang)}: {t('status_' + card.status, lang)} — {card.missing_reason}")
+    if hasattr(card, "components"):  # a new province (units.UnitScorecard): an estimate, with its parts
+        from .units import component_lines
+        lines += component_lines(card, lang)
     lines.append("")
     dt = card.dimension_table()
     name_col = "short_vi" if lang == "vi" else "short_en"

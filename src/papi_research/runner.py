@@ -71,6 +71,9 @@ class RunOptions:
     comparison_year: int | None = None
     fresh: bool = False  # one new kernel per notebook (slow; for checking the fast path)
     execution_timeout: int = 600
+    units: str = "63"  # "2025": the 34 new provinces (scopes.py)
+    national: bool = False  # the national briefing (scopes.py)
+    map_dimension: int | None = None  # the national briefing: also map this dimension's groups
 
 
 @dataclass
@@ -256,12 +259,17 @@ def plan_run(options: RunOptions, log: Callable[[str], None] | None = None) -> P
         raise ParameterError("jobs", f"must be at least 1; got {jobs}")
     from .executors import get_executor
     get_executor(options.executor, options.scheduler)  # validates name and --scheduler
-    notebook = Path(options.notebook) if options.notebook else default_notebook()
+    from . import scopes
+    scoped = scopes.is_scoped(options)
+    scopes.check_scope(options)
+    expected = scopes.scope_parameters(options) if scoped else NOTEBOOK_PARAMETERS
+    notebook = Path(options.notebook) if options.notebook else (scopes.scope_notebook(options) if scoped
+                                                                else default_notebook())
     declared = notebook_parameters(notebook)
-    unknown = [p for p in NOTEBOOK_PARAMETERS if p not in declared]
+    unknown = [p for p in expected if p not in declared]
     if unknown:
         raise ParameterError("notebook", f"the parameters cell of {notebook} does not declare "
-                                         f"{', '.join(unknown)} (expected: {', '.join(NOTEBOOK_PARAMETERS)})")
+                                         f"{', '.join(unknown)} (expected: {', '.join(expected)})")
 
     data = load(options.data_dir)
     year = data.latest_year if options.year is None else data.check_year(int(options.year))
@@ -270,9 +278,11 @@ def plan_run(options: RunOptions, log: Callable[[str], None] | None = None) -> P
         if options.comparison_year >= year:
             raise ParameterError("comparison-year", f"must be before {year}; got {options.comparison_year}")
     given = [bool(options.provinces), options.all, options.region is not None]
-    if sum(given) != 1:
+    if sum(given) != 1 and not options.national:
         raise ParameterError("PROVINCE", "give provinces, or --all, or --region (exactly one of them)")
-    if options.all:
+    if scoped:
+        provinces = []  # the jobs come from scopes.scoped_jobs below
+    elif options.all:
         provinces = list(data.provinces)
     elif options.region is not None:
         provinces = data.provinces.in_region(options.region)
@@ -295,6 +305,7 @@ def plan_run(options: RunOptions, log: Callable[[str], None] | None = None) -> P
         "notebook": sha256_file(notebook),
         "data": data.version,
         "companion": companion_hash(_companion(data.directory)),
+        "geo": companion_hash(_geo(data.directory)),  # boundaries and 2025 membership (maps, --units 2025)
         "source": source_hash(),
         "package": __version__,
     }
@@ -306,6 +317,9 @@ def plan_run(options: RunOptions, log: Callable[[str], None] | None = None) -> P
 
     planned: list[PlannedJob] = []
     warm_province = None
+    if scoped:
+        planned = scopes.scoped_jobs(options, data, year, notebook, out_dir, base_inputs, versions, data_dir_param,
+                                     nb_label, formats, previous, langs)
     for p in provinces:
         status = str(statuses.get(p.code, "missing"))
         for lang in langs:
@@ -362,6 +376,14 @@ def check_writable(out_dir: Path) -> None:
 def _companion(papi_dir: Path) -> Path | None:
     try:
         return find_companion_dir(papi_dir)
+    except PapiError:
+        return None
+
+
+def _geo(papi_dir: Path) -> Path | None:
+    from .paths import find_geo_dir
+    try:
+        return find_geo_dir(papi_dir)
     except PapiError:
         return None
 

@@ -133,7 +133,6 @@ class YearScores:
 def _compute_year(data: PapiData, year: int) -> YearScores:
     data.check_year(year)
     regime = regime_of(year)
-    rule = group_rule(year)
     struct = data.codebook.table(year)
     panel = data.panel[data.panel["year"] == year]
     codes = data.provinces.codes
@@ -150,10 +149,31 @@ def _compute_year(data: PapiData, year: int) -> YearScores:
     status = np.where(n_present == regime.n_dimensions, "complete", np.where(n_any > 0, "partial", "missing"))
     total = dims.sum(axis=1, min_count=1).where(pd.Series(status, index=codes) == "complete")
     reg = {p.code: (p.region_en, p.region_vi) for p in data.provinces}
+    return assemble_year(year, struct, sub, dims, pd.Series(status, index=codes), total, reg)
+
+
+def regional_ranks(total: pd.Series, region: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Rank of each total among the ranked members of its region, and how many of them are ranked."""
+    rank = total.groupby(region).transform(rank_desc).astype("Int64")
+    n = total.notna().groupby(region).transform("sum").astype("Int64")
+    return rank, n.where(total.notna())
+
+
+def assemble_year(year: int, struct: pd.DataFrame, sub: pd.DataFrame, dims: pd.DataFrame, status: pd.Series,
+                  total: pd.Series, reg: dict[str, tuple[str, str]]) -> "YearScores":
+    """Ranks, groups (the year's tie rule), cut-offs and national statistics of the units in ``dims``
+    (the 63 provinces, or the 34 post-2025 units of ``units.py``)."""
+    regime = regime_of(year)
+    rule = group_rule(year)
+    codes = list(dims.index)
+    n_present = dims.notna().sum(axis=1)
+    region_en = pd.Series([reg[c][0] for c in codes], index=codes)
+    region_rank, n_region = regional_ranks(total, region_en)
     prov = pd.DataFrame({
         "status": status, "total": total, "rank": rank_desc(total),
         "group": assign_groups(total, rule.tie_rule),
-        "region_en": [reg[c][0] for c in codes], "region_vi": [reg[c][1] for c in codes],
+        "region_en": region_en, "region_vi": [reg[c][1] for c in codes],
+        "region_rank": region_rank, "n_region_ranked": n_region,
         "n_dimensions_present": n_present,
     }, index=pd.Index(codes, name="code"))
     dim_ranks = dims.apply(rank_desc)
@@ -235,6 +255,15 @@ class Scorecard:
         return self.row["group"]
 
     @property
+    def region_rank(self) -> int | None:
+        """Rank among the ranked provinces of the same region (None without a total)."""
+        return _int(self.row["region_rank"])
+
+    @property
+    def n_region_ranked(self) -> int | None:
+        return _int(self.row["n_region_ranked"])
+
+    @property
     def total_max(self) -> int:
         return self.ys.regime.total_max
 
@@ -285,6 +314,7 @@ class Scorecard:
             "boundaries": "63 provinces before the merger of 1 July 2025",
             "year": self.year, "status": self.status, "total": self.total, "total_max": self.total_max,
             "rank": self.rank, "n_ranked": self.ys.n_ranked, "group": self.group,
+            "region_rank": self.region_rank, "n_region_ranked": self.n_region_ranked,
             "group_basis": self.ys.rule.basis,
             **self.uncertainty(),
             "previous": self.previous,

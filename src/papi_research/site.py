@@ -1,8 +1,9 @@
 """The index site: ``<out>/index.html`` listing every briefing (province × year × language) from the manifest.
 
 ``build_site(out_dir)`` reads ``<out>/manifest.json`` (written by :mod:`papi_research.runner`) and, for
-each run, the briefing record in its executed notebook (province names, region, total, rank, group:
-the notebook is the record, so no data folder is needed), and writes one
+each run, the briefing record in its executed notebook (province names, region, total, rank, group, and
+the kind: one of the 63, one of the 34 new provinces, or the national briefing; the notebook is the
+record, so no data folder is needed), with the maps of the latest national briefing, and writes one
 self-contained page (inline CSS and JavaScript, no CDN, works from ``file://``): a table sortable by
 every column, filterable by name (diacritics optional), year, language and group, Vietnamese by
 default with an English switch (``index.html#en`` opens it in English). Output is deterministic: rows
@@ -12,7 +13,7 @@ are sorted by year (newest first), rank and name; nothing depends on the clock.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -54,6 +55,7 @@ class SiteRow:
     html: str | None
     pdf: str | None
     search: str
+    kind: str = "province"  # province | unit (one of the 34 since 1 July 2025: estimates) | national
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -65,6 +67,7 @@ class Site:
 
     rows: list[SiteRow]
     out_dir: Path
+    maps: list[dict] = field(default_factory=list)  # the national briefing's maps (:func:`site_maps`)
 
     def to_dict(self) -> dict:
         return {"out_dir": str(self.out_dir), "rows": [r.to_dict() for r in self.rows]}
@@ -109,8 +112,9 @@ def _link(out_dir: Path, rel: object) -> str | None:
     return Path(rel).as_posix() if target.is_file() else None
 
 
-def _record(out_dir: Path, run: dict, row: int) -> dict | None:
-    """The briefing record in the run's executed notebook (None when the run left no notebook)."""
+def _record(out_dir: Path, run: dict, row: int) -> tuple[dict, object] | tuple[None, None]:
+    """The briefing record in the run's executed notebook, and the notebook (Nones when the run left no
+    notebook)."""
     import nbformat
 
     from .render.briefing import RenderError, read_record
@@ -118,14 +122,15 @@ def _record(out_dir: Path, run: dict, row: int) -> dict | None:
     path = None if not isinstance(rel, str) or not rel else out_dir / rel
     if path is None or not path.is_file():
         if run["status"] == "failed":
-            return None
+            return None, None
         raise DataValidationError(f"run {run['key']!r} has no executed notebook ({rel!r})",
                                   file=out_dir / "manifest.json", row=row, column="outputs")
     try:
-        return read_record(nbformat.read(path, as_version=4), path)
+        nb = nbformat.read(path, as_version=4)
+        return read_record(nb, path), nb
     except (RenderError, ValueError, OSError) as exc:
         if run["status"] == "failed":
-            return None
+            return None, None
         raise DataValidationError(f"run {run['key']!r}: {exc}", file=out_dir / "manifest.json", row=row,
                                   column="outputs") from None
 
@@ -136,14 +141,16 @@ def collect(out_dir: Path | str) -> Site:
     out_dir = Path(out_dir)
     manifest = read_manifest(out_dir)
     rows: list[SiteRow] = []
+    national: dict[tuple[int, str], object] = {}  # (year, lang) → executed national notebook (its maps)
     for i, run in enumerate(manifest["runs"]):
         if run["status"] not in SHOWN_STATUSES:
             continue
-        rec = _record(out_dir, run, i)
+        rec, nb = _record(out_dir, run, i)
+        kind = RECORD_KINDS[rec["kind"]] if rec else site_kind(run)
         if rec is not None and (rec["province"]["code"] != run.get("province_code", rec["province"]["code"])
-                                or int(rec["year"]) != int(run["year"])):
+                                or int(rec["year"]) != int(run["year"]) or kind != site_kind(run)):
             raise DataValidationError(f"run {run['key']!r} does not match its notebook's record "
-                                      f"({rec['province']['code']} {rec['year']})",
+                                      f"({rec['province']['code']} {rec['year']}, {rec['kind']})",
                                       file=out_dir / "manifest.json", row=i, column="province_code")
         p = rec["province"] if rec else {"code": str(run.get("province_code") or ""), "slug": str(run["slug"]),
                                           "name_vi": str((run.get("parameters") or {}).get("province") or run["slug"]),
@@ -161,9 +168,12 @@ def collect(out_dir: Path | str) -> Site:
             rank=rec["rank"] if rec else None, n_ranked=rec["n_ranked"] if complete else None,
             group=rec["group"] if rec else None,
             html=_link(out_dir, outputs.get("html")), pdf=_link(out_dir, outputs.get("pdf")),
-            search=" ".join(sorted({fold(p["name_vi"]), fold(p["name_en"]), p["slug"], p["code"].lower()}))))
+            search=" ".join(sorted({fold(p["name_vi"]), fold(p["name_en"]), p["slug"], p["code"].lower()}
+                                   | ({kind} if kind != "province" else set()))), kind=kind))
+        if kind == "national" and nb is not None and run["status"] != "failed":
+            national[(int(run["year"]), run["lang"])] = nb
     rows.sort(key=lambda r: (-r.year, r.rank if r.rank is not None else 10**6, fold(r.name_vi), LANGS.index(r.lang)))
-    return Site(rows=rows, out_dir=out_dir)
+    return Site(rows=rows, out_dir=out_dir, maps=site_maps(national))
 
 
 @lru_cache(maxsize=1)
@@ -178,7 +188,8 @@ def words() -> dict[str, dict[str, str]]:
     """The site's words (``rd_site_*`` keys and shared ones) in both languages."""
     cat = catalogue()
     out = {k: v for k, v in cat.items() if k.startswith("rd_site_")}
-    for k in ("citation", "boundaries_note"):
+    for k in ("citation", "boundaries_note", "map_credit", "rd_site_maps", "rd_site_kind_unit",
+              "rd_site_kind_national"):
         out[k] = cat[k]
     out["groups"] = {g: {lang: group_name(g, lang) for lang in LANGS} for g in GROUPS}
     return out
@@ -189,7 +200,8 @@ def site_html(site: Site) -> str:
     span = None if not years else (str(years[0]) if len(years) == 1 else f"{years[-1]}–{years[0]}")
     w = words()
     return _template().render(rows=site.rows, years=years, groups=GROUPS, w=w, version=__version__,
-                              citation_year=span, words_json=json.dumps(w, ensure_ascii=False, sort_keys=True))
+                              citation_year=span, words_json=json.dumps(w, ensure_ascii=False, sort_keys=True),
+                              maps=site.maps)
 
 
 def build_site(out_dir: Path | str) -> Path:
@@ -199,3 +211,49 @@ def build_site(out_dir: Path | str) -> Path:
         raise DataNotFoundError(f"output folder {out_dir} does not exist: run `papi run ... --out {out_dir}` first")
     text = site_html(collect(out_dir))
     return atomic_write_text(out_dir / "index.html", text)
+
+
+# --- the 34 new provinces, the national briefing and the maps (issue: Vietnam after the merger) ---------
+
+RECORD_KINDS = {"province_briefing": "province", "unit_briefing": "unit", "national_briefing": "national"}
+"""A record's ``kind`` → the index row's kind."""
+
+
+def site_kind(run: dict) -> str:
+    """What a manifest run is about (from its parameters, for runs that left no record): ``national``,
+    ``unit`` (one of the 34 new provinces) or ``province``."""
+    from .scopes import NATIONAL_CODE
+    params = run.get("parameters") or {}
+    if run.get("province_code") == NATIONAL_CODE and "province" not in params:
+        return "national"
+    if str(params.get("units")) == "2025":
+        return "unit"
+    return "province"
+
+
+MAP_LABELS = ("fig-map", "fig-map-34")
+"""The national briefing's figures the index shows: the 63 former provinces and the 34 new ones by group."""
+
+
+def site_maps(national: dict[tuple[int, str], object]) -> list[dict]:
+    """The maps of the latest year's national briefings (``papi run --national``), one per map and language,
+    taken from their executed notebooks (PNG, caption and alt text as the notebook displayed them), so the
+    index needs no data or boundary folder. Empty when the manifest holds no national briefing."""
+    if not national:
+        return []
+    year = max(y for y, _ in national)
+    out = []
+    for label in MAP_LABELS:
+        for lang in LANGS:
+            nb = national.get((year, lang))
+            if nb is None:
+                continue
+            for cell in nb.cells:
+                for o in cell.get("outputs", []):
+                    papi = o.get("metadata", {}).get("papi", {})
+                    if papi.get("kind") == "figure" and papi.get("label") == label and "image/png" in o.get("data", {}):
+                        png = o["data"]["image/png"]
+                        out.append({"lang": lang, "label": label, "caption": papi.get("caption") or "",
+                                    "alt": papi.get("alt") or "", "src": "data:image/png;base64,"
+                                    + ("".join(png) if isinstance(png, list) else png).strip()})
+    return out

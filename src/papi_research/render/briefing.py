@@ -3,8 +3,9 @@
 Both renderers start here, so the builtin and the Quarto output hold the same content.
 
 * **The record** (an output of type ``application/vnd.papi.briefing+json``, displayed by
-  ``briefing.show_record(b)``) holds the province, year, language, scores and the title block
-  (headline, score line, change line, footer sentences). Everything is read from the executed
+  ``briefing.show_record(b)``) holds the kind (province, new province or national briefing; see
+  ``briefing.record``), the subject, year, language, scores and the title block (headline, score line,
+  change line, footer sentences). Everything is read from the executed
   notebook: rendering needs no data folder. The notebook itself prints no title.
 * **Cell options** (Quarto ``#|`` lines at the top of a code cell) are honoured: ``include: false``
   drops the cell, ``output: false`` drops its outputs, ``echo`` (default ``false``: a briefing shows

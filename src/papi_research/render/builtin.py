@@ -61,6 +61,16 @@ def html_text(b: Briefing) -> str:
 
 # --- PDF -----------------------------------------------------------------------------------------
 
+def pdf_width(raw: bytes, mime: str) -> str:
+    """A figure's width on the A4 page: the text width, or its own width when it is narrower (a small
+    locator map stays small). PNG widths come from the header at the house dpi (``figures.DPI``)."""
+    from ..figures import DPI, WIDTH
+    if mime != "image/png" or len(raw) < 24 or raw[:8] != b"\x89PNG\r\n\x1a\n":
+        return "100%"
+    inches = int.from_bytes(raw[16:20], "big") / DPI
+    return "100%" if inches >= WIDTH - 0.05 else f"{inches:.2f}in"
+
+
 def briefing_markdown(b: Briefing, image_dir: Path) -> str:
     """Pandoc Markdown of the briefing body; figure images are written into ``image_dir``."""
     def output(blk, n: int) -> str:
@@ -76,8 +86,8 @@ def briefing_markdown(b: Briefing, image_dir: Path) -> str:
 
     def figure(fig, n: int) -> str:
         alt = f", alt: {typst_str(fig.alt)}" if fig.alt else ""
-        imgs = [f"image({typst_str(name)}, width: 100%{alt})"
-                for name in write_images(fig, image_dir, f"fig-{fig.number or 'x'}-{n}")]
+        imgs = [f"image({typst_str(name)}, width: {pdf_width((image_dir / name).read_bytes(), mime)}{alt})"
+                for name, (mime, _) in zip(write_images(fig, image_dir, f"fig-{fig.number or 'x'}-{n}"), fig.images)]
         body = imgs[0] if len(imgs) == 1 else "stack(spacing: 6pt, " + ", ".join(imgs) + ")"
         cap = f", caption: {typst_str(fig.caption)}" if fig.caption else ""
         numbering = "" if fig.number else ", numbering: none"
