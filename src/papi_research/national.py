@@ -13,12 +13,13 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from .briefing import (NATIONAL_FIGURE_TEXT, RECORD_SCHEMA, NationalOverview, Section, _dim_name, _num,
+from .briefing import (NATIONAL_FIGURE_TEXT, RECORD_SCHEMA, NationalOverview, Section, _dim_name,
                        _previous_regime_year, _rank, _signed, build_national, title_common)
 from .data import PapiData
 from .errors import ParameterError
 from .i18n import fmt_num, t
 from .scores import year_scores
+from .values import num as _num
 
 NATIONAL_BRIEFING_SECTIONS = ("overview", "maps", "league", "groups", "movers", "trends", "notes")
 MAP_FIGURES = ("map", "map_34", "map_dimension")

@@ -11,15 +11,14 @@ provinces (``units.py``) and every section says so; words come from ``data/i18n/
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from . import __version__
-from .briefing import (RECORD_SCHEMA, Briefing, Section, _dim_name, _join, _num, _rank, _signed, _TONE, change_line,
-                       profile_section, record_subject, subdimension_section, title_common)
+from .briefing import (RECORD_SCHEMA, Briefing, Section, _dim_name, _join, _library_warnings, _rank, _signed, _TONE,
+                       change_line, profile_section, record_subject, subdimension_section, title_common)
 from .codebook import comparable_dimensions, regime_of, same_regime
 from .data import PapiData, load_cached
 from .errors import ParameterError
@@ -27,6 +26,7 @@ from .i18n import check_lang, fmt_num, t
 from .scores import group_name
 from .targets import parse_target, plan_target
 from .units import MIN_COVERAGE, UnitScorecard, unit_scorecard, unit_year_scores, weight_source
+from .values import num as _num
 
 UNIT_SECTIONS = ("headline", "components", "profile", "subdimensions", "change", "drivers", "priorities", "target",
                  "peers", "notes")
@@ -144,8 +144,7 @@ def build_unit(province: str, year: int | None = None, lang: str = "vi", target:
         raise ParameterError("year", f"must be a year such as {data.latest_year} or None; got {year!r}")
     card = unit_scorecard(data, province, year)
     b = UnitBriefing(province=card.province, year=card.year, lang=lang, target_spec=target, card=card, data=data)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with _library_warnings(f"{card.province.name_en} {card.year} (new province)") as caught:
         priorities = unit_priorities(card, target)
         b.sections = {"headline": headline_section(b), "components": components_section(b),
                       "profile": profile_section(b), "subdimensions": subdimension_section(b),
@@ -154,6 +153,10 @@ def build_unit(province: str, year: int | None = None, lang: str = "vi", target:
                       "peers": peers_section(b, priorities), "notes": notes_section(b)}
     for key in ("profile", "subdimensions"):
         b.sections[key].note(t("un_estimate_note", lang))
+    b.warnings = list(caught)
+    if b.warnings:
+        b.sections["notes"].md(t("br_notes_warnings", lang, n=len(b.warnings)))
+        b.sections["notes"].md("\n".join(f"- `{text}`" for text in b.warnings))
     return b
 
 

@@ -40,7 +40,8 @@ from .i18n import fmt_num, t
 from .paths import find_geo_dir, resource_file
 from .provinces import Province
 from .codebook import same_regime
-from .scores import Scorecard, assemble_year, clean, year_scores
+from .scores import Scorecard, assemble_year, year_scores
+from .values import jsonable
 from .text import lookup_key, slugify
 
 UNIT_SETS = ("63", "2025")
@@ -352,7 +353,7 @@ class UnitScorecard(Scorecard):
         base["weight_source_vi"] = weight_source(self.uy, "vi")
         base["population_year"] = self.uy.population_year
         base["coverage"] = self.coverage
-        base["components"] = clean([{"code": r["code"], "name_vi": r["name_vi"], "name_en": r["name_en"],
+        base["components"] = jsonable([{"code": r["code"], "name_vi": r["name_vi"], "name_en": r["name_en"],
                                      "weight": r["weight"], "population": r["population"],
                                      "population_share": r["population_share"], "total": r["total"],
                                      "status": r["status"], "used": r["used"], "missing_reason": r["missing_reason"]}
