@@ -196,8 +196,18 @@ def _merger_sentence(province: Province, registry, lang: str) -> str:
 
 # --- the briefing ---------------------------------------------------------------------------------
 
+class SectionAccess:
+    """``doc.headline`` for ``doc.sections["headline"]``: a document's sections read as attributes."""
+
+    def __getattr__(self, name: str) -> Section:
+        sections = self.__dict__.get("sections") or {}
+        if name in sections:
+            return sections[name]
+        raise AttributeError(name)
+
+
 @dataclass
-class Briefing:
+class Briefing(SectionAccess):
     """A provincial briefing: the scorecard, the analysis report and the sections in ``lang``."""
 
     province: Province
@@ -215,11 +225,6 @@ class Briefing:
     def comparison_year(self) -> int | None:
         return None if self.change_result is None else self.change_result.from_year
 
-    def __getattr__(self, name: str) -> Section:
-        sections = self.__dict__.get("sections") or {}
-        if name in sections:
-            return sections[name]
-        raise AttributeError(name)
 
     def title(self) -> str:
         return t("br_title", self.lang, province=self.province.name(self.lang), year=self.year)
@@ -776,21 +781,11 @@ def _trend_ci(b: Briefing, code: str, lang: str) -> str:
              hi=_signed(r["ci_high"], lang, 3))
 
 
-def _target_label(b: Briefing) -> str:
-    spec = b.report.target.spec
-    lang = b.lang
-    if spec.kind == "group":
-        return group_name(str(spec.value), lang)
-    if spec.kind == "top":
-        return t("br_target_top", lang, n=spec.value)
-    return t("br_target_score", lang, score=fmt_num(float(spec.value), lang))
-
-
 def target_section(b: Briefing) -> Section:
     """Points needed for the target, the path, the counterfactual rank and the momentum outlook."""
     lang, plan = b.lang, b.report.target
     s = Section("target", t("br_h_target", lang))
-    label = _target_label(b)
+    label = b.report.target.spec.label(b.lang)
     if plan.needed_points is None:
         s.note(t("br_target_no_total", lang, year=b.year, target=label))
     elif plan.already_met:
@@ -1059,7 +1054,7 @@ def show_figure(b, name: str) -> None:
 # --- national overview ----------------------------------------------------------------------------
 
 @dataclass
-class NationalOverview:
+class NationalOverview(SectionAccess):
     """The national overview of one year: league table, groups, trends by dimension, data notes."""
 
     year: int
@@ -1067,11 +1062,6 @@ class NationalOverview:
     data: PapiData = field(repr=False)
     sections: dict[str, Section] = field(default_factory=dict)
 
-    def __getattr__(self, name: str) -> Section:
-        sections = self.__dict__.get("sections") or {}
-        if name in sections:
-            return sections[name]
-        raise AttributeError(name)
 
     def title(self) -> str:
         return t("br_nat_title", self.lang, year=self.year)

@@ -136,15 +136,6 @@ def drivers_report(data: PapiData, province: Province | str, year: int | None = 
 
 # ------------------------------------------------------------------------------------------- text
 
-def _target_label(plan: TargetPlan, lang: str) -> str:
-    s = plan.spec
-    if s.kind == "group":
-        return group_name(str(s.value), lang)
-    if s.kind == "top":
-        return t("an_target_top", lang, n=s.value)
-    return t("an_target_score", lang, score=fmt_num(float(s.value), lang))
-
-
 def _places(rc: int | None, lang: str) -> str:
     """'up 3 places' / 'down 23 places' / 'same rank' (the sign spelt out, never "-23 places gained")."""
     if rc is None:
@@ -203,11 +194,11 @@ def drivers_text(report: DriversReport, lang: str = "vi") -> str:
         out.append("  " + t("an_priority_none_text", lang))
     out.append("")
     plan = report.target
-    out.append(t("an_h_target", lang, target=_target_label(plan, lang)))
+    out.append(t("an_h_target", lang, target=plan.spec.label(lang)))
     if plan.needed_points is None:
         out.append("  " + t("an_target_no_total", lang, year=y))
     elif plan.already_met:
-        out.append("  " + t("an_target_met", lang, target=_target_label(plan, lang)))
+        out.append("  " + t("an_target_met", lang, target=plan.spec.label(lang)))
     else:
         out.append("  " + t("an_target_needed", lang, points=fmt_num(plan.needed_shown, lang),
                             total=fmt_num(plan.total, lang), cutoff=fmt_num(plan.cutoff, lang)))

@@ -117,7 +117,7 @@ def _record(out_dir: Path, run: dict, row: int) -> tuple[dict, object] | tuple[N
     notebook)."""
     import nbformat
 
-    from .render.briefing import RenderError, read_record
+    from .render.prepare import RenderError, read_record
     rel = (run.get("outputs") or {}).get("ipynb")
     path = None if not isinstance(rel, str) or not rel else out_dir / rel
     if path is None or not path.is_file():

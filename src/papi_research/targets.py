@@ -20,7 +20,8 @@ import pandas as pd
 
 from .change import Note, make_note
 from .errors import ParameterError
-from .scores import GROUPS, YearScores
+from .i18n import fmt_num, t
+from .scores import GROUPS, YearScores, group_name
 
 TARGET_GROUPS = ("best", "high_average", "low_average")
 MIN_PATH = 3
@@ -42,6 +43,14 @@ class TargetSpec:
     kind: str
     value: str | int | float
     text: str
+
+    def label(self, lang: str) -> str:
+        """The target in words: the group's official name, "the top N" or "a total of X"."""
+        if self.kind == "group":
+            return group_name(str(self.value), lang)
+        if self.kind == "top":
+            return t("target_top", lang, n=self.value)
+        return t("target_score", lang, score=fmt_num(float(self.value), lang))
 
     def members(self, ys: YearScores) -> list[str]:
         """The provinces whose level defines "the target group's level" on each part."""

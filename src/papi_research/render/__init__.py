@@ -5,7 +5,7 @@
 returns ``{"html": path, "pdf": path}``. Language, province, year and the title block come from the
 briefing record the notebook displayed (no data folder is read). ``renderer="auto"`` uses Quarto when
 ``quarto`` is on PATH, else the builtin renderer (nbconvert HTML, Pandoc → Typst PDF, all from PyPI). What a briefing shows is decided once, in
-:mod:`papi_research.render.briefing`, so both renderers print the same content.
+:mod:`papi_research.render.prepare`, so both renderers print the same content.
 
 Renderers are entry points of the group ``papi_research.renderers`` (:mod:`papi_research.registry`;
 another package adds one by declaring its own): a class with ``name``, ``formats``,
@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ..errors import ParameterError
-from .briefing import Briefing, RenderError, prepare
+from .prepare import PreparedBriefing, RenderError, prepare
 from ..registry import load
 
 FORMATS = ("html", "pdf")
@@ -68,6 +68,6 @@ def render(executed_ipynb: Path | str, formats: str | Iterable[str] = FORMATS,
     return get_renderer(name).render(b, fmts, output_paths(path, fmts))
 
 
-__all__ = ["render", "prepare", "Briefing", "RenderError", "resolve_renderer", "get_renderer",
+__all__ = ["render", "prepare", "PreparedBriefing", "RenderError", "resolve_renderer", "get_renderer",
            "check_formats", "output_paths", "FORMATS"]
 

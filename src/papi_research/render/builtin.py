@@ -24,7 +24,7 @@ from pathlib import Path
 from .. import __version__
 from ..display import typst_str
 from ..files import atomic_write_bytes
-from .briefing import Briefing, RenderError, markdown_body, source_date_epoch, write_images
+from .prepare import PreparedBriefing, RenderError, markdown_body, source_date_epoch, write_images
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 _LOCK = threading.Lock()  # nbconvert exporters and Jinja environments are not thread-safe
@@ -47,7 +47,7 @@ def _exporter():
     return exp
 
 
-def html_text(b: Briefing) -> str:
+def html_text(b: PreparedBriefing) -> str:
     """The briefing as one self-contained HTML document."""
     from ..display import footer_html, masthead_html
     title = b.title.to_dict()
@@ -71,7 +71,7 @@ def pdf_width(raw: bytes, mime: str) -> str:
     return "100%" if inches >= WIDTH - 0.05 else f"{inches:.2f}in"
 
 
-def briefing_markdown(b: Briefing, image_dir: Path) -> str:
+def briefing_markdown(b: PreparedBriefing, image_dir: Path) -> str:
     """Pandoc Markdown of the briefing body; figure images are written into ``image_dir``."""
     def output(blk, n: int) -> str:
         d = blk.data
@@ -120,7 +120,7 @@ def _fonts():
     return typst.Fonts(include_system_fonts=False, include_embedded_fonts=True, font_paths=list(font_dirs()))
 
 
-def typst_main(b: Briefing, body: str) -> str:
+def typst_main(b: PreparedBriefing, body: str) -> str:
     """The Typst main file: the briefing layout applied to ``body``."""
     tb = b.title
     page_word = b.word("rd_page", page="#p", total="#n")
@@ -133,7 +133,7 @@ def typst_main(b: Briefing, body: str) -> str:
             f"#show: briefing.with(\n  {arg_text},\n  page-word: (p, n) => [{page_word}],\n)\n\n" + body)
 
 
-def pdf_bytes(b: Briefing, keep_dir: Path | None = None) -> bytes:
+def pdf_bytes(b: PreparedBriefing, keep_dir: Path | None = None) -> bytes:
     """The briefing as an A4 PDF (bytes). ``keep_dir`` keeps the Typst sources there (for debugging)."""
     import typst
     work = Path(tempfile.mkdtemp(prefix="papi-typst-"))
@@ -175,7 +175,7 @@ class BuiltinRenderer:
     def available() -> tuple[bool, str]:
         return True, "always available (nbconvert, pypandoc-binary, typst)"
 
-    def render(self, b: Briefing, formats: tuple[str, ...], outputs: dict[str, Path]) -> dict[str, Path]:
+    def render(self, b: PreparedBriefing, formats: tuple[str, ...], outputs: dict[str, Path]) -> dict[str, Path]:
         done: dict[str, Path] = {}
         if "html" in formats:
             done["html"] = atomic_write_bytes(outputs["html"], html_text(b).encode("utf-8"))

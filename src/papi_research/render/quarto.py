@@ -32,7 +32,7 @@ import yaml
 
 from ..files import atomic_write_bytes
 from ..display import figure_markdown, footer_bundle, quarto_markdown, record_bundle
-from .briefing import Briefing, RenderError, markdown_body, write_images
+from .prepare import PreparedBriefing, RenderError, markdown_body, write_images
 from .builtin import TEMPLATES, font_dirs
 
 QUARTO_TEMPLATES = TEMPLATES / "quarto"
@@ -54,7 +54,7 @@ def quarto_path() -> str | None:
     return shutil.which("quarto")
 
 
-def front_matter(b: Briefing) -> dict:
+def front_matter(b: PreparedBriefing) -> dict:
     """The document front matter of the Quarto-ready briefing (the rest is in ``_quarto.yml``)."""
     fm: dict = {"pagetitle": b.title.title, "lang": b.lang}
     if b.lang == "vi":
@@ -63,7 +63,7 @@ def front_matter(b: Briefing) -> dict:
     return fm
 
 
-def quarto_document(b: Briefing, work: Path) -> str:
+def quarto_document(b: PreparedBriefing, work: Path) -> str:
     """``papi-briefing.qmd`` for the briefing ``b``; figure images are written under ``work/figures``."""
     files = work / "figures"
 
@@ -97,7 +97,7 @@ class QuartoRenderer:
         return (True, f"quarto at {q}") if q else (False, "quarto is not on PATH (conda install -c conda-forge "
                                                           "quarto, pip install -e \".[quarto]\", or quarto.org)")
 
-    def render(self, b: Briefing, formats: tuple[str, ...], outputs: dict[str, Path]) -> dict[str, Path]:
+    def render(self, b: PreparedBriefing, formats: tuple[str, ...], outputs: dict[str, Path]) -> dict[str, Path]:
         quarto = quarto_path()
         if quarto is None:
             raise RenderError("renderer 'quarto' asked for, but " + self.available()[1])

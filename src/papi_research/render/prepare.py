@@ -96,7 +96,7 @@ class TitleBlock:
 
 
 @dataclass
-class Briefing:
+class PreparedBriefing:
     """An executed notebook ready for a renderer: parameters, title block and visible blocks."""
 
     path: Path
@@ -239,7 +239,7 @@ def _number_table_caption(html_text: str, prefix: str) -> str:
     return html_text.replace("<figcaption>", f'<figcaption><span class="papi-num">{prefix}</span> ', 1)
 
 
-def prepare(path: Path | str) -> Briefing:
+def prepare(path: Path | str) -> PreparedBriefing:
     """Read an executed notebook and work out exactly what its briefing shows."""
     path = Path(path)
     if not path.is_file():
@@ -332,12 +332,12 @@ def prepare(path: Path | str) -> Briefing:
         cell.metadata["papi"] = {"echo": echo, "label": label, "figure": figure}
         kept_cells.append(cell)
     cleaned.cells = kept_cells
-    return Briefing(path=path, lang=lang, parameters=read_parameters(nb), record=rec,
+    return PreparedBriefing(path=path, lang=lang, parameters=read_parameters(nb), record=rec,
                     title=TitleBlock(**{k: rec["title"][k] for k in TitleBlock.__dataclass_fields__}),
                     blocks=blocks, cleaned=cleaned)
 
 
-def markdown_body(b: "Briefing", output, figure) -> str:
+def markdown_body(b: "PreparedBriefing", output, figure) -> str:
     """The visible blocks as Pandoc Markdown (both renderers' PDF/Quarto path): markdown cells and
     shown code as they are, ``output(block, n)`` for a display output and ``figure(fig, n)`` for a
     figure (``n``: the block's position, for unique file names)."""
