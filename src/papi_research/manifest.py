@@ -35,7 +35,7 @@ import socket
 import sys
 import time
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
@@ -109,8 +109,9 @@ def library_versions() -> dict[str, str]:
 
 
 @dataclass
-class RunRecord:
-    """One run of the notebook for one province, year and language, as the manifest stores it."""
+class RunIdentity:
+    """What names a run and what it ran on: known before it starts (the runner's plan) and kept after
+    (the manifest's record)."""
 
     key: str
     province_code: str
@@ -120,6 +121,16 @@ class RunRecord:
     parameters: dict
     inputs: dict
     versions: dict
+
+    def identity(self) -> dict:
+        """These fields as keyword arguments (to make a :class:`RunRecord` from a plan)."""
+        return {f.name: getattr(self, f.name) for f in fields(RunIdentity)}
+
+
+@dataclass
+class RunRecord(RunIdentity):
+    """One run of the notebook for one province, year and language, as the manifest stores it."""
+
     status: str
     duration_s: float | None = None
     outputs: dict = field(default_factory=dict)

@@ -30,7 +30,7 @@ from . import __version__
 from .engine import JobResult, JobSpec, WarmSpec
 from .errors import ParameterError, PapiError
 from .hashing import sha256_file
-from .manifest import (RunRecord, companion_hash, is_cache_hit, library_versions, read_manifest,
+from .manifest import (RunIdentity, RunRecord, companion_hash, is_cache_hit, library_versions, read_manifest,
                        record_from_notebook, run_lock, sha256_json, source_hash, update_manifest)
 from .paths import find_companion_dir, project_dir
 
@@ -77,26 +77,16 @@ class RunOptions:
 
 
 @dataclass
-class PlannedJob:
+class PlannedJob(RunIdentity):
     """One province × year × language: what will happen to it and the manifest fields known up front."""
 
-    key: str
     action: str  # run | cached | skipped
-    province_code: str
-    slug: str
-    year: int
-    lang: str
-    parameters: dict
-    inputs: dict
-    versions: dict
     spec: JobSpec
     reason: str | None = None
     previous: RunRecord | None = None
 
     def record(self, status: str, **kw) -> RunRecord:
-        return RunRecord(key=self.key, province_code=self.province_code, slug=self.slug, year=self.year,
-                         lang=self.lang, parameters=self.parameters, inputs=self.inputs,
-                         versions=self.versions, status=status, **kw)
+        return RunRecord(**self.identity(), status=status, **kw)
 
 
 @dataclass

@@ -6,7 +6,7 @@ estimate), ``components`` (each former province's weight, total and dimension sc
 others, and which one lags on which dimension), ``profile`` and ``subdimensions`` (the 63-province
 sections, fed with the unit's scorecard), ``priorities`` and ``target`` (among the 34), ``peers`` (new
 provinces to learn from) and ``notes``. Every number is an estimate from PAPI results of the former
-provinces (``units.py``) and every section says so; words come from ``data/i18n/units.yml``.
+provinces (``units.py``) and every section says so; words come from ``resources/i18n/units.yml``.
 """
 
 from __future__ import annotations
