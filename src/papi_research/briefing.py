@@ -320,7 +320,25 @@ def trend_frame(data: PapiData, province: Province, year: int) -> pd.DataFrame:
 def build(province: str | Province, year: int | None = None, comparison_year: int | None = None,
           lang: str = "vi", target: str = "group:high_average", data_dir: str | None = None,
           data: PapiData | None = None) -> Briefing:
-    """Every section of the briefing of ``province`` in ``year`` (None: the latest year with data)."""
+    """Every section of the briefing of ``province`` in ``year``, in one language.
+
+    Parameters
+    ----------
+    province : a ``Province`` or any name or code ``Provinces.lookup`` accepts ("Sơn La", "son-la", "P09", "14").
+    year : the PAPI year (None: the latest year with data).
+    comparison_year : the year "what moved the score" compares with (None: the latest earlier year of
+        the same regime with a total).
+    lang : "vi" or "en": every sentence, number and label of the briefing.
+    target : "group:best" | "group:high_average" | "group:low_average" | "top:N" | a score, for the
+        target section and the priorities.
+    data_dir, data : where the PAPI data is (see ``paths``), or data already loaded.
+
+    Returns
+    -------
+    Briefing : the scorecard (``card``), the analysis report (``report``, a ``drivers.DriversReport``),
+    the sections in reading order (``sections``; also ``b.headline`` …), the library warnings met
+    (``warnings``), ``to_record()`` for the renderers and ``figure(name)`` for the charts.
+    """
     lang = check_lang(lang)
     if data is None:
         data = load_cached(None if data_dir is None else str(data_dir))

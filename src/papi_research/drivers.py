@@ -88,7 +88,22 @@ def _dedupe(notes: list[Note]) -> list[Note]:
 
 def drivers_report(data: PapiData, province: Province | str, year: int | None = None,
                    target: str = "group:high_average", comparison_year: int | None = None) -> DriversReport:
-    """Everything the briefing and ``papi drivers`` say about what drives the province's score."""
+    """Everything the briefing and ``papi drivers`` say about what moves with the province's score.
+
+    Parameters
+    ----------
+    data : the loaded PAPI data (``data.load`` / ``data.load_cached``).
+    province : a ``Province`` or any name or code ``Provinces.lookup`` accepts.
+    year : the PAPI year (None: the latest year with data).
+    target : "group:…" | "top:N" | a score (see ``targets.parse_target``).
+    comparison_year : the year the change is measured from (None: the latest comparable one).
+
+    Returns
+    -------
+    DriversReport : ``change`` (exact decomposition), ``variance`` (shares), ``models`` (fitted models
+    with robust errors, intervals and Holm-adjusted p-values), ``priorities`` (with ``stability``),
+    ``target`` (the target plan), ``notes``; ``to_dict()`` is the JSON of ``papi drivers --json``.
+    """
     p = province if isinstance(province, Province) else data.provinces.lookup(province)
     year = data.latest_year if year is None else data.check_year(int(year))
     ys = year_scores(data, year)

@@ -332,7 +332,20 @@ class Scorecard:
 
 
 def scorecard(data: PapiData, province: Province | str, year: int | None = None) -> Scorecard:
-    """The scorecard of one province (a ``Province`` or any name/code ``lookup`` accepts)."""
+    """The scorecard of one province in one year.
+
+    Parameters
+    ----------
+    data : the loaded PAPI data.
+    province : a ``Province`` or any name or code ``Provinces.lookup`` accepts.
+    year : the PAPI year (None: the latest year with data).
+
+    Returns
+    -------
+    Scorecard : status (complete, partial, missing), total, rank of N, regional rank, quartile group and
+    its basis, dimensions and sub-dimensions with their official labels, the previous comparable year,
+    the survey interval and rank range; ``to_dict()`` is the JSON of ``papi scores --json``.
+    """
     p = province if isinstance(province, Province) else data.provinces.lookup(province)
     year = data.latest_year if year is None else data.check_year(int(year))
     ys = year_scores(data, year)

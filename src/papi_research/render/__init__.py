@@ -58,7 +58,19 @@ def output_paths(executed_ipynb: Path, formats: Iterable[str]) -> dict[str, Path
 
 def render(executed_ipynb: Path | str, formats: str | Iterable[str] = FORMATS,
            renderer: str = "auto") -> dict[str, Path]:
-    """Render an executed briefing notebook; return ``{format: path}`` of the files written."""
+    """Render an executed briefing notebook beside itself.
+
+    Parameters
+    ----------
+    executed_ipynb : a notebook executed by ``papi run`` or papermill (it holds the briefing record;
+        no data folder is read).
+    formats : "html", "pdf" or both ("html,pdf" or a sequence).
+    renderer : "auto" (Quarto when it is on PATH, else builtin), "builtin" or "quarto".
+
+    Returns
+    -------
+    dict : ``{format: path}`` of the files written (same stem as the notebook).
+    """
     path = Path(executed_ipynb)
     fmts = check_formats(formats)
     name = resolve_renderer(renderer)
