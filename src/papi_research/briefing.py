@@ -221,6 +221,13 @@ class Briefing(SectionAccess):
     sections: dict[str, Section] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)  # what the libraries warned about, once each
 
+    def keep_warnings(self, texts: list[str]) -> None:
+        """Keep what the libraries warned about while the briefing was built, and quote it in the data notes."""
+        self.warnings = list(texts)
+        if self.warnings:
+            self.sections["notes"].md(t("br_notes_warnings", self.lang, n=len(self.warnings)))
+            self.sections["notes"].md("\n".join(f"- `{text}`" for text in self.warnings))
+
     @property
     def comparison_year(self) -> int | None:
         return None if self.change_result is None else self.change_result.from_year
@@ -358,10 +365,7 @@ def build(province: str | Province, year: int | None = None, comparison_year: in
         b = Briefing(province=card.province, year=card.year, lang=lang, target_spec=target, card=card,
                      data=data, report=report, change_result=report.change)
         _fill_sections(b)
-    b.warnings = list(caught)
-    if b.warnings:
-        b.sections["notes"].md(t("br_notes_warnings", lang, n=len(b.warnings)))
-        b.sections["notes"].md("\n".join(f"- `{text}`" for text in b.warnings))
+    b.keep_warnings(caught)
     return b
 
 

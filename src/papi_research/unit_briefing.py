@@ -153,10 +153,7 @@ def build_unit(province: str, year: int | None = None, lang: str = "vi", target:
                       "peers": peers_section(b, priorities), "notes": notes_section(b)}
     for key in ("profile", "subdimensions"):
         b.sections[key].note(t("un_estimate_note", lang))
-    b.warnings = list(caught)
-    if b.warnings:
-        b.sections["notes"].md(t("br_notes_warnings", lang, n=len(b.warnings)))
-        b.sections["notes"].md("\n".join(f"- `{text}`" for text in b.warnings))
+    b.keep_warnings(caught)
     return b
 
 
