@@ -89,8 +89,8 @@ def timed(cmd: list[str], cwd: Path, env: dict, check: bool = True) -> tuple[flo
 
 
 def provinces_with_data(year: int | None) -> tuple[int, list[tuple[str, str]]]:
-    from papi_research.data import load
-    from papi_research.scores import year_scores
+    from papi_research.analysis.scores import year_scores
+    from papi_research.data.loader import load
     data = load()
     year = data.latest_year if year is None else year
     status = year_scores(data, year).provinces["status"]

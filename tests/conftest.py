@@ -38,9 +38,9 @@ def _out(bundle) -> nbformat.NotebookNode:
 def scoped_record(kind: str, lang: str = "vi", year: int = 2024, province: str = "Hưng Yên") -> dict:
     """The real record of a new province's briefing (``kind="unit"``) or of the national briefing."""
     if kind == "unit":
-        from papi_research.unit_briefing import build_unit
+        from papi_research.briefing.unit import build_unit
         return build_unit(province, year=year, lang=lang).to_record()
-    from papi_research.national import build_national_briefing
+    from papi_research.briefing.national import build_national_briefing
     return build_national_briefing(year, lang=lang).to_record()
 
 
@@ -53,13 +53,13 @@ def synthetic_notebook(path: Path, province: str = "Sơn La", lang: str = "vi", 
     raised an error, a hidden cell and a plain-text repr — everything a renderer must sort out;
     ``extra_outputs`` (display bundles) go in one more cell at the end."""
     import pandas as pd
-    from papi_research import display as d
-    from papi_research.i18n import fmt_num
 
-    from papi_research.briefing import Briefing
-    from papi_research.change import decompose_change
-    from papi_research.data import load_cached
-    from papi_research.scores import scorecard
+    from papi_research.analysis.change import decompose_change
+    from papi_research.analysis.scores import scorecard
+    from papi_research.briefing import display as d
+    from papi_research.briefing.province import Briefing
+    from papi_research.data.i18n import fmt_num
+    from papi_research.data.loader import load_cached
 
     if record is None:
         data = load_cached(data_dir)
@@ -77,7 +77,7 @@ def synthetic_notebook(path: Path, province: str = "Sơn La", lang: str = "vi", 
                         metadata={"tags": ["parameters"]}),
         v.new_code_cell("#| echo: false\nprovince = " + repr(province), metadata={"tags": ["injected-parameters"]}),
         v.new_code_cell("#| output: asis\nbriefing.show_record(b)", outputs=[_out(d.record_bundle(rec))]),
-        v.new_code_cell("#| echo: false\nfrom papi_research import display as d\nd.tiles(...)",
+        v.new_code_cell("#| echo: false\nfrom papi_research.briefing import display as d\nd.tiles(...)",
                         outputs=[_out(d.tiles_bundle([
                             {"label": "Tổng điểm" if lang == "vi" else "Total", "value": fmt_num(42.432, lang),
                              "sub": "/80", "tone": "good"},
@@ -145,7 +145,7 @@ def make_reports(out: Path, specs: list[tuple[str, int, str]], render_formats=("
     (builtin renderer) and ``manifest.json``; ``failed`` adds runs that failed (no outputs)."""
     import json
 
-    from papi_research.data import load_cached
+    from papi_research.data.loader import load_cached
     from papi_research.render import render
 
     reg = load_cached(None).provinces

@@ -8,11 +8,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from papi_research import briefing
-from papi_research.data import load_cached
+from papi_research.analysis.scores import scorecard
+from papi_research.briefing import national
+from papi_research.briefing import province as briefing
+from papi_research.data.i18n import fmt_num
+from papi_research.data.loader import load_cached
 from papi_research.errors import ParameterError, UnknownProvinceError
-from papi_research.i18n import fmt_num
-from papi_research.scores import scorecard
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -212,8 +213,8 @@ def test_comparison_across_the_regime_break_compares_dimensions_only(papi):
 
 
 def test_national_overview(papi):
-    o = briefing.build_national(2024, lang="vi", data=papi)
-    assert tuple(o.sections) == briefing.NATIONAL_SECTIONS
+    o = national.build_national(2024, lang="vi", data=papi)
+    assert tuple(o.sections) == national.NATIONAL_SECTIONS
     league = o.league.tables()[0]
     assert len(league) == 63
     assert league.iloc[0]["Xếp hạng"] == "1" and league.iloc[-1]["Xếp hạng"] == "–"
@@ -221,17 +222,17 @@ def test_national_overview(papi):
     assert groups["Số tỉnh, thành phố"].tolist() == ["15", "15", "15", "16"]  # published 2024 counts
     trends = o.trends.tables()[0]
     assert trends["Năm"].tolist() == [str(y) for y in range(2011, 2025)]
-    en = briefing.build_national(2019, lang="en", data=papi)
+    en = national.build_national(2019, lang="en", data=papi)
     assert en.groups.tables()[0]["Provinces"].tolist() == ["16", "16", "15", "16"]  # published 2019 counts
     with pytest.raises(ParameterError, match="year"):
-        briefing.build_national(2031, data=papi)
+        national.build_national(2031, data=papi)
 
 
 def test_every_catalogue_key_used_exists_in_both_languages():
     cat = yaml.safe_load((ROOT / "src" / "papi_research" / "resources" / "i18n" / "briefing.yml").read_text(encoding="utf-8"))
     assert all(k.startswith("br_") and set(v) == {"vi", "en"} and v["vi"] and v["en"] for k, v in cat.items())
-    src = "".join((ROOT / "src" / "papi_research" / f).read_text(encoding="utf-8")
-                  for f in ("briefing.py", "figures.py"))
+    src = "".join(f.read_text(encoding="utf-8")
+                  for f in sorted((ROOT / "src" / "papi_research" / "briefing").glob("*.py")))
     used = set(re.findall(r'"(br_[a-z0-9_]+)"', src))
     assert used <= set(cat), sorted(used - set(cat))
     for nb in ("province_briefing.ipynb", "national_overview.ipynb"):
@@ -255,10 +256,27 @@ def test_library_warnings_reach_the_data_notes_and_the_log(papi, monkeypatch, ca
         return real(*args, **kwargs)
 
     monkeypatch.setattr(briefing, "drivers_report", warning_report)
-    with caplog.at_level("WARNING", logger="papi_research.briefing"):
+    with caplog.at_level("WARNING", logger="papi_research.briefing.province"):
         b = briefing.build("Sơn La", 2021, lang="vi", data=papi)
     assert b.warnings == ["RuntimeWarning: Maximum Likelihood optimization failed to converge"]
     notes = b.notes.text()
     assert "1 cảnh báo kỹ thuật" in notes and "failed to converge" in notes
     assert [r.getMessage() for r in caplog.records] == [
         "Son La 2021: RuntimeWarning: Maximum Likelihood optimization failed to converge"]
+
+
+def test_say_prints_a_researchers_paragraph_in_the_briefing_language(papi, capsys):
+    """say(): a paragraph of the researcher's own, in the briefing's language, with its decimal mark;
+    one clear error when a language or a field is missing."""
+    from papi_research.briefing.base import say
+    from papi_research.errors import ParameterError
+    for lang, expected in (("vi", "Tổng điểm năm nay: 42,43."), ("en", "This year's total: 42.43.")):
+        b = briefing.build("Đồng Tháp", year=2021, lang=lang, data=papi)
+        say(b, vi="Tổng điểm năm nay: {total}.", en="This year's total: {total}.", total=b.card.total)
+        assert capsys.readouterr().out.strip() == expected
+    with pytest.raises(ParameterError, match="en"):
+        say(b, vi="Chỉ có tiếng Việt.", en=" ")
+    with pytest.raises(ParameterError, match="same fields"):
+        say(b, vi="Tổng điểm: {total}.", en="Total.", total=1.0)
+    with pytest.raises(ParameterError, match="rank"):
+        say(b, vi="Hạng {rank}.", en="Rank {rank}.")

@@ -6,9 +6,9 @@ import os
 from pathlib import Path
 
 import pytest
-
 from conftest import make_reports
-from papi_research.site import build_site
+
+from papi_research.render.site import build_site
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -127,6 +127,7 @@ def test_index_page_sorts_filters_and_switches_language(browser, reports, artifa
 def test_quarto_briefing_page_is_offline(browser, tmp_path, artifacts_dir):
     """Quarto's HTML passes the builtin briefing's browser checks and makes no network request."""
     from conftest import synthetic_notebook
+
     from papi_research.render import render
     out = render(synthetic_notebook(tmp_path / "son-la-2024.vi.ipynb"), "html", renderer="quarto")["html"]
     pg = Page(browser)

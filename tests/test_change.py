@@ -6,10 +6,10 @@ import math
 
 import pytest
 
-from papi_research.change import decompose_change
-from papi_research.data import load_cached
+from papi_research.analysis.change import decompose_change
+from papi_research.analysis.scores import year_scores
+from papi_research.data.loader import load_cached
 from papi_research.errors import ParameterError
-from papi_research.scores import year_scores
 
 
 @pytest.fixture(scope="module")

@@ -80,7 +80,7 @@ def test_data_check_lists_gaps():
 def test_data_check_broken_dir(tmp_path):
     import shutil
 
-    from papi_research.paths import find_papi_dir
+    from papi_research.data.paths import find_papi_dir
     shutil.copytree(find_papi_dir(), tmp_path / "papi")
     p = tmp_path / "papi" / "2012.csv"
     p.write_text(p.read_text().replace("P05,", "P05x,", 1))

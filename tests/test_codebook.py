@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from papi_research.codebook import comparable_dimensions, dimensions, regime_of
-from papi_research.data import load_cached
+from papi_research.data.codebook import comparable_dimensions, dimensions, regime_of
+from papi_research.data.loader import load_cached
 from papi_research.errors import ParameterError
 
 
@@ -59,7 +59,7 @@ def test_comparability_follows_the_official_labels():
     """Across the 2017/2018 break a dimension is comparable exactly when its official sub-dimension
     labels carried over (2 gained Access to Information, 3 replaced two of three); inside the 2018+
     regime the rebuilt dimensions are 8 (2018→2019) and 5 (2020→2021)."""
-    from papi_research.data import load_cached
+    from papi_research.data.loader import load_cached
     cb = load_cached().codebook
     for a in range(2016, 2018):
         for b in range(2018, 2025):

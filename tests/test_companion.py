@@ -6,10 +6,10 @@ import shutil
 
 import pytest
 
-from papi_research.companion import baseline_context, load_companion
-from papi_research.data import load_cached
+from papi_research.data.companion import baseline_context, load_companion
+from papi_research.data.loader import load_cached
+from papi_research.data.paths import find_companion_dir
 from papi_research.errors import DataValidationError
-from papi_research.paths import find_companion_dir
 
 
 @pytest.fixture(scope="module")

@@ -8,9 +8,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from papi_research import data as data_mod
+from papi_research.data import loader as data_mod
+from papi_research.data.paths import find_papi_dir
 from papi_research.errors import DataNotFoundError, DataValidationError
-from papi_research.paths import find_papi_dir
 
 REAL = find_papi_dir()
 

@@ -9,10 +9,10 @@ import nbformat
 import numpy as np
 import pytest
 
-from papi_research import diagnostics
-from papi_research.data import load_cached
-from papi_research.drivers import drivers_report
-from papi_research.models import context_national
+from papi_research.analysis import diagnostics
+from papi_research.analysis.drivers import drivers_report
+from papi_research.analysis.models import context_national
+from papi_research.data.loader import load_cached
 
 ROOT = Path(__file__).resolve().parents[1]
 

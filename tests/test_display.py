@@ -9,7 +9,7 @@ import pytest
 import typst
 from nbclient import NotebookClient
 
-from papi_research import display as d
+from papi_research.briefing import display as d
 from papi_research.errors import ParameterError
 from papi_research.render.builtin import _fonts
 
@@ -88,7 +88,7 @@ def test_callout_bundle_is_a_quarto_callout_and_compiles(tmp_path):
 
 def test_display_functions_emit_bundles_in_a_real_kernel():
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
-        "import pandas as pd\nfrom papi_research import display as d\n"
+        "import pandas as pd\nfrom papi_research.briefing import display as d\n"
         "d.md('**Sơn La**')\n"
         "d.tiles([{'label': 'Tổng điểm', 'value': '42,43', 'tone': 'good'}])\n"
         "d.table(pd.DataFrame({'a': ['1,0']}), caption='Bảng')\n"

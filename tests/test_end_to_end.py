@@ -10,10 +10,10 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import offline_page, require_chromium
-from papi_research.data import load_cached
-from papi_research.scores import scorecard
+
+from papi_research.analysis.scores import scorecard
+from papi_research.data.loader import load_cached
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
@@ -87,6 +87,8 @@ def test_real_briefing_in_chromium(out):
         assert len(images) == 4 and all(done and width > 0 and alt for done, width, alt in images), images
         assert any(alt.startswith("Bản đồ") for _, _, alt in images)  # the locator map
         assert "import " not in body and "Traceback" not in body and "Warning" not in body
+        # the notebook's notes for researchers (markdown cells tagged remove-cell) stay out of the briefing
+        assert "Provincial briefing" not in body and "Build the briefing" not in body and "remove-cell" not in body
         page.screenshot(path=str(artifacts / "e2e-dong-thap-2021.vi.png"), full_page=True)
         page.goto((out / "index.html").as_uri())
         page.wait_for_load_state("load")

@@ -9,12 +9,12 @@ import json
 from pathlib import Path
 
 import pytest
-
 from conftest import offline_page, require_chromium
 from test_end_to_end import papi
-from papi_research.data import load_cached
-from papi_research.i18n import fmt_num
-from papi_research.units import unit_scorecard
+
+from papi_research.analysis.units import unit_scorecard
+from papi_research.data.i18n import fmt_num
+from papi_research.data.loader import load_cached
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]

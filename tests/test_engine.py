@@ -11,8 +11,10 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from papi_research.engine import ENGINE_NAME, normalize_notebook
-from papi_research.runner import RunOptions, run
+from papi_research.pipeline.engine import ENGINE_NAME
+from papi_research.pipeline.jobs import normalize_notebook
+from papi_research.pipeline.plan import RunOptions
+from papi_research.pipeline.run import run
 
 PARAMETERS_CELL = ('province = "Sơn La"\nyear = None\ncomparison_year = None\nlang = "vi"\n'
                    'target = "group:high_average"\ndata_dir = None\n')
@@ -41,8 +43,8 @@ with open('scratch.txt', 'w', encoding='utf-8') as fh:
 leak = province
 """
 SHOW = """\
-from papi_research.data import load_cached
-from papi_research.scores import scorecard
+from papi_research.data.loader import load_cached
+from papi_research.analysis.scores import scorecard
 card = scorecard(load_cached(data_dir), province, year)
 df = card.dimension_table()[['number', 'score', 'national_median']]
 display(df)

@@ -18,13 +18,14 @@ from pathlib import Path
 import nbformat
 import pytest
 from click.testing import CliRunner
-
-from papi_research import manifest as mf
-from papi_research.cli import main
-from papi_research.errors import ParameterError, RunLockedError
-from papi_research.paths import project_dir
-from papi_research.runner import RunOptions, plan_run, run
 from test_runner import make_notebook
+
+from papi_research.cli import main
+from papi_research.data.paths import project_dir
+from papi_research.errors import ParameterError, RunLockedError
+from papi_research.pipeline import manifest as mf
+from papi_research.pipeline.plan import RunOptions, plan_run
+from papi_research.pipeline.run import run
 
 SHARED = project_dir().parent / "shared"
 IS_ROOT = os.geteuid() == 0
@@ -417,8 +418,8 @@ def test_make_lab_lets_jupyter_start_as_root():
 def test_a_worker_checks_the_shipped_inputs_against_the_client_hashes(tmp_path, monkeypatch):
     import tempfile
 
-    from papi_research.data import load
-    from papi_research.transfer import InputMismatchError, build_bundle, forget_materialised, materialise
+    from papi_research.data.loader import load
+    from papi_research.pipeline.transfer import InputMismatchError, build_bundle, forget_materialised, materialise
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     nb = make_notebook(tmp_path / "nb.ipynb")
     data = load(str(SHARED / "papi"))

@@ -10,11 +10,12 @@ import pandas as pd
 import pytest
 from matplotlib.font_manager import FontProperties, findfont
 
-from papi_research import figures
-from papi_research.briefing import dimension_trend_frame, league_frame, trend_frame
-from papi_research.data import load_cached
+from papi_research.analysis.scores import scorecard
+from papi_research.briefing import figures
+from papi_research.briefing.national import dimension_trend_frame, league_frame
+from papi_research.briefing.province import trend_frame
+from papi_research.data.loader import load_cached
 from papi_research.errors import ParameterError
-from papi_research.scores import scorecard
 
 
 @pytest.fixture(scope="module")
@@ -138,7 +139,7 @@ def test_save_png_is_atomic(tmp_path, card):
 
 def test_dimension_chart_shows_the_survey_interval(card):
     """The briefing's dimension chart draws each score's 95% interval (and keeps it inside the axis)."""
-    from papi_research.briefing import dimension_frame
+    from papi_research.briefing.province import dimension_frame
     dt = dimension_frame(card)
     assert (dt["ci_low"] < dt["score"]).all() and (dt["score"] < dt["ci_high"]).all()
     fig = figures.dimension_profile(dt, lang="vi")

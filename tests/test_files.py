@@ -7,7 +7,7 @@ import stat
 
 import pytest
 
-from papi_research.files import atomic_write_bytes, atomic_write_text, file_mode
+from papi_research.data.files import atomic_write_bytes, atomic_write_text, file_mode
 
 
 def test_writes_whole_file_with_the_umask_mode(tmp_path):

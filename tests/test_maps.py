@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from papi_research import figures, maps
-from papi_research.data import load_cached
+from papi_research.analysis.scores import year_scores
+from papi_research.analysis.units import unit_year_scores
+from papi_research.briefing import figures, maps
+from papi_research.data.i18n import t
+from papi_research.data.loader import load_cached
 from papi_research.errors import DataNotFoundError, ParameterError
-from papi_research.i18n import t
-from papi_research.scores import year_scores
-from papi_research.units import unit_year_scores
 
 
 def texts(fig) -> str:

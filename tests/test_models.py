@@ -7,12 +7,18 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from papi_research.companion import baseline_context, load_companion
-from papi_research.data import load_cached
-from papi_research.uncertainty import year_uncertainty
-from papi_research.models import (context_national, fit_ols, momentum_models, momentum_national, pci_models,
-                                  trend_models)
-from papi_research.scores import panel_totals
+from papi_research.analysis.models import (
+    context_national,
+    fit_ols,
+    momentum_models,
+    momentum_national,
+    pci_models,
+    trend_models,
+)
+from papi_research.analysis.scores import panel_totals
+from papi_research.analysis.uncertainty import year_uncertainty
+from papi_research.data.companion import baseline_context, load_companion
+from papi_research.data.loader import load_cached
 
 
 @pytest.fixture(scope="module")

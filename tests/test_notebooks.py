@@ -10,9 +10,9 @@ import nbformat
 import pytest
 import yaml
 
-from papi_research.data import load_cached
-from papi_research.i18n import catalogue, fmt_num
-from papi_research.scores import scorecard
+from papi_research.analysis.scores import scorecard
+from papi_research.data.i18n import catalogue, fmt_num
+from papi_research.data.loader import load_cached
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
@@ -92,7 +92,11 @@ def test_committed_notebooks_are_clean(path):
     meta = yaml.safe_load(front.source.strip().strip("-"))
     assert meta["execute"]["echo"] is False and meta["execute"]["warning"] is False
     assert "format" not in meta  # left to _quarto.yml
-    assert not [c for c in nb.cells if c.cell_type == "markdown"]  # every word comes from the catalogue
+    # every word of the briefing comes from the catalogue: markdown cells are notes for the notebook's
+    # readers, tagged so that both renderers leave them out
+    notes = [c for c in nb.cells if c.cell_type == "markdown"]
+    assert notes and all("remove-cell" in c.metadata.get("tags", []) for c in notes)
+    assert notes[0].source.startswith("# ") and all(c.source.startswith("## ") for c in notes[1:])
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
@@ -102,9 +106,9 @@ def test_committed_notebooks_are_clean(path):
         ast.parse(_body(cell.source))  # valid Python once the Quarto options are stripped
 
 
-NOTEBOOK_BRIEFINGS = {PROVINCE: ("b", "papi_research.briefing", "Briefing"),
-                      UNIT: ("b", "papi_research.unit_briefing", "UnitBriefing"),
-                      NATIONAL: ("o", "papi_research.national", "NationalBriefing")}
+NOTEBOOK_BRIEFINGS = {PROVINCE: ("briefing", "papi_research.briefing.province", "Briefing"),
+                      UNIT: ("briefing", "papi_research.briefing.unit", "UnitBriefing"),
+                      NATIONAL: ("briefing", "papi_research.briefing.national", "NationalBriefing")}
 
 
 @pytest.mark.parametrize("path,shown_expected", [
@@ -112,13 +116,13 @@ NOTEBOOK_BRIEFINGS = {PROVINCE: ("b", "papi_research.briefing", "Briefing"),
     (UNIT, ["locator", "components", "profile", "trend"]),
     (NATIONAL, ["map", "map_34", "map_dimension", "league", "trends"])])
 def test_figures_are_shown_with_catalogue_captions(path, shown_expected):
-    """briefing.show_figure(b, name): label fig-<name>, caption and alt text from the catalogue (the
+    """show_figure(briefing, name): label fig-<name>, caption and alt text from the catalogue (the
     briefing's figure_keys); maps have alt text starting "Bản đồ"/"Map"."""
     import importlib
     var, module, cls = NOTEBOOK_BRIEFINGS[path]
     keys = getattr(importlib.import_module(module), cls).figure_keys(None)
     nb = _read(path)
-    shown = re.findall(rf'briefing\.show_figure\({var}, "(\w+)"\)', "\n".join(c.source for c in nb.cells))
+    shown = re.findall(rf'show_figure\({var}, "(\w+)"\)', "\n".join(c.source for c in nb.cells))
     assert shown == shown_expected and set(shown) <= set(keys)
     assert not [c for c in nb.cells if re.search(r"\.figure\(", c.source)]  # every figure through show_figure
     for name in shown:
@@ -140,8 +144,8 @@ def test_briefing_notebooks_are_ready_for_quarto(path):
     assert meta["execute"]["enabled"] is True and meta["jupyter"] == "python3"
     assert "title" not in meta and meta["pagetitle"]  # the title comes from the parameters (the record)
     code = [c for c in nb.cells if c.cell_type == "code"]
-    assert _options(code[1].source) == {"output": "asis"} and f"briefing.show_record({var})" in code[1].source
-    assert code[-1].source.startswith(f"briefing.show_footer({var})")
+    assert _options(code[1].source) == {"output": "asis"} and f"show_record({var})" in code[1].source
+    assert code[-1].source.startswith(f"show_footer({var})")
 # --- real executions -------------------------------------------------------------------------------
 
 def _execute(src: Path, out: Path, **parameters) -> nbformat.NotebookNode:
@@ -183,7 +187,7 @@ def test_province_briefing_executes_with_the_scorecard_numbers(tmp_path, provinc
     assert len(pngs) == 4  # profile, trend, change and the locator map
     assert nb.metadata["papermill"]["parameters"]["lang"] == lang
     assert ("CECODES, VFF-CRT, RTA" in text) and ("2025" in text)
-    from papi_research.display import RECORD_MIME
+    from papi_research.briefing.display import RECORD_MIME
     records = [o["data"][RECORD_MIME] for c in nb.cells for o in c.get("outputs", []) if RECORD_MIME in o.get("data", {})]
     assert len(records) == 1
     rec = records[0]
@@ -281,7 +285,7 @@ def test_under_quarto_unit_and_national_notebooks_emit_only_markdown(tmp_path, m
 
 @pytest.mark.slow
 def test_unit_briefing_executes_with_the_estimates(tmp_path):
-    from papi_research.units import unit_scorecard
+    from papi_research.analysis.units import unit_scorecard
     nb = _execute(UNIT, tmp_path / "hy.ipynb", province="Hưng Yên", year=2024, lang="vi")
     _assert_clean(nb)
     text = _texts(nb)
@@ -301,7 +305,7 @@ def test_unit_briefing_executes_with_the_estimates(tmp_path):
 
 
 def _record(nb: nbformat.NotebookNode) -> dict:
-    from papi_research.display import RECORD_MIME
+    from papi_research.briefing.display import RECORD_MIME
     records = [o["data"][RECORD_MIME] for c in nb.cells for o in c.get("outputs", []) if RECORD_MIME in o.get("data", {})]
     assert len(records) == 1
     return records[0]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from papi_research import paths
+from papi_research.data import paths
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_PAPI = ROOT.parent / "shared" / "papi"

@@ -6,11 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from papi_research.data import load_cached
-from papi_research.drivers import drivers_report
-from papi_research.priorities import WEIGHTS, lead_agencies
-from papi_research.scores import rank_desc, year_scores
-from papi_research.text import lookup_key
+from papi_research.analysis.drivers import drivers_report
+from papi_research.analysis.priorities import WEIGHTS, lead_agencies
+from papi_research.analysis.scores import rank_desc, year_scores
+from papi_research.data.loader import load_cached
+from papi_research.data.text import lookup_key
 
 
 @pytest.fixture(scope="module")
@@ -111,7 +111,7 @@ def test_missing_or_partial_gives_notes(data, province, year):
 def test_stability_is_a_share_and_recomputed_by_brute_force(data):
     """Each line's stability is the share of seeded random weightings keeping it in the top k, in [0, 1];
     recomputed here one weighting at a time with the table's own ordering rule."""
-    from papi_research.priorities import FRAGILE, N_WEIGHTINGS, WEIGHT_SEED
+    from papi_research.analysis.priorities import FRAGILE, N_WEIGHTINGS, WEIGHT_SEED
     rep = drivers_report(data, "Sơn La", 2021)
     lines = rep.priorities.lines
     assert all(0.0 <= ln["stability"] <= 1.0 for ln in lines)
@@ -127,7 +127,7 @@ def test_stability_is_a_share_and_recomputed_by_brute_force(data):
                                                           scored["code"].iloc[i]))
         for i in order[:k]:
             hits[scored["code"].iloc[i]] += 1
-    from papi_research.priorities import stability
+    from papi_research.analysis.priorities import stability
     part = stability(scored, k, n=400)
     for c, h in hits.items():
         assert part[c] == pytest.approx(h / 400)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from papi_research.data import load_cached
+from papi_research.data.loader import load_cached
 from papi_research.errors import UnknownProvinceError
 
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import nbformat
 import pytest
 import yaml
-
 from conftest import ROOT
+
 from papi_research.render import prepare
 from papi_research.render.quarto import QUARTO_FILES, QUARTO_TEMPLATES, QUARTO_VERSION, front_matter, quarto_document
 

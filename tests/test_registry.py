@@ -8,7 +8,7 @@ from click.testing import CliRunner
 from papi_research import registry
 from papi_research.cli import main
 from papi_research.errors import ParameterError
-from papi_research.executors import DaskExecutor, LocalExecutor, get_executor
+from papi_research.pipeline.executors import DaskExecutor, LocalExecutor, get_executor
 from papi_research.render.builtin import BuiltinRenderer
 from papi_research.render.quarto import QuartoRenderer
 

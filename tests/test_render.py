@@ -13,11 +13,11 @@ import nbformat
 import pytest
 import yaml
 from click.testing import CliRunner
+from conftest import ROOT, synthetic_notebook
 from pypdf import PdfReader
 
-from conftest import ROOT, synthetic_notebook
+from papi_research.briefing.display import RECORD_MIME
 from papi_research.cli import main
-from papi_research.display import RECORD_MIME
 from papi_research.errors import ParameterError
 from papi_research.render import RenderError, prepare, render
 from papi_research.render.quarto import QuartoRenderer, quarto_document, quarto_path
@@ -201,7 +201,8 @@ def test_unit_and_national_briefings_render_with_no_data_folder(kind, lang, tmp_
 
 def test_title_change_line_honours_comparison_year(tmp_path):
     """The title's change line and the body compare with the same year (comparison_year=2021)."""
-    from papi_research.briefing import build, record
+    from papi_research.briefing.base import record
+    from papi_research.briefing.province import build
     b = build("Sơn La", year=2024, comparison_year=2021, lang="vi")
     title = record(b)["title"]
     assert b.comparison_year == 2021 and title["change_line"].startswith("So với năm 2021: ")
@@ -301,7 +302,7 @@ def test_real_briefing_notebook(tmp_path, lang):
     assert f'<html lang="{lang}">' in html and f"<h1>{b.title.title}</h1>" in html
     assert b.province_name in text and b.title.score_line in text.replace("\n", " ")
     total = b.record["total"]
-    from papi_research.i18n import fmt_num
+    from papi_research.data.i18n import fmt_num
     assert fmt_num(total, lang) in text
     n_fig = len(b.figures)
     assert n_fig >= 1 and html.count('<figure class="papi-figure"') == n_fig
@@ -326,6 +327,7 @@ def test_briefing_fonts_print_every_vietnamese_letter(font):
     import io
 
     import typst
+
     from papi_research.render.builtin import _fonts
     letters = vietnamese_letters()
     src = f'#set text(font: "{font}", fallback: false)\n{letters}'.encode()

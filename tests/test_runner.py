@@ -10,13 +10,13 @@ import pytest
 from click.testing import CliRunner
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from papi_research import manifest as mf
 from papi_research.cli import main
-from papi_research.data import load
+from papi_research.data.loader import load
+from papi_research.data.paths import project_dir
 from papi_research.errors import DataValidationError, ParameterError, UnknownProvinceError
-from papi_research.paths import project_dir
-from papi_research.runner import (NOTEBOOK_PARAMETERS, RunOptions, default_notebook,
-                                  notebook_parameters, plan_run, run)
+from papi_research.pipeline import manifest as mf
+from papi_research.pipeline.plan import NOTEBOOK_PARAMETERS, RunOptions, default_notebook, notebook_parameters, plan_run
+from papi_research.pipeline.run import run
 
 PARAMETERS_CELL = ('province = "Sơn La"\nyear = None             # None: the latest year with data\n'
                    'comparison_year = None  # None: the latest earlier year of the same regime with a total\n'
@@ -33,7 +33,7 @@ def make_notebook(path: Path, extra: str = "") -> Path:
     nb.cells = [
         new_markdown_cell("# test briefing"),
         params,
-        new_code_cell("from papi_research.data import load_cached\nfrom papi_research.scores import scorecard\n"
+        new_code_cell("from papi_research.data.loader import load_cached\nfrom papi_research.analysis.scores import scorecard\n"
                       "card = scorecard(load_cached(data_dir), province, year)\n"
                       "print(card.province.slug, card.year, lang, card.status, card.total)"),
         new_code_cell(f'if province == "{FAILING_PROVINCE}":\n    raise RuntimeError("injected failure")'),

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from papi_research.errors import DataValidationError, ParameterError
-from papi_research.runner import RunOptions, plan_run
-from papi_research.site import collect
+from papi_research.pipeline.plan import RunOptions, plan_run
+from papi_research.render.site import collect
 
 
 def plan(tmp_path, **kw):
@@ -58,8 +58,9 @@ def test_index_rows_for_new_provinces_and_the_country(tmp_path, monkeypatch):
     (its estimate, rank among the 34) and the national row (the country, no total), and the maps of
     the national briefing."""
     from conftest import png_figure, scoped_record, synthetic_notebook
-    from papi_research.display import figure_bundle
     from test_site import no_data_folder
+
+    from papi_research.briefing.display import figure_bundle
     unit, nat = scoped_record("unit", "vi"), scoped_record("national", "en")
     maps = [figure_bundle(__import__("base64").b64decode(png_figure(k)), label, f"caption {label}", f"Map {label}")
             for k, label in enumerate(("fig-map", "fig-map-34"))]

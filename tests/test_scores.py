@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from papi_research.data import load_cached
-from papi_research.scores import assign_groups, scorecard, year_scores
+from papi_research.analysis.scores import assign_groups, scorecard, year_scores
+from papi_research.data.loader import load_cached
 
 
 @pytest.fixture(scope="module")

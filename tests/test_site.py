@@ -7,11 +7,11 @@ import re
 
 import pytest
 from click.testing import CliRunner
-
 from conftest import make_reports
+
 from papi_research.cli import main
 from papi_research.errors import DataNotFoundError, DataValidationError
-from papi_research.site import build_site, collect
+from papi_research.render.site import build_site, collect
 
 SPECS = [("Sơn La", 2024, "vi"), ("Sơn La", 2024, "en"), ("Đồng Tháp", 2021, "vi"), ("Vĩnh Phúc", 2024, "vi")]
 
@@ -94,7 +94,7 @@ def test_cli_site(reports):
 
 def no_data_folder(monkeypatch):
     """Make any attempt to read the PAPI data fail loudly: rendering and the site read only notebooks."""
-    import papi_research.data as data_mod
+    import papi_research.data.loader as data_mod
 
     def refuse(*args, **kwargs):
         raise AssertionError("the data folder was read")

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from papi_research.data import load_cached
-from papi_research.drivers import drivers_report
+from papi_research.analysis.drivers import drivers_report
+from papi_research.analysis.scores import GROUPS, assign_groups, rank_desc, year_scores
+from papi_research.analysis.targets import counterfactual_rank, parse_target, points_needed
+from papi_research.data.loader import load_cached
 from papi_research.errors import ParameterError
-from papi_research.scores import GROUPS, assign_groups, rank_desc, year_scores
-from papi_research.targets import counterfactual_rank, parse_target, points_needed
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +106,7 @@ def test_every_path_lands_in_its_target(data):
     """Every province, year and target kind (group, top-N, score): the path's own re-ranking, recomputed
     by brute force (rank_desc / assign_groups on the modified totals), lands in the target, and the
     points printed (rounded up) are never short of the points needed."""
-    from papi_research.targets import gap_candidates, plan_target, target_levels
+    from papi_research.analysis.targets import gap_candidates, plan_target, target_levels
     checked = met = 0
     for year in data.years:
         ys = year_scores(data, year)
@@ -143,7 +143,7 @@ def test_every_path_lands_in_its_target(data):
 
 def test_son_la_2021_high_average_lands(data):
     """The referee's case: Sơn La 2021 needs 2.1938 points; the path must land in high_average."""
-    from papi_research.targets import round_up
+    from papi_research.analysis.targets import round_up
     rep = drivers_report(data, "Sơn La", year=2021, target="group:high_average")
     plan = rep.target
     assert plan.needed_points == pytest.approx(2.1938380, abs=1e-6)

@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from papi_research import data as data_mod
+from papi_research.analysis.scores import scorecard, year_scores
+from papi_research.analysis.uncertainty import CI_FILE, _compute, survey_se_2019, year_uncertainty
+from papi_research.data import loader as data_mod
 from papi_research.errors import DataValidationError
-from papi_research.scores import scorecard, year_scores
-from papi_research.uncertainty import CI_FILE, _compute, survey_se_2019, year_uncertainty
 
 
 @pytest.fixture(scope="module")

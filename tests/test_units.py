@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from papi_research.data import load_cached
+from papi_research.analysis.scores import scorecard
+from papi_research.analysis.units import MIN_COVERAGE, load_units, unit_scorecard, unit_year_scores
+from papi_research.data.loader import load_cached
+from papi_research.data.paths import find_companion_dir, find_geo_dir, find_papi_dir, resource_file
 from papi_research.errors import DataValidationError
-from papi_research.scores import scorecard
-from papi_research.paths import find_companion_dir, find_geo_dir, find_papi_dir, resource_file
-from papi_research.units import MIN_COVERAGE, load_units, unit_scorecard, unit_year_scores
 
 PAPI = [sys.executable, "-m", "papi_research"]
 

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from papi_research.values import integer, jsonable, num
+from papi_research.data.values import integer, jsonable, num
 
 
 def test_missing_cells_become_none_and_numbers_plain_python():

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from papi_research.data import load_cached
-from papi_research.scores import year_scores
-from papi_research.variance import variance_decomposition, variance_shares
+from papi_research.analysis.scores import year_scores
+from papi_research.analysis.variance import variance_decomposition, variance_shares
+from papi_research.data.loader import load_cached
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,5 @@
 """`python -m papi_research` runs the `papi` command line."""
 
-from .cli import main
+from papi_research.cli import main
 
 main()

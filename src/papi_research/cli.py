@@ -7,17 +7,17 @@ import sys
 
 import click
 
-from . import __version__
-from .errors import PapiError
-from .i18n import LANGS
-from .registry import names
+from papi_research import __version__
+from papi_research.data.i18n import LANGS
+from papi_research.errors import PapiError
+from papi_research.registry import names
 
 LANG = click.Choice(LANGS)
 RENDERER = click.Choice(["auto", *names("renderer")])
 
 
 def _data(data_dir):
-    from .data import load
+    from papi_research.data.loader import load
     return load(data_dir)
 
 
@@ -73,7 +73,7 @@ def data_group():
 @data_dir_option
 def data_check(data_dir):
     """Validate every data file; list years, provinces per year and official gaps."""
-    from .report_text import data_check_text
+    from papi_research.analysis.report import data_check_text
     data = _data(data_dir)
     click.echo(data_check_text(data))
 
@@ -93,15 +93,15 @@ units_option = click.option("--units", type=click.Choice(["63", "2025"]), defaul
 @data_dir_option
 def scores(province, year, all_, lang, as_json, units, data_dir):
     """Scorecard of a province: total, rank, group, dimensions and sub-dimensions."""
-    from .errors import ParameterError
-    from .report_text import scorecard_text
-    from .scores import scorecard
+    from papi_research.analysis.report import scorecard_text
+    from papi_research.analysis.scores import scorecard
+    from papi_research.errors import ParameterError
     if bool(province) == bool(all_):
         raise ParameterError("PROVINCE", "give one province, or --all")
     data = _data(data_dir)
     everyone, card_of = data.provinces, scorecard
     if units == "2025":  # the 34 new provinces: estimates from the former ones
-        from .units import load_units, unit_scorecard
+        from papi_research.analysis.units import load_units, unit_scorecard
         everyone, card_of = load_units(data), unit_scorecard
     if all_:
         cards = [card_of(data, p, year) for p in everyone]
@@ -159,7 +159,8 @@ def run_cmd(province, all_, region, year, comparison_year, target, langs, format
     """Execute the briefing notebook per province (papermill) and render HTML/PDF briefings."""
     from pathlib import Path
 
-    from .runner import RunOptions, execute_plan, parse_list, plan_run
+    from papi_research.pipeline.plan import RunOptions, parse_list, plan_run
+    from papi_research.pipeline.run import execute_plan
     options = RunOptions(provinces=tuple(province), all=all_, region=region, year=year, langs=parse_list(langs),
                          formats=parse_list(formats), jobs=jobs, force=force, out=Path(out) if out else None,
                          executor=executor, scheduler=scheduler, renderer=renderer,
@@ -197,7 +198,7 @@ def run_cmd(province, all_, region, year, comparison_year, target, langs, format
 @data_dir_option
 def drivers_cmd(province, year, comparison_year, target, lang, as_json, data_dir):
     """What drives a province's score: change, variance shares, models, priorities, target plan."""
-    from .drivers import drivers_report, drivers_text
+    from papi_research.analysis.drivers import drivers_report, drivers_text
     report = drivers_report(_data(data_dir), province, year=year, target=target, comparison_year=comparison_year)
     if as_json:
         _dump(report.to_dict())
@@ -214,7 +215,7 @@ def render_cmd(executed, formats, renderer):
     """Render executed briefing notebooks to HTML and A4 PDF beside them (same stem)."""
     import time
 
-    from .render import check_formats, render, resolve_renderer
+    from papi_research.render import check_formats, render, resolve_renderer
     fmts = check_formats(formats)
     name = resolve_renderer(renderer)
     for path in executed:
@@ -229,6 +230,6 @@ def render_cmd(executed, formats, renderer):
               help="Output folder of `papi run` (holds manifest.json).")
 def site_cmd(out):
     """Build <out>/index.html: every briefing (province × year × language) with links, score, rank, group."""
-    from .site import build_site, collect
+    from papi_research.render.site import build_site, collect
     path = build_site(out)
     click.echo(f"{path} ({len(collect(out).rows)} briefings)")

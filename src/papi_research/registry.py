@@ -11,7 +11,7 @@ from __future__ import annotations
 from functools import lru_cache
 from importlib.metadata import EntryPoint, entry_points
 
-from .errors import ParameterError
+from papi_research.errors import ParameterError
 
 GROUPS = {"renderer": "papi_research.renderers", "executor": "papi_research.executors"}
 

@@ -17,9 +17,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from ..errors import ParameterError
-from .prepare import PreparedBriefing, RenderError, prepare
-from ..registry import load
+from papi_research.errors import ParameterError
+from papi_research.registry import load
+from papi_research.render.prepare import PreparedBriefing, RenderError, prepare
 
 FORMATS = ("html", "pdf")
 _INSTANCES: dict[str, object] = {}

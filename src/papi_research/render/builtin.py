@@ -21,10 +21,10 @@ import threading
 from functools import lru_cache
 from pathlib import Path
 
-from .. import __version__
-from ..display import typst_str
-from ..files import atomic_write_bytes
-from .prepare import PreparedBriefing, RenderError, markdown_body, source_date_epoch, write_images
+from papi_research import __version__
+from papi_research.briefing.display import typst_str
+from papi_research.data.files import atomic_write_bytes
+from papi_research.render.prepare import PreparedBriefing, RenderError, markdown_body, source_date_epoch, write_images
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 _LOCK = threading.Lock()  # nbconvert exporters and Jinja environments are not thread-safe
@@ -49,7 +49,7 @@ def _exporter():
 
 def html_text(b: PreparedBriefing) -> str:
     """The briefing as one self-contained HTML document."""
-    from ..display import footer_html, masthead_html
+    from papi_research.briefing.display import footer_html, masthead_html
     title = b.title.to_dict()
     resources = {"papi": {"lang": b.lang, "title": title, "css": _css(), "version": __version__,
                           "province_code": b.province_code, "year": b.year,
@@ -64,7 +64,7 @@ def html_text(b: PreparedBriefing) -> str:
 def pdf_width(raw: bytes, mime: str) -> str:
     """A figure's width on the A4 page: the text width, or its own width when it is narrower (a small
     locator map stays small). PNG widths come from the header at the house dpi (``figures.DPI``)."""
-    from ..figures import DPI, WIDTH
+    from papi_research.briefing.figures import DPI, WIDTH
     if mime != "image/png" or len(raw) < 24 or raw[:8] != b"\x89PNG\r\n\x1a\n":
         return "100%"
     inches = int.from_bytes(raw[16:20], "big") / DPI

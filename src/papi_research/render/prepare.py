@@ -30,9 +30,9 @@ from pathlib import Path
 import nbformat
 import yaml
 
-from ..display import RECORD_MIME
-from ..errors import ParameterError, PapiError
-from ..i18n import check_lang, t
+from papi_research.briefing.display import RECORD_MIME
+from papi_research.data.i18n import check_lang, t
+from papi_research.errors import PapiError, ParameterError
 
 DROP_TAGS = {"parameters", "injected-parameters", "remove-cell", "remove_cell", "remove-input-and-output"}
 DROP_OUTPUT_TAGS = {"remove-output", "remove_output"}

@@ -7,7 +7,7 @@ form of the executed notebook:
 
 * front matter: ``pagetitle``, ``lang``, ``language: _language-vi.yml`` for Vietnamese (Quarto ships no
   Vietnamese strings) and Matplotlib's DejaVu folder as Typst ``font-paths``;
-* the record's Markdown (:func:`papi_research.display.record_bundle`): a YAML block with the page
+* the record's Markdown (:func:`papi_research.briefing.display.record_bundle`): a YAML block with the page
   title, language and caption words ("Hình", "Bảng", "."), and the masthead as raw HTML and Typst;
 * every visible block of :func:`briefing.prepare` as Markdown (:func:`display.quarto_markdown`):
   sentences, pipe tables with ``{#tbl-N}`` ids, tiles and callouts, figures as
@@ -30,10 +30,10 @@ from pathlib import Path
 
 import yaml
 
-from ..files import atomic_write_bytes
-from ..display import figure_markdown, footer_bundle, quarto_markdown, record_bundle
-from .prepare import PreparedBriefing, RenderError, markdown_body, write_images
-from .builtin import TEMPLATES, font_dirs
+from papi_research.briefing.display import figure_markdown, footer_bundle, quarto_markdown, record_bundle
+from papi_research.data.files import atomic_write_bytes
+from papi_research.render.builtin import TEMPLATES, font_dirs
+from papi_research.render.prepare import PreparedBriefing, RenderError, markdown_body, write_images
 
 QUARTO_TEMPLATES = TEMPLATES / "quarto"
 QUARTO_FILES = (QUARTO_TEMPLATES / "_quarto.yml", QUARTO_TEMPLATES / "_language-vi.yml",

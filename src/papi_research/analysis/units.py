@@ -1,0 +1,404 @@
+"""The 34 provinces since 1 July 2025 and their estimates from the former provinces' PAPI results.
+
+PAPI measured the 63 former provinces through 2024. For each of the 34 new provinces this module
+estimates every sub-dimension, dimension and total of a year as the **population-weighted mean of its
+former provinces' scores**; these are estimates built from PAPI results, never PAPI's own figures.
+
+* **Membership**: ``join_34.csv`` and ``join_63.csv`` in the boundary folder (``paths.find_geo_dir``),
+  which must agree with the reference table ``merger_2025.csv`` (:func:`check_membership`).
+* **Weights**: population (thousand persons) from the General Statistics Office yearbook panel
+  (``gso_covariates_2005_2016_long.csv`` in the companion folder), taken from the nearest year with data
+  (2015 for 2011–2015, 2016 from 2016 on); the year used is named in every output.
+* **Members without data** (the rule): a former province without a value that year (a missing row, or a
+  dimension PAPI did not publish) is left out and the weights of the others are rescaled; the estimate is
+  given only when the former provinces with data hold at least half (:data:`MIN_COVERAGE`) of the new
+  province's population, otherwise there is no estimate (it would be unrepresentative). Every estimate
+  that leaves a member out says which one and why.
+* **Ranks and groups** are among the 34 (``rank`` of the number with an estimate), with the year's group
+  tie rule (``scores.group_rule``); the region of a new province is the region of its most populous
+  former province.
+
+``unit_year_scores(data, year)`` returns a :class:`UnitYear` whose ``ys`` is a ``scores.YearScores``
+indexed by the new codes, so every table, rank and sentence built for the 63 works for the 34;
+``unit_scorecard(data, name, year)`` is the :class:`UnitScorecard` of one new province.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from papi_research.analysis.scores import Scorecard, assemble_year, year_scores
+from papi_research.data.codebook import same_regime
+from papi_research.data.companion import _pick, load_companion
+from papi_research.data.i18n import fmt_num, t
+from papi_research.data.loader import PapiData
+from papi_research.data.paths import find_geo_dir, resource_file
+from papi_research.data.provinces import Province
+from papi_research.data.text import lookup_key, slugify
+from papi_research.data.values import jsonable
+from papi_research.errors import DataValidationError, ParameterError, UnknownProvinceError
+
+UNIT_SETS = ("63", "2025")
+"""``--units`` choices: the 63 former provinces (PAPI's own units) or the 34 provinces since 1 July 2025."""
+
+MIN_COVERAGE = 0.5
+"""Share of a new province's population its former provinces with data must hold for an estimate."""
+
+JOIN_34 = "join_34.csv"
+JOIN_63 = "join_63.csv"
+POPULATION = "population"
+
+
+def check_units(units: str | int | None) -> str:
+    """'63' or '2025' (None → '63'); anything else is a parameter error."""
+    value = "63" if units is None else str(units).strip()
+    if value not in UNIT_SETS:
+        raise ParameterError("units", f"must be one of {', '.join(UNIT_SETS)}; got {units!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One of the 34 provinces since 1 July 2025 and the PAPI codes of its former provinces."""
+
+    code: str
+    name_vi: str
+    name_en: str
+    slug: str
+    type: str
+    members: tuple[str, ...]
+
+    def name(self, lang: str) -> str:
+        return self.name_vi if lang == "vi" else self.name_en
+
+    @property
+    def merged(self) -> bool:
+        return len(self.members) > 1
+
+
+class UnitRegistry:
+    """The 34 new provinces in code order, with forgiving look-up (a former province finds its new one)."""
+
+    def __init__(self, units: list[Unit], source: Path):
+        self._list = list(units)
+        self.source = source
+        self._by_code = {u.code: u for u in units}
+        self._of_member = {m: u for u in units for m in u.members}
+        self._keys: dict[str, Unit] = {}
+        for u in units:
+            for alias in (u.code, u.name_vi, u.name_en, u.slug):
+                self._keys.setdefault(lookup_key(alias), u)
+
+    def __iter__(self):
+        return iter(self._list)
+
+    def __len__(self) -> int:
+        return len(self._list)
+
+    @property
+    def codes(self) -> list[str]:
+        return [u.code for u in self._list]
+
+    def by_code(self, code: str) -> Unit:
+        return self._by_code[code]
+
+    def of_member(self, papi_code: str) -> Unit:
+        """The new province a former province (PAPI code) went into."""
+        return self._of_member[papi_code]
+
+    def lookup(self, query: str, provinces=None) -> Unit:
+        """A new province by name, slug or new code; with ``provinces`` (the 63), a former province's
+        name also finds the new province it went into ("Tiền Giang" → Đồng Tháp)."""
+        text = str(query).strip()
+        hit = self._keys.get(lookup_key(text))
+        if hit:
+            return hit
+        if provinces is not None:
+            try:
+                return self.of_member(provinces.lookup(text).code)
+            except UnknownProvinceError:
+                pass
+        key = lookup_key(text)
+        scored = sorted((-max(difflib.SequenceMatcher(None, key, lookup_key(a)).ratio()
+                              for a in (u.name_vi, u.name_en, u.slug)), u.code, u) for u in self._list)
+        raise UnknownProvinceError(text, [f"{u.name_vi} ({u.code})" for _, _, u in scored[:3]])
+
+
+def _read_csv(path: Path, required: tuple[str, ...]) -> list[dict]:
+    if not path.is_file():
+        raise DataValidationError("required file is missing", file=path)
+    with path.open(encoding="utf-8", newline="") as fh:
+        reader = csv.DictReader(fh)
+        for col in required:
+            if col not in (reader.fieldnames or []):
+                raise DataValidationError(f"required column {col!r} is missing", file=path, row=1, column=col)
+        return list(reader)
+
+
+def load_units(data: PapiData, geo_dir: str | Path | None = None) -> UnitRegistry:
+    """Read ``join_34.csv`` and ``join_63.csv``, check them against each other, the 63 provinces and
+    the reference table ``merger_2025.csv`` (:func:`check_membership`)."""
+    directory = find_geo_dir(data.directory, geo_dir)
+    path34 = directory / JOIN_34
+    rows = _read_csv(path34, ("code34", "name_vi", "name_en", "type", "members_papi"))
+    units, seen = [], {}
+    for i, r in enumerate(rows, start=2):
+        members = tuple(m.strip() for m in r["members_papi"].split("+") if m.strip())
+        for m in members:
+            if m not in data.provinces:
+                raise DataValidationError("unknown PAPI province code", file=path34, row=i, column="members_papi",
+                                          value=m)
+            if m in seen:
+                raise DataValidationError(f"former province already in new province {seen[m]}", file=path34,
+                                          row=i, column="members_papi", value=m)
+            seen[m] = r["code34"]
+        units.append(Unit(code=r["code34"].strip(), name_vi=r["name_vi"].strip(), name_en=r["name_en"].strip(),
+                          slug=slugify(r["name_en"]), type=r["type"].strip(), members=members))
+    missing = [c for c in data.provinces.codes if c not in seen]
+    if missing:
+        raise DataValidationError(f"former provinces in no new province: {', '.join(missing)}", file=path34,
+                                  column="members_papi")
+    registry = UnitRegistry(units, directory)
+    check_membership(registry, data, directory / JOIN_63)
+    return registry
+
+
+def check_membership(units: UnitRegistry, data: PapiData, join63: Path) -> None:
+    """The membership of ``join_34.csv`` must equal ``join_63.csv`` and the reference table ``merger_2025.csv``
+    (every former province in the same new province, by code and by name); raises on the first mismatch."""
+    rows = _read_csv(join63, ("code", "code34", "name34"))
+    for i, r in enumerate(rows, start=2):
+        code = r["code"].strip()
+        if code not in data.provinces:
+            raise DataValidationError("unknown PAPI province code", file=join63, row=i, column="code", value=code)
+        unit = units.of_member(code)
+        if r["code34"].strip() != unit.code or r["name34"].strip() != unit.name_vi:
+            raise DataValidationError(f"{code} is in {unit.code} {unit.name_vi} in {JOIN_34}", file=join63, row=i,
+                                      column="code34", value=r["code34"])
+    merger = resource_file("reference", "merger_2025.csv")
+    for i, r in enumerate(_read_csv(merger, ("code", "merged_into_vi")), start=2):
+        unit = units.of_member(r["code"].strip())
+        if r["merged_into_vi"].strip() != unit.name_vi:
+            raise DataValidationError(f"{r['code']} went into {unit.name_vi} according to {JOIN_34}", file=merger,
+                                      row=i, column="merged_into_vi", value=r["merged_into_vi"])
+
+
+@dataclass
+class UnitYear:
+    """The 34 new provinces' estimates for one year.
+
+    * ``ys``: a ``scores.YearScores`` indexed by new code (``status``, ``total``, ``rank``, ``group``,
+      ``region_rank`` … as for the 63);
+    * ``components``: one row per former province: ``unit``, ``code``, ``population``, ``population_year``,
+      ``weight`` (its share in the unit's total estimate, 0 when left out), ``total``, ``status``;
+    * ``coverage``: per unit, the population share of the former provinces with a total;
+    * ``population_year``: the yearbook year the weights come from.
+    """
+
+    year: int
+    units: UnitRegistry
+    ys: object
+    components: pd.DataFrame
+    coverage: pd.Series
+    population_year: int
+
+
+_CACHE: dict[tuple, UnitYear] = {}
+
+
+def population_weights(data: PapiData, year: int) -> tuple[pd.Series, int]:
+    """Population (thousand persons) of every former province at the yearbook year nearest ``year``."""
+    comp = load_companion(data.provinces, papi_dir=data.directory)
+    wide = comp.covariate(POPULATION)
+    if wide.empty:
+        raise DataValidationError(f"no '{POPULATION}' rows in the yearbook panel", file=comp.directory)
+    values, used = _pick(wide, year, data.provinces.codes)
+    if values.isna().any():
+        raise DataValidationError(f"no population for {', '.join(values[values.isna()].index)}",
+                                  file=comp.directory)
+    years = sorted(set(int(y) for y in used))
+    if len(years) != 1:  # the panel has every province in each of its years, so one year serves all
+        raise DataValidationError(f"population years differ between provinces: {years}", file=comp.directory)
+    return values.astype(float), years[0]
+
+
+def _weighted(frame: pd.DataFrame, members: dict[str, tuple[str, ...]], pop: pd.Series) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Population-weighted mean of each column over each unit's members with a value, and the population
+    share of those members; NaN where that share is below :data:`MIN_COVERAGE`."""
+    est, cov = {}, {}
+    for unit, codes in members.items():
+        block = frame.loc[list(codes)]
+        w = pop.loc[list(codes)]
+        have = block.notna()
+        share = (have.mul(w, axis=0)).sum() / w.sum()
+        value = block.mul(w, axis=0).sum(min_count=1) / have.mul(w, axis=0).sum().replace(0, np.nan)
+        est[unit] = value.where(share >= MIN_COVERAGE - 1e-12)
+        cov[unit] = share
+    return pd.DataFrame(est).T, pd.DataFrame(cov).T
+
+
+def unit_year_scores(data: PapiData, year: int, geo_dir: str | Path | None = None) -> UnitYear:
+    """Estimates, ranks and groups of the 34 new provinces in ``year`` (cached per data version and year)."""
+    year = data.check_year(int(year))
+    units = load_units(data, geo_dir)
+    key = (str(data.directory), data.version, str(units.source), year)
+    if key in _CACHE:
+        return _CACHE[key]
+    ys63 = year_scores(data, year)
+    pop, pop_year = population_weights(data, year)
+    members = {u.code: u.members for u in units}
+    sub, _ = _weighted(ys63.subdimensions, members, pop)
+    dims, _ = _weighted(ys63.dimensions, members, pop)
+    totals, cov = _weighted(ys63.provinces[["total"]].astype(float), members, pop)
+    codes = units.codes
+    sub, dims = sub.reindex(codes), dims.reindex(codes)
+    sub.columns.name = None
+    total = totals["total"].reindex(codes)
+    n_dims = dims.notna().sum(axis=1)
+    status = pd.Series(np.where(total.notna(), "complete", np.where((n_dims > 0) | sub.notna().any(axis=1),
+                                                                    "partial", "missing")), index=codes)
+    reg = {}
+    for u in units:
+        lead = max(u.members, key=lambda c: (pop[c], c))
+        p = data.provinces.by_code(lead)
+        reg[u.code] = (p.region_en, p.region_vi)
+    ys = assemble_year(year, ys63.structure, sub, dims, status, total, reg)
+    rows = []
+    for u in units:
+        have = [c for c in u.members if pd.notna(ys63.provinces.at[c, "total"])]
+        w_have = pop.loc[have].sum() if have else 0.0
+        estimate = pd.notna(total[u.code])
+        for c in u.members:
+            used = estimate and c in have
+            rows.append({"unit": u.code, "code": c, "population": float(pop[c]), "population_year": pop_year,
+                         "weight": float(pop[c] / w_have) if used else 0.0,
+                         "population_share": float(pop[c] / pop.loc[list(u.members)].sum()),
+                         "total": ys63.provinces.at[c, "total"], "status": ys63.provinces.at[c, "status"],
+                         "used": bool(used)})
+    comps = pd.DataFrame(rows)
+    out = UnitYear(year=year, units=units, ys=ys, components=comps, coverage=cov["total"].reindex(codes),
+                   population_year=pop_year)
+    _CACHE[key] = out
+    return out
+
+
+def unit_province(unit: Unit, uy: UnitYear) -> Province:
+    """The new province as a ``Province`` (so scorecards, tables and figures for the 63 serve it)."""
+    r = uy.ys.provinces.loc[unit.code]
+    return Province(code=unit.code, name_vi=unit.name_vi, name_en=unit.name_en, slug=unit.slug,
+                    gso_code=unit.code, region_vi=r["region_vi"], region_en=r["region_en"],
+                    merged_into_vi=unit.name_vi, merged_into_en=unit.name_en)
+
+
+def weight_source(uy: UnitYear, lang: str) -> str:
+    """The sentence naming the weights: population of which year, from which source, and the rule."""
+    return t("un_weight_source", lang, pop_year=uy.population_year, year=uy.year,
+             share=fmt_num(100 * MIN_COVERAGE, lang, 0))
+
+
+@dataclass
+class UnitScorecard(Scorecard):
+    """The scorecard of one new province: estimates from its former provinces, ranks among the 34."""
+
+    unit: Unit = None
+    uy: UnitYear = field(default=None, repr=False)
+    data: PapiData = field(default=None, repr=False)
+
+    def uncertainty(self) -> dict:
+        """No survey interval: PAPI's intervals are the former provinces' own, not an estimate's."""
+        return {}
+
+    def components(self) -> pd.DataFrame:
+        """One row per former province: code, names, population, weight, total, status, used, reason."""
+        comp = self.uy.components[self.uy.components["unit"] == self.unit.code].copy()
+        comp["name_vi"] = [self.data.provinces.by_code(c).name_vi for c in comp["code"]]
+        comp["name_en"] = [self.data.provinces.by_code(c).name_en for c in comp["code"]]
+        comp["missing_reason"] = [None if s == "complete" else
+                                  (self.data.gap_reason(self.year, c) or "not published (no official reason recorded)")
+                                  for c, s in zip(comp["code"], comp["status"])]
+        return comp.reset_index(drop=True)
+
+    def component_dimensions(self) -> pd.DataFrame:
+        """Former provinces × dimensions: each one's score (NaN where PAPI published none)."""
+        ys63 = year_scores(self.data, self.year)
+        return ys63.dimensions.loc[list(self.unit.members)]
+
+    @property
+    def coverage(self) -> float:
+        return float(self.uy.coverage[self.unit.code])
+
+    def left_out(self) -> list[str]:
+        comp = self.components()
+        return comp.loc[~comp["used"], "code"].tolist() if self.total is not None else []
+
+    def to_dict(self) -> dict:
+        base = Scorecard.to_dict(self)
+        u = self.unit
+        comp = self.components()
+        base["province"] = {"code": u.code, "name_vi": u.name_vi, "name_en": u.name_en, "slug": u.slug,
+                            "type": u.type, "region_vi": self.province.region_vi,
+                            "region_en": self.province.region_en, "members": list(u.members)}
+        base["units"] = "2025"
+        base["boundaries"] = "34 provinces from 1 July 2025"
+        base["estimate"] = True
+        base["estimate_note"] = t("un_estimate_note", "en")
+        base["estimate_note_vi"] = t("un_estimate_note", "vi")
+        base["weight_source"] = weight_source(self.uy, "en")
+        base["weight_source_vi"] = weight_source(self.uy, "vi")
+        base["population_year"] = self.uy.population_year
+        base["coverage"] = self.coverage
+        base["components"] = jsonable([{"code": r["code"], "name_vi": r["name_vi"], "name_en": r["name_en"],
+                                     "weight": r["weight"], "population": r["population"],
+                                     "population_share": r["population_share"], "total": r["total"],
+                                     "status": r["status"], "used": r["used"], "missing_reason": r["missing_reason"]}
+                                    for r in comp.to_dict("records")])
+        return base
+
+
+def unit_previous_year(data: PapiData, code: str, year: int) -> int | None:
+    """The latest earlier year of the same regime in which the new province has a total estimate."""
+    for y in sorted((y for y in data.years if y < year and same_regime(y, year)), reverse=True):
+        if pd.notna(unit_year_scores(data, y).ys.provinces.at[code, "total"]):
+            return y
+    return None
+
+
+def unit_scorecard(data: PapiData, unit: Unit | str, year: int | None = None) -> UnitScorecard:
+    """The scorecard of one new province (a ``Unit``, its name or code, or a former province's name)."""
+    year = data.latest_year if year is None else data.check_year(int(year))
+    uy = unit_year_scores(data, year)
+    u = unit if isinstance(unit, Unit) else uy.units.lookup(unit, data.provinces)
+    prev = unit_previous_year(data, u.code, year)
+    previous = None
+    if prev is not None:
+        pys = unit_year_scores(data, prev).ys
+        pr = pys.provinces.loc[u.code]
+        previous = {"year": prev, "total": float(pr["total"]), "rank": int(pr["rank"]), "n_ranked": pys.n_ranked,
+                    "group": pr["group"]}
+    status = uy.ys.provinces.at[u.code, "status"]
+    reason = None
+    if status != "complete":
+        reason = t("un_no_estimate", "en", share=fmt_num(100 * MIN_COVERAGE, "en", 0))
+    return UnitScorecard(province=unit_province(u, uy), year=year, ys=uy.ys, previous=previous,
+                         missing_reason=reason, unit=u, uy=uy, data=data)
+
+
+def component_lines(card: UnitScorecard, lang: str) -> list[str]:
+    """The estimate note, each former province's weight and total (or why it is left out), the weights' source."""
+    lines = [t("un_estimate_note", lang)]
+    for r in card.components().to_dict("records"):
+        name = r[f"name_{lang}"]
+        if r["used"]:
+            lines.append("  " + t("un_component_line", lang, name=name, code=r["code"],
+                                  weight=fmt_num(r["weight"], lang, 3), total=fmt_num(r["total"], lang)))
+        else:
+            reason = card.data.gap_summary(card.year, r["code"], lang) or t("status_" + r["status"], lang)
+            lines.append("  " + t("un_component_left_out", lang, name=name, code=r["code"], reason=reason))
+    lines.append(weight_source(card.uy, lang))
+    return lines

@@ -1,0 +1,69 @@
+"""Words and numbers in Vietnamese and English.
+
+Every sentence a briefing prints comes from a catalogue in ``resources/i18n/*.yml`` (one file per
+area, each key holding ``vi`` and ``en`` templates with ``{named}`` fields), never from an
+f-string in a notebook. Numbers follow the language: ``42,43`` in Vietnamese, ``42.43`` in English.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+
+import yaml
+
+from papi_research.data.paths import resource_files
+from papi_research.errors import ParameterError
+
+LANGS = ("vi", "en")
+
+
+def check_lang(lang: str) -> str:
+    if lang not in LANGS:
+        raise ParameterError("lang", f"must be one of {', '.join(LANGS)}; got {lang!r}")
+    return lang
+
+
+@lru_cache(maxsize=1)
+def catalogue() -> dict[str, dict[str, str]]:
+    """All catalogue entries from ``resources/i18n/*.yml`` (or the user's edited copies); a key defined twice is an error."""
+    out: dict[str, dict[str, str]] = {}
+    for path in resource_files("i18n", "*.yml"):
+        entries = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for key, value in entries.items():
+            if key in out:
+                raise ValueError(f"translation key {key!r} defined twice (again in {path})")
+            if not isinstance(value, dict) or set(value) != set(LANGS):
+                raise ValueError(f"translation key {key!r} in {path} must have exactly 'vi' and 'en'")
+            out[key] = value
+    return out
+
+
+def t(key: str, lang: str, **fields) -> str:
+    """The catalogue text for ``key`` in ``lang`` with ``{fields}`` filled in."""
+    try:
+        template = catalogue()[key][check_lang(lang)]
+    except KeyError:
+        raise KeyError(f"no translation for {key!r}") from None
+    return template.format(**fields) if fields else template
+
+
+def fmt_num(x: float | None, lang: str, decimals: int = 2, sign: bool = False) -> str:
+    """'42,43' (vi) or '42.43' (en); thousands separated by '.' (vi) or ',' (en); '–' for missing."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "–"
+    s = f"{x:+,.{decimals}f}" if sign else f"{x:,.{decimals}f}"
+    if lang == "vi":
+        s = s.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
+    if sign:
+        s = s.replace("-", "−")
+    return s
+
+
+def fmt_int(x: int | None, lang: str) -> str:
+    return "–" if x is None else fmt_num(float(x), lang, decimals=0)
+
+
+def fmt_pct(x: float | None, lang: str, decimals: int = 0) -> str:
+    """A share 0..1 as a percentage: '45%' / '45 %' is not used; Vietnamese also writes '45%'."""
+    return "–" if x is None else fmt_num(100 * x, lang, decimals) + "%"

@@ -1,0 +1,185 @@
+"""Load and validate the PAPI data directory into a tidy, era-aware panel.
+
+``load(data_dir)`` reads the yearly wide CSVs (``2011.csv`` …), the official labels, the
+province list and the official gap reasons, checks every cell, and returns a ``PapiData``.
+Any broken input raises one ``DataValidationError`` naming file, row, column and value;
+nothing is returned half-loaded.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import pandas as pd
+
+from papi_research.data.codebook import Codebook, regime_of
+from papi_research.data.hashing import PAPI_REQUIRED, YEAR_FILE, files_version, papi_files
+from papi_research.data.paths import find_papi_dir, resource_file
+from papi_research.data.provinces import ProvinceRegistry
+from papi_research.errors import DataValidationError, ParameterError
+
+SUB_COLUMN = re.compile(r"^SC([1-8])([1-9])$")
+REQUIRED_FILES = PAPI_REQUIRED
+GAP_COLUMNS = ("year", "code", "csv_state", "official_state", "reason_found")
+
+
+@dataclass
+class PapiData:
+    """Everything loaded from one PAPI data directory.
+
+    ``panel`` is the tidy long table (one row per published sub-dimension score):
+    ``year, code, dimension, subcode, position, label_vi, label_en, max, score``.
+    """
+
+    directory: Path
+    panel: pd.DataFrame
+    codebook: Codebook
+    provinces: ProvinceRegistry
+    gaps: pd.DataFrame
+    files: dict[str, str] = field(repr=False)  # relative name → sha256
+
+    @property
+    def years(self) -> list[int]:
+        return sorted(self.panel["year"].unique().tolist())
+
+    @property
+    def latest_year(self) -> int:
+        return self.years[-1]
+
+    @property
+    def version(self) -> str:
+        """A short hash of every input file: changes when any data changes."""
+        return files_version(self.files)
+
+    def check_year(self, year: int) -> int:
+        if year not in self.years:
+            raise ParameterError("year", f"no PAPI data for {year}; years with data: "
+                                 f"{self.years[0]}–{self.years[-1]}")
+        return year
+
+    def gap_reason(self, year: int, code: str) -> str | None:
+        """The official reason a province-year is missing or partial (None when none is recorded)."""
+        hit = self.gaps[(self.gaps["year"] == year) & (self.gaps["code"] == code)]
+        if hit.empty:
+            return None
+        r = hit.iloc[0]
+        reason = r["reason_found"].strip()
+        if not reason or reason.lower().startswith("none"):
+            return f"{r['official_state'].strip()} (no reason published)"
+        return f"{r['official_state'].strip()}; reason: {reason}"
+
+    def gap_summary(self, year: int, code: str, lang: str) -> str | None:
+        """A short statement of the official status in ``lang`` (``resources/reference/gap_reasons.csv``),
+        falling back to the official English record; None when the province-year is not a gap."""
+        summary = _gap_summaries().get((int(year), code))
+        if summary:
+            return summary[0] if lang == "vi" else summary[1]
+        return self.gap_reason(year, code)
+
+
+@lru_cache(maxsize=1)
+def _gap_summaries() -> dict[tuple[int, str], tuple[str, str]]:
+    path = resource_file("reference", "gap_reasons.csv")
+    if not path.is_file():
+        return {}
+    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    return {(int(r["year"]), r["code"]): (r["summary_vi"], r["summary_en"]) for r in df.to_dict("records")}
+
+
+def _read_year(path: Path, year: int, codebook: Codebook, provinces: ProvinceRegistry) -> pd.DataFrame:
+    raw = pd.read_csv(path, dtype=str, keep_default_na=False)
+    if "Province" not in raw.columns:
+        raise DataValidationError("required column 'Province' is missing", file=path, row=1, column="Province")
+    for col in raw.columns:
+        if col != "Province" and not SUB_COLUMN.match(col):
+            raise DataValidationError("unexpected column (expected Province, SC11 ... SC83)", file=path,
+                                      row=1, column=col)
+    struct = codebook.table(year).set_index("code")
+    seen: dict[str, int] = {}
+    records = []
+    for i, row in enumerate(raw.itertuples(index=False), start=2):
+        rec = row._asdict()
+        code = rec.pop("Province").strip()
+        if code not in provinces:
+            raise DataValidationError("unknown province code", file=path, row=i, column="Province", value=code)
+        if code in seen:
+            raise DataValidationError(f"province listed twice (first on row {seen[code]})", file=path,
+                                      row=i, column="Province", value=code)
+        seen[code] = i
+        for col, cell in rec.items():
+            cell = cell.strip()
+            if cell == "":
+                continue
+            try:
+                value = float(cell)
+            except ValueError:
+                raise DataValidationError("not a number", file=path, row=i, column=col, value=cell) from None
+            if not math.isfinite(value):
+                raise DataValidationError("not a finite number", file=path, row=i, column=col, value=cell)
+            if col not in struct.index:
+                raise DataValidationError(f"{year} has no sub-dimension in this position, but a value is given",
+                                          file=path, row=i, column=col, value=cell)
+            hi = float(struct.at[col, "max"])
+            if not (0.0 < value <= hi + 1e-9):
+                raise DataValidationError(f"score outside (0, {hi:.4g}] for {year}", file=path, row=i,
+                                          column=col, value=cell)
+            records.append((year, code, col, value))
+    return pd.DataFrame.from_records(records, columns=["year", "code", "subcode", "score"])
+
+
+def _read_gaps(path: Path, provinces: ProvinceRegistry) -> pd.DataFrame:
+    if not path.is_file():
+        raise DataValidationError("required file is missing", file=path)
+    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    for col in GAP_COLUMNS:
+        if col not in df.columns:
+            raise DataValidationError(f"required column {col!r} is missing", file=path, row=1, column=col)
+    rows = []
+    for i, r in enumerate(df.to_dict("records"), start=2):
+        if not r["year"].strip().isdigit():
+            raise DataValidationError("not a year", file=path, row=i, column="year", value=r["year"])
+        for code in r["code"].split(";"):
+            code = code.strip()
+            if code not in provinces:
+                raise DataValidationError("unknown province code", file=path, row=i, column="code", value=code)
+            rows.append({**r, "year": int(r["year"]), "code": code})
+    return pd.DataFrame(rows)
+
+
+def load(data_dir: str | Path | None = None) -> PapiData:
+    """Load and validate a PAPI data directory (see ``paths.find_papi_dir`` for the search)."""
+    directory = find_papi_dir(data_dir)
+    for name in REQUIRED_FILES:
+        if not (directory / name).is_file():
+            raise DataValidationError("required file is missing", file=directory / name)
+    year_files = sorted((int(m.group(1)), p) for p in directory.iterdir() if (m := YEAR_FILE.match(p.name)))
+    if not year_files:
+        raise DataValidationError("no yearly score files (2011.csv ...) found", file=directory)
+    provinces = ProvinceRegistry.from_csv(directory / "provinces.csv")
+    codebook = Codebook.from_csv(directory / "labels_official_2011_2019.csv")
+    frames = []
+    for year, path in year_files:
+        try:
+            regime_of(year)
+        except ParameterError:
+            raise DataValidationError("year before PAPI began (2011)", file=path) from None
+        frames.append(_read_year(path, year, codebook, provinces))
+    long = pd.concat(frames, ignore_index=True)
+    labels = pd.concat([codebook.table(y) for y, _ in year_files], ignore_index=True)
+    panel = long.merge(labels.rename(columns={"code": "subcode"}), on=["year", "subcode"], how="left")
+    panel = panel[["year", "code", "dimension", "subcode", "position", "label_vi", "label_en", "max", "score"]]
+    panel = panel.sort_values(["year", "code", "dimension", "position"]).reset_index(drop=True)
+    gaps = _read_gaps(directory / "missing_official_status.csv", provinces)
+    files = papi_files(directory)
+    return PapiData(directory=directory, panel=panel, codebook=codebook, provinces=provinces,
+                    gaps=gaps, files=files)
+
+
+@lru_cache(maxsize=4)
+def load_cached(data_dir: str | None = None) -> PapiData:
+    """``load`` memoised per directory string, for notebooks and batch workers."""
+    return load(data_dir)

@@ -1,0 +1,149 @@
+"""Code that runs inside a warm kernel: warm-up, snapshot and reset.
+
+The worker calls these through ``__import__('papi_research.pipeline.warmup')`` (see
+:class:`~papi_research.pipeline.kernel.WarmKernel`) so that nothing is left in the notebook's
+namespace. :func:`warm` imports the heavy libraries and every module of the data, analysis and
+briefing packages, loads the data and fits the national models of the years to run (the library
+caches them per data version and year); :func:`snapshot` remembers the global state a notebook may
+change and :func:`reset` restores it between two notebooks, so each one's outputs equal a fresh
+kernel's.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+# Modules imported once per warm kernel (those that do not exist yet are skipped).
+WARM_LIBRARIES = ("numpy", "pandas", "matplotlib", "matplotlib.pyplot", "seaborn", "statsmodels.api",
+                  "statsmodels.formula.api", "IPython.display")
+# Every module of these packages is imported once per warm kernel (not the batch machinery or the CLI).
+WARMED_PACKAGES = ("papi_research.data", "papi_research.analysis", "papi_research.briefing")
+
+
+def package_modules() -> tuple[str, ...]:
+    """The package's modules a notebook may use: those of :data:`WARMED_PACKAGES`."""
+    import importlib
+    import pkgutil
+    names: list[str] = []
+    for pkg in WARMED_PACKAGES:
+        mod = importlib.import_module(pkg)
+        names += [pkg] + [f"{pkg}.{m.name}" for m in pkgutil.iter_modules(mod.__path__)]
+    return tuple(names)
+
+
+_SNAPSHOT: dict[str, Any] = {}
+
+
+def warm(data_dir: str | None, years: list[int], target: str, province: str | None) -> list[str]:
+    """Import the heavy libraries, load the data and fit the national models; return notes of what failed."""
+    import importlib
+    import io
+    notes: list[str] = []
+    for name in WARM_LIBRARIES + package_modules():
+        try:
+            importlib.import_module(name)
+        except ImportError as exc:
+            notes.append(f"import {name}: {exc}")
+    try:
+        import matplotlib.pyplot as plt
+        fig, ax = plt.subplots(figsize=(2, 1))
+        ax.plot([0, 1], [0, 1])
+        ax.set_title("Sơn La")
+        fig.savefig(io.BytesIO(), format="png")  # font cache, Agg renderer
+        plt.close(fig)
+    except Exception as exc:  # noqa: BLE001 - warm-up is best effort
+        notes.append(f"matplotlib: {exc}")
+    try:
+        from papi_research.analysis.scores import year_scores
+        from papi_research.data.loader import load_cached
+        data = load_cached(data_dir)
+        for y in years:
+            year_scores(data, y)
+        try:
+            from papi_research.analysis.drivers import drivers_report
+        except ImportError:
+            drivers_report = None
+        if drivers_report is not None and province is not None:
+            for y in years:
+                try:
+                    drivers_report(data, province, year=y, target=target)
+                except Exception as exc:  # noqa: BLE001 - the notebook will report real errors
+                    notes.append(f"drivers {y}: {exc}")
+    except Exception as exc:  # noqa: BLE001
+        notes.append(f"data: {exc}")
+    snapshot()
+    return notes
+
+
+def snapshot() -> None:
+    """Remember the global state a notebook may change, as it is right after warm-up."""
+    import copy
+    import sys
+    import warnings
+    _SNAPSHOT.clear()
+    import gc
+    gc.collect()
+    gc.freeze()  # libraries, data and models move to the permanent generation: later collections skip them
+    _SNAPSHOT["sys_path"] = list(sys.path)
+    _SNAPSHOT["environ"] = dict(os.environ)
+    _SNAPSHOT["warnings"] = list(warnings.filters)
+    if "matplotlib" in sys.modules:
+        import matplotlib
+        _SNAPSHOT["rc"] = copy.deepcopy(dict(matplotlib.rcParams))
+    if "pandas" in sys.modules:
+        from pandas._config import config as pdc
+        _SNAPSHOT["pandas"] = copy.deepcopy(pdc._global_config)
+    if "numpy" in sys.modules:
+        import numpy as np
+        _SNAPSHOT["np_print"] = np.get_printoptions()
+        _SNAPSHOT["np_err"] = np.geterr()
+    # Display formatters are deliberately not restored: modules register theirs once and remember it
+    # (papi_research.briefing.figures does), so undoing a registration would change the next notebook's output.
+
+
+def reset(cwd: str) -> None:
+    """Bring the kernel back to its post-warm-up state and move it into ``cwd``."""
+    import gc
+    import sys
+    import warnings
+    os.chdir(cwd)  # first: the previous run's folder is gone
+    ip = _ipython()
+    if ip is not None:
+        ip.reset(new_session=True)  # what `%reset -f` does, plus a new history session and counter 1
+    if "matplotlib.pyplot" in sys.modules:
+        sys.modules["matplotlib.pyplot"].close("all")
+    if "rc" in _SNAPSHOT:
+        import matplotlib
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            dict.clear(matplotlib.rcParams)
+            dict.update(matplotlib.rcParams, _SNAPSHOT["rc"])
+    if "pandas" in _SNAPSHOT:
+        import copy
+
+        from pandas._config import config as pdc
+        pdc._global_config.clear()
+        pdc._global_config.update(copy.deepcopy(_SNAPSHOT["pandas"]))
+    if "np_print" in _SNAPSHOT:
+        import numpy as np
+        np.set_printoptions(**_SNAPSHOT["np_print"])
+        np.seterr(**_SNAPSHOT["np_err"])
+    if "warnings" in _SNAPSHOT:
+        warnings.filters[:] = _SNAPSHOT["warnings"]
+        warnings._filters_mutated()  # forget which warnings were already shown ("default"/"once")
+    if "sys_path" in _SNAPSHOT:
+        sys.path[:] = _SNAPSHOT["sys_path"]
+    if "environ" in _SNAPSHOT:
+        for k in set(os.environ) - set(_SNAPSHOT["environ"]):
+            del os.environ[k]
+        os.environ.update(_SNAPSHOT["environ"])
+    gc.collect()  # the notebook's garbage only: the warm state is frozen (see snapshot)
+
+
+def _ipython():
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return None
+    return get_ipython()

@@ -1,0 +1,259 @@
+"""The index site: ``<out>/index.html`` listing every briefing (province × year × language) from the manifest.
+
+``build_site(out_dir)`` reads ``<out>/manifest.json`` (written by :mod:`papi_research.pipeline.run`) and, for
+each run, the briefing record in its executed notebook (province names, region, total, rank, group, and
+the kind: one of the 63, one of the 34 new provinces, or the national briefing; the notebook is the
+record, so no data folder is needed), with the maps of the latest national briefing, and writes one
+self-contained page (inline CSS and JavaScript, no CDN, works from ``file://``): a table sortable by
+every column, filterable by name (diacritics optional), year, language and group, Vietnamese by
+default with an English switch (``index.html#en`` opens it in English). Output is deterministic: rows
+are sorted by year (newest first), rank and name; nothing depends on the clock.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import jinja2
+
+from papi_research import __version__
+from papi_research.analysis.scores import GROUPS, group_name
+from papi_research.data.files import atomic_write_text
+from papi_research.data.i18n import LANGS, catalogue, fmt_num
+from papi_research.data.text import fold
+from papi_research.errors import DataNotFoundError, DataValidationError
+
+TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
+SHOWN_STATUSES = ("ok", "cached", "failed")
+REQUIRED_RUN_KEYS = ("key", "slug", "year", "lang", "status", "outputs")
+
+
+@dataclass(frozen=True)
+class SiteRow:
+    """One briefing in the index: a province, a year, a language, its links and its scores."""
+
+    key: str
+    code: str
+    slug: str
+    name_vi: str
+    name_en: str
+    region_vi: str
+    region_en: str
+    year: int
+    lang: str
+    status: str
+    total: float | None
+    total_max: int | None
+    total_vi: str
+    total_en: str
+    rank: int | None
+    n_ranked: int | None
+    group: str | None
+    html: str | None
+    pdf: str | None
+    search: str
+    kind: str = "province"  # province | unit (one of the 34 since 1 July 2025: estimates) | national
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Site:
+    """What the index shows: the rows and the catalogue words in both languages."""
+
+    rows: list[SiteRow]
+    out_dir: Path
+    maps: list[dict] = field(default_factory=list)  # the national briefing's maps (:func:`site_maps`)
+
+    def to_dict(self) -> dict:
+        return {"out_dir": str(self.out_dir), "rows": [r.to_dict() for r in self.rows]}
+
+
+def read_manifest(out_dir: Path) -> dict:
+    """``<out>/manifest.json``, checked: schema 1 and a list of runs with the keys the index needs."""
+    path = out_dir / "manifest.json"
+    if not path.is_file():
+        raise DataNotFoundError(f"no manifest.json in {out_dir}: run `papi run ... --out {out_dir}` first")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise DataValidationError(f"manifest is not valid JSON: {exc.msg}", file=path, row=exc.lineno) from None
+    if not isinstance(manifest, dict) or manifest.get("schema") != 1:
+        raise DataValidationError("manifest schema must be 1", file=path, column="schema",
+                                  value=manifest.get("schema") if isinstance(manifest, dict) else None)
+    runs = manifest.get("runs")
+    if not isinstance(runs, list):
+        raise DataValidationError("manifest 'runs' must be a list", file=path, column="runs")
+    for i, run in enumerate(runs):
+        if not isinstance(run, dict):
+            raise DataValidationError("each run must be an object", file=path, row=i)
+        for key in REQUIRED_RUN_KEYS:
+            if key not in run:
+                raise DataValidationError(f"run {run.get('key', i)!r} has no {key!r}", file=path, row=i, column=key)
+        if run["lang"] not in LANGS:
+            raise DataValidationError("run language must be vi or en", file=path, row=i, column="lang",
+                                      value=run["lang"])
+    return manifest
+
+
+def _link(out_dir: Path, rel: object) -> str | None:
+    """A relative link to an output that exists inside ``out_dir`` (None otherwise)."""
+    if not isinstance(rel, str) or not rel:
+        return None
+    target = (out_dir / rel).resolve()
+    try:
+        target.relative_to(out_dir.resolve())
+    except ValueError:
+        return None
+    return Path(rel).as_posix() if target.is_file() else None
+
+
+def _record(out_dir: Path, run: dict, row: int) -> tuple[dict, object] | tuple[None, None]:
+    """The briefing record in the run's executed notebook, and the notebook (Nones when the run left no
+    notebook)."""
+    import nbformat
+
+    from papi_research.render.prepare import RenderError, read_record
+    rel = (run.get("outputs") or {}).get("ipynb")
+    path = None if not isinstance(rel, str) or not rel else out_dir / rel
+    if path is None or not path.is_file():
+        if run["status"] == "failed":
+            return None, None
+        raise DataValidationError(f"run {run['key']!r} has no executed notebook ({rel!r})",
+                                  file=out_dir / "manifest.json", row=row, column="outputs")
+    try:
+        nb = nbformat.read(path, as_version=4)
+        return read_record(nb, path), nb
+    except (RenderError, ValueError, OSError) as exc:
+        if run["status"] == "failed":
+            return None, None
+        raise DataValidationError(f"run {run['key']!r}: {exc}", file=out_dir / "manifest.json", row=row,
+                                  column="outputs") from None
+
+
+def collect(out_dir: Path | str) -> Site:
+    """The index rows from the manifest (runs that succeeded, were cached, or failed) and the records
+    of their executed notebooks."""
+    out_dir = Path(out_dir)
+    manifest = read_manifest(out_dir)
+    rows: list[SiteRow] = []
+    national: dict[tuple[int, str], object] = {}  # (year, lang) → executed national notebook (its maps)
+    for i, run in enumerate(manifest["runs"]):
+        if run["status"] not in SHOWN_STATUSES:
+            continue
+        rec, nb = _record(out_dir, run, i)
+        kind = RECORD_KINDS[rec["kind"]] if rec else site_kind(run)
+        if rec is not None and (rec["province"]["code"] != run.get("province_code", rec["province"]["code"])
+                                or int(rec["year"]) != int(run["year"]) or kind != site_kind(run)):
+            raise DataValidationError(f"run {run['key']!r} does not match its notebook's record "
+                                      f"({rec['province']['code']} {rec['year']}, {rec['kind']})",
+                                      file=out_dir / "manifest.json", row=i, column="province_code")
+        p = rec["province"] if rec else {"code": str(run.get("province_code") or ""), "slug": str(run["slug"]),
+                                          "name_vi": str((run.get("parameters") or {}).get("province") or run["slug"]),
+                                          "region_vi": "", "region_en": ""}
+        p.setdefault("name_en", p["name_vi"])
+        outputs = run.get("outputs") or {}
+        total = rec["total"] if rec else None
+        complete = total is not None
+        rows.append(SiteRow(
+            key=str(run["key"]), code=p["code"], slug=p["slug"], name_vi=p["name_vi"], name_en=p["name_en"],
+            region_vi=p.get("region_vi", ""), region_en=p.get("region_en", ""), year=int(run["year"]),
+            lang=run["lang"], status=run["status"], total=total,
+            total_max=rec["total_max"] if complete else None,
+            total_vi=fmt_num(total, "vi"), total_en=fmt_num(total, "en"),
+            rank=rec["rank"] if rec else None, n_ranked=rec["n_ranked"] if complete else None,
+            group=rec["group"] if rec else None,
+            html=_link(out_dir, outputs.get("html")), pdf=_link(out_dir, outputs.get("pdf")),
+            search=" ".join(sorted({fold(p["name_vi"]), fold(p["name_en"]), p["slug"], p["code"].lower()}
+                                   | ({kind} if kind != "province" else set()))), kind=kind))
+        if kind == "national" and nb is not None and run["status"] != "failed":
+            national[(int(run["year"]), run["lang"])] = nb
+    rows.sort(key=lambda r: (-r.year, r.rank if r.rank is not None else 10**6, fold(r.name_vi), LANGS.index(r.lang)))
+    return Site(rows=rows, out_dir=out_dir, maps=site_maps(national))
+
+
+@lru_cache(maxsize=1)
+def _template() -> jinja2.Template:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)), autoescape=True,
+                             trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    env.filters["fold"] = fold
+    return env.get_template("site.html.j2")
+
+
+def words() -> dict[str, dict[str, str]]:
+    """The site's words (``rd_site_*`` keys and shared ones) in both languages."""
+    cat = catalogue()
+    out = {k: v for k, v in cat.items() if k.startswith("rd_site_")}
+    for k in ("citation", "boundaries_note", "map_credit", "rd_site_maps", "rd_site_kind_unit",
+              "rd_site_kind_national"):
+        out[k] = cat[k]
+    out["groups"] = {g: {lang: group_name(g, lang) for lang in LANGS} for g in GROUPS}
+    return out
+
+
+def site_html(site: Site) -> str:
+    years = sorted({r.year for r in site.rows}, reverse=True)
+    span = None if not years else (str(years[0]) if len(years) == 1 else f"{years[-1]}–{years[0]}")
+    w = words()
+    return _template().render(rows=site.rows, years=years, groups=GROUPS, w=w, version=__version__,
+                              citation_year=span, words_json=json.dumps(w, ensure_ascii=False, sort_keys=True),
+                              maps=site.maps)
+
+
+def build_site(out_dir: Path | str) -> Path:
+    """Write ``<out>/index.html`` for the briefings listed in ``<out>/manifest.json``; return its path."""
+    out_dir = Path(out_dir)
+    if not out_dir.is_dir():
+        raise DataNotFoundError(f"output folder {out_dir} does not exist: run `papi run ... --out {out_dir}` first")
+    text = site_html(collect(out_dir))
+    return atomic_write_text(out_dir / "index.html", text)
+
+
+# --- the 34 new provinces, the national briefing and the maps (issue: Vietnam after the merger) ---------
+
+RECORD_KINDS = {"province_briefing": "province", "unit_briefing": "unit", "national_briefing": "national"}
+"""A record's ``kind`` → the index row's kind."""
+
+
+def site_kind(run: dict) -> str:
+    """What a manifest run is about (from its parameters, for runs that left no record): ``national``,
+    ``unit`` (one of the 34 new provinces) or ``province``."""
+    from papi_research.briefing.national import NATIONAL_CODE
+    params = run.get("parameters") or {}
+    if run.get("province_code") == NATIONAL_CODE and "province" not in params:
+        return "national"
+    if str(params.get("units")) == "2025":
+        return "unit"
+    return "province"
+
+
+MAP_LABELS = ("fig-map", "fig-map-34")
+"""The national briefing's figures the index shows: the 63 former provinces and the 34 new ones by group."""
+
+
+def site_maps(national: dict[tuple[int, str], object]) -> list[dict]:
+    """The maps of the latest year's national briefings (``papi run --national``), one per map and language,
+    taken from their executed notebooks (PNG, caption and alt text as the notebook displayed them), so the
+    index needs no data or boundary folder. Empty when the manifest holds no national briefing."""
+    if not national:
+        return []
+    year = max(y for y, _ in national)
+    out = []
+    for label in MAP_LABELS:
+        for lang in LANGS:
+            nb = national.get((year, lang))
+            if nb is None:
+                continue
+            for cell in nb.cells:
+                for o in cell.get("outputs", []):
+                    papi = o.get("metadata", {}).get("papi", {})
+                    if papi.get("kind") == "figure" and papi.get("label") == label and "image/png" in o.get("data", {}):
+                        png = o["data"]["image/png"]
+                        out.append({"lang": lang, "label": label, "caption": papi.get("caption") or "",
+                                    "alt": papi.get("alt") or "", "src": "data:image/png;base64,"
+                                    + ("".join(png) if isinstance(png, list) else png).strip()})
+    return out
