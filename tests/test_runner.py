@@ -12,6 +12,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from papi_research.cli import main
 from papi_research.data.loader import load
+from papi_research.data.manifest import RunRecord, parse_manifest
 from papi_research.data.paths import project_dir
 from papi_research.errors import DataValidationError, ParameterError, UnknownProvinceError
 from papi_research.pipeline import manifest as mf
@@ -165,7 +166,7 @@ def test_plan_region_and_latest_year(test_nb, tmp_path, data):
 
 def test_manifest_merge_by_key_and_atomic_write(tmp_path):
     def rec(key, status, **kw):
-        return mf.RunRecord(key=key, province_code="P09", slug="son-la", year=2024, lang="vi", parameters={},
+        return RunRecord(key=key, province_code="P09", slug="son-la", year=2024, lang="vi", parameters={},
                             inputs={"a": 1}, versions={}, status=status, **kw)
     mf.update_manifest(tmp_path, [rec("2024/son-la/vi", "failed", error="x"), rec("2024/son-la/en", "ok")])
     mf.update_manifest(tmp_path, [rec("2024/son-la/vi", "ok")])
@@ -177,7 +178,7 @@ def test_manifest_merge_by_key_and_atomic_write(tmp_path):
         rec("k", "done")
     (tmp_path / "manifest.json").write_text("{not json", encoding="utf-8")
     with pytest.raises(DataValidationError, match="manifest.json"):
-        mf.parse_manifest(tmp_path / "manifest.json")  # read_manifest recovers instead (tests/test_faults.py)
+        parse_manifest(tmp_path / "manifest.json")  # read_manifest recovers instead (tests/test_faults.py)
 
 
 # ---------------------------------------------------------------- running: failure, skip, cache, manifest

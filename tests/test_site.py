@@ -65,12 +65,17 @@ def test_bad_manifests_give_clear_errors(tmp_path):
     (tmp_path / "manifest.json").write_text('{"schema": 2, "runs": []}')
     with pytest.raises(DataValidationError, match="schema"):
         build_site(tmp_path)
-    (tmp_path / "manifest.json").write_text('{"schema": 1, "runs": [{"key": "2024/son-la/vi", "slug": "son-la"}]}')
+    (tmp_path / "manifest.json").write_text('{"schema": 1, "runs": [{"key": "2024/son-la/vi", "province_code": "P09", "slug": "son-la"}]}')
     with pytest.raises(DataValidationError, match=r"no 'year'.*row 0, column year"):
         build_site(tmp_path)
     (tmp_path / "manifest.json").write_text(json.dumps({"schema": 1, "runs": [
+        {"key": "2024/x/vi", "province_code": "P99", "slug": "x", "year": 2024, "lang": "fr", "status": "ok",
+         "parameters": {}, "inputs": {}, "versions": {}, "outputs": {}}]}))
+    with pytest.raises(DataValidationError, match=r"language must be one of vi, en.*row 0, column lang"):
+        build_site(tmp_path)
+    (tmp_path / "manifest.json").write_text(json.dumps({"schema": 1, "runs": [
         {"key": "2024/x/vi", "province_code": "P99", "slug": "x", "year": 2024, "lang": "vi", "status": "ok",
-         "outputs": {}}]}))
+         "parameters": {}, "inputs": {}, "versions": {}, "outputs": {}}]}))
     with pytest.raises(DataValidationError, match=r"2024/x/vi.*no executed notebook.*column outputs"):
         build_site(tmp_path)
     (tmp_path / "manifest.json").write_text("{not json")

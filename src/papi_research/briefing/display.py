@@ -85,19 +85,14 @@ def _bundle(kind: str, html_text: str, markdown: str, plain: str) -> Bundle:
 def show_bundle(bundle: Bundle) -> None:
     """Display ``bundle`` under IPython (its Quarto form when Quarto executes the notebook);
     outside IPython print the plain text."""
-    try:
-        from IPython import get_ipython
-        from IPython.display import display
-    except ImportError:  # pragma: no cover - IPython is a dependency (ipykernel)
-        get_ipython = None
-    if get_ipython is not None and get_ipython() is not None:
+    from IPython import get_ipython
+    from IPython.display import display
+    if get_ipython() is not None:
         data = quarto_data(bundle, _quarto_files()) if under_quarto() else bundle.data
         display(data, metadata=bundle.metadata, raw=True)
     else:
         print(bundle.plain)
 
-
-_show = show_bundle
 
 
 def typst_str(text: str) -> str:
@@ -127,7 +122,7 @@ def md_bundle(text: str) -> Bundle:
 
 def md(text: str) -> None:
     """Display Markdown text (a sentence or a paragraph from the catalogue)."""
-    return _show(md_bundle(text))
+    return show_bundle(md_bundle(text))
 
 
 # --- Tables ------------------------------------------------------------------------------------
@@ -190,7 +185,7 @@ def table_bundle(df: pd.DataFrame, caption: str | None = None) -> Bundle:
 
 def table(df: pd.DataFrame, caption: str | None = None) -> None:
     """Display a table of formatted strings with an optional caption."""
-    return _show(table_bundle(df, caption))
+    return show_bundle(table_bundle(df, caption))
 
 
 # --- Score tiles -------------------------------------------------------------------------------
@@ -244,7 +239,7 @@ def tiles_bundle(items: list[dict]) -> Bundle:
 
 def tiles(items: list[dict]) -> None:
     """Display score tiles (headline numbers: total, rank, group, change...)."""
-    return _show(tiles_bundle(items))
+    return show_bundle(tiles_bundle(items))
 
 
 # --- Callouts ----------------------------------------------------------------------------------
@@ -261,7 +256,7 @@ def callout_bundle(text: str, kind: str = "note") -> Bundle:
 
 def callout(text: str, kind: str = "note") -> None:
     """Display a boxed note (``kind="note"``) or warning (``kind="warning"``)."""
-    return _show(callout_bundle(text, kind))
+    return show_bundle(callout_bundle(text, kind))
 
 
 # --- Record, footer and figures ------------------------------------------------------------------

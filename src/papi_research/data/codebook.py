@@ -25,6 +25,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from papi_research.data.files import read_table
 from papi_research.data.i18n import t
 from papi_research.data.paths import resource_file
 from papi_research.errors import DataValidationError, ParameterError
@@ -131,12 +132,7 @@ class Codebook:
 
     @classmethod
     def from_csv(cls, path: Path) -> "Codebook":
-        if not path.is_file():
-            raise DataValidationError("required file is missing", file=path)
-        df = pd.read_csv(path, dtype=str, keep_default_na=False)
-        for col in LABEL_COLUMNS:
-            if col not in df.columns:
-                raise DataValidationError(f"required column {col!r} is missing", file=path, row=1, column=col)
+        df = read_table(path, LABEL_COLUMNS)
         for col in ("year", "dimension", "position"):
             bad = ~df[col].str.fullmatch(r"\d+")
             if bad.any():

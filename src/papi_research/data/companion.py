@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from papi_research.data.files import number_cell, read_table
 from papi_research.data.hashing import files_version, sha256_file
 from papi_research.data.paths import find_companion_dir
 from papi_research.data.provinces import ProvinceRegistry
@@ -70,31 +71,6 @@ class Companion:
         return sub.pivot(index="code", columns="year", values="value")
 
 
-def _read(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
-    if not path.is_file():
-        raise DataValidationError("required file is missing", file=path)
-    df = pd.read_csv(path, dtype=str, keep_default_na=False)
-    for col in required:
-        if col not in df.columns:
-            raise DataValidationError(f"required column {col!r} is missing", file=path, row=1, column=col)
-    return df
-
-
-def _number(cell: str, path: Path, row: int, column: str, allow_empty: bool) -> float:
-    cell = cell.strip()
-    if cell == "" or cell.upper() == "NA":
-        if allow_empty:
-            return math.nan
-        raise DataValidationError("empty value", file=path, row=row, column=column, value=cell)
-    try:
-        v = float(cell)
-    except ValueError:
-        raise DataValidationError("not a number", file=path, row=row, column=column, value=cell) from None
-    if not math.isfinite(v):
-        raise DataValidationError("not a finite number", file=path, row=row, column=column, value=cell)
-    return v
-
-
 def _year(cell: str, path: Path, row: int) -> int:
     cell = cell.strip()
     if not re.fullmatch(r"\d{4}", cell):
@@ -123,7 +99,7 @@ def _check_unique(df: pd.DataFrame, keys: list[str], rows: list[int], path: Path
 
 
 def _load_pci(path: Path, provinces: ProvinceRegistry, excluded: list) -> pd.DataFrame:
-    raw = _read(path, PCI_REQUIRED)
+    raw = read_table(path, PCI_REQUIRED)
     value_cols = [c for c in PCI_VALUE_COLUMNS if c in raw.columns]
     recs, rows = [], []
     for i, r in enumerate(raw.to_dict("records"), start=2):
@@ -133,7 +109,7 @@ def _load_pci(path: Path, provinces: ProvinceRegistry, excluded: list) -> pd.Dat
             continue
         rec = {"code": code, "year": year}
         for c in value_cols:
-            rec[c] = _number(r[c], path, i, c, allow_empty=c not in ("pci_weighted", "pci_unweighted"))
+            rec[c] = number_cell(r[c], path, i, c, allow_empty=c not in ("pci_weighted", "pci_unweighted"))
         rec["source"] = r.get("source", "")
         recs.append(rec)
         rows.append(i)
@@ -143,7 +119,7 @@ def _load_pci(path: Path, provinces: ProvinceRegistry, excluded: list) -> pd.Dat
 
 
 def _load_covariates(path: Path, provinces: ProvinceRegistry, excluded: list) -> pd.DataFrame:
-    raw = _read(path, COVARIATE_REQUIRED)
+    raw = read_table(path, COVARIATE_REQUIRED)
     recs, rows = [], []
     for i, r in enumerate(raw.to_dict("records"), start=2):
         code = _code(r["code"], path, i, provinces, excluded)
@@ -154,7 +130,7 @@ def _load_covariates(path: Path, provinces: ProvinceRegistry, excluded: list) ->
         if code is None:
             continue
         recs.append({"code": code, "year": year, "variable": variable,
-                     "value": _number(r["value"], path, i, "value", allow_empty=False),
+                     "value": number_cell(r["value"], path, i, "value", allow_empty=False),
                      "unit": r["unit_assumed"].strip()})
         rows.append(i)
     df = pd.DataFrame(recs, columns=["code", "year", "variable", "value", "unit"])
@@ -163,14 +139,14 @@ def _load_covariates(path: Path, provinces: ProvinceRegistry, excluded: list) ->
 
 
 def _load_grdp(path: Path, provinces: ProvinceRegistry, excluded: list) -> pd.DataFrame:
-    raw = _read(path, GRDP_REQUIRED)
+    raw = read_table(path, GRDP_REQUIRED)
     recs, rows = [], []
     for i, r in enumerate(raw.to_dict("records"), start=2):
         if r["statistic"].strip() != GRDP_STATISTIC:
             continue
         code = _code(r["code"], path, i, provinces, excluded)
         year = _year(r["year"], path, i)
-        value = _number(r["price_current"], path, i, "price_current", allow_empty=True)
+        value = number_cell(r["price_current"], path, i, "price_current", allow_empty=True)
         if code is None or math.isnan(value):
             continue
         if value <= 0:

@@ -1,4 +1,7 @@
-"""Writing files so that a reader never sees half of one: the project's one atomic writer.
+"""Files: reading a CSV table whose columns are checked, and the project's one atomic writer.
+
+:func:`read_table` reads a CSV as text (no type guessing) and names the file and the first missing
+column when one is missing. Writing: a reader never sees half of a file.
 
 A file is written to a temporary name in its own folder, flushed to disk, given the mode any new
 file gets under the process's umask (``mkstemp`` alone gives 0600) and renamed into place; on any
@@ -11,6 +14,39 @@ import os
 import tempfile
 from functools import lru_cache
 from pathlib import Path
+
+from papi_research.errors import DataValidationError
+
+
+def read_table(path: Path, required: tuple[str, ...] | list[str]):
+    """The CSV at ``path`` as a pandas DataFrame of strings (empty cells stay ``""``); a missing file or
+    a missing required column is a :class:`~papi_research.errors.DataValidationError` naming it."""
+    import pandas as pd
+    if not path.is_file():
+        raise DataValidationError("required file is missing", file=path)
+    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    for col in required:
+        if col not in df.columns:
+            raise DataValidationError(f"required column {col!r} is missing", file=path, row=1, column=col)
+    return df
+
+
+def number_cell(cell: str, path: Path, row: int, column: str, allow_empty: bool = False) -> float:
+    """A CSV cell as a finite number (``""``/``NA`` is NaN when ``allow_empty``); anything else is a
+    :class:`~papi_research.errors.DataValidationError` naming the file, row, column and value."""
+    import math
+    cell = cell.strip()
+    if cell == "" or cell.upper() == "NA":
+        if allow_empty:
+            return math.nan
+        raise DataValidationError("empty value", file=path, row=row, column=column, value=cell)
+    try:
+        v = float(cell)
+    except ValueError:
+        raise DataValidationError("not a number", file=path, row=row, column=column, value=cell) from None
+    if not math.isfinite(v):
+        raise DataValidationError("not a finite number", file=path, row=row, column=column, value=cell)
+    return v
 
 
 @lru_cache(maxsize=1)

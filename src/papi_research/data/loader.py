@@ -8,7 +8,6 @@ nothing is returned half-loaded.
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -17,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from papi_research.data.codebook import Codebook, regime_of
+from papi_research.data.files import number_cell, read_table
 from papi_research.data.hashing import PAPI_REQUIRED, YEAR_FILE, files_version, papi_files
 from papi_research.data.paths import find_papi_dir, resource_file
 from papi_research.data.provinces import ProvinceRegistry
@@ -114,12 +114,7 @@ def _read_year(path: Path, year: int, codebook: Codebook, provinces: ProvinceReg
             cell = cell.strip()
             if cell == "":
                 continue
-            try:
-                value = float(cell)
-            except ValueError:
-                raise DataValidationError("not a number", file=path, row=i, column=col, value=cell) from None
-            if not math.isfinite(value):
-                raise DataValidationError("not a finite number", file=path, row=i, column=col, value=cell)
+            value = number_cell(cell, path, i, col)
             if col not in struct.index:
                 raise DataValidationError(f"{year} has no sub-dimension in this position, but a value is given",
                                           file=path, row=i, column=col, value=cell)
@@ -132,12 +127,7 @@ def _read_year(path: Path, year: int, codebook: Codebook, provinces: ProvinceReg
 
 
 def _read_gaps(path: Path, provinces: ProvinceRegistry) -> pd.DataFrame:
-    if not path.is_file():
-        raise DataValidationError("required file is missing", file=path)
-    df = pd.read_csv(path, dtype=str, keep_default_na=False)
-    for col in GAP_COLUMNS:
-        if col not in df.columns:
-            raise DataValidationError(f"required column {col!r} is missing", file=path, row=1, column=col)
+    df = read_table(path, GAP_COLUMNS)
     rows = []
     for i, r in enumerate(df.to_dict("records"), start=2):
         if not r["year"].strip().isdigit():

@@ -99,10 +99,7 @@ def normalize_notebook(nb, input_label: str | None, output_label: str) -> None:
 
 
 def _error_text(exc: BaseException) -> str:
-    try:
-        from papermill.exceptions import PapermillExecutionError
-    except ImportError:  # pragma: no cover
-        PapermillExecutionError = ()  # type: ignore[assignment]
+    from papermill.exceptions import PapermillExecutionError
     if isinstance(exc, PapermillExecutionError):
         return f"cell {exc.cell_index} (In [{exc.exec_count}]): {exc.ename}: {strip_ansi(str(exc.evalue))}"
     return f"{type(exc).__name__}: {strip_ansi(str(exc))}"

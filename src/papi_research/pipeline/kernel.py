@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from papi_research.data.text import strip_ansi
+from papi_research.render.process import call_at_exit
 
 log = logging.getLogger("papi_research.pipeline.kernel")
 
@@ -239,7 +240,7 @@ def kernel_service(spec: WarmSpec) -> KernelService:
         svc = _SERVICES.get(spec)
         if svc is None:
             svc = _SERVICES[spec] = KernelService(spec)
-            _register_exit()
+            call_at_exit(shutdown_kernels)
         return svc
 
 
@@ -249,12 +250,11 @@ def default_kernel(spec: WarmSpec) -> WarmKernel:
         k = _PLAIN.get(spec)
         if k is None:
             k = _PLAIN[spec] = WarmKernel(spec).start()
-            _register_exit()
+            call_at_exit(shutdown_kernels)
         return k
 
 
 _PLAIN: dict[WarmSpec, WarmKernel] = {}
-_EXIT_REGISTERED = False
 
 
 def shutdown_kernels() -> None:
@@ -300,13 +300,3 @@ def abandon_kernels() -> None:
         _SERVICES.clear()
         _PLAIN.clear()
 
-
-def _register_exit() -> None:
-    global _EXIT_REGISTERED
-    if _EXIT_REGISTERED:
-        return
-    import atexit
-    from multiprocessing import util
-    atexit.register(shutdown_kernels)
-    util.Finalize(None, shutdown_kernels, exitpriority=100)  # multiprocessing children skip atexit
-    _EXIT_REGISTERED = True

@@ -13,13 +13,8 @@ A run's *inputs* are the hashes of everything that changes its output:
 * ``package``    – the package version; ``versions`` – the libraries that shape the output;
 * ``render``     – the requested formats and renderer.
 
-The manifest (``<out>/manifest.json``)::
-
-    {"schema": 1, "runs": [{"key": "<year>/<slug>/<lang>", "province_code", "slug", "year", "lang",
-      "parameters", "inputs", "versions", "status": "ok|cached|skipped|failed", "duration_s",
-      "outputs": {"ipynb", "html", "pdf"} (relative to <out>), "error", "reason"}]}
-
-Runs are merged by ``key`` across invocations; writes go to a temporary file renamed into place,
+The manifest's format (``<out>/manifest.json``) and its strict reader are in
+:mod:`papi_research.data.manifest` (the index site reads it too). Runs are merged by ``key`` across invocations; writes go to a temporary file renamed into place,
 under an exclusive lock. A damaged manifest is kept aside and rebuilt from the run records the
 executed notebooks carry (``metadata.papi.run``). ``run_lock`` lets one run at a time write into an
 output folder.
@@ -35,7 +30,6 @@ import socket
 import sys
 import time
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field, fields
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
@@ -44,11 +38,9 @@ from typing import Any, Callable, Iterator
 from papi_research import __version__
 from papi_research.data.files import atomic_write_text
 from papi_research.data.hashing import sha256_file
+from papi_research.data.manifest import Manifest, RunRecord, manifest_path, parse_manifest
 from papi_research.data.paths import PACKAGE_DIR, overrides
 
-SCHEMA = 1
-MANIFEST_NAME = "manifest.json"
-STATUSES = ("ok", "cached", "skipped", "failed")
 # Libraries whose version can change a briefing (numbers, figures, HTML or PDF bytes).
 OUTPUT_LIBRARIES = ("numpy", "pandas", "statsmodels", "matplotlib", "seaborn", "papermill", "nbclient",
                     "nbconvert", "ipykernel", "typst", "jinja2")
@@ -106,92 +98,6 @@ def library_versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             out[name] = "absent"
     return out
-
-
-@dataclass
-class RunIdentity:
-    """What names a run and what it ran on: known before it starts (the runner's plan) and kept after
-    (the manifest's record)."""
-
-    key: str
-    province_code: str
-    slug: str
-    year: int
-    lang: str
-    parameters: dict
-    inputs: dict
-    versions: dict
-
-    def identity(self) -> dict:
-        """These fields as keyword arguments (to make a :class:`RunRecord` from a plan)."""
-        return {f.name: getattr(self, f.name) for f in fields(RunIdentity)}
-
-
-@dataclass
-class RunRecord(RunIdentity):
-    """One run of the notebook for one province, year and language, as the manifest stores it."""
-
-    status: str
-    duration_s: float | None = None
-    outputs: dict = field(default_factory=dict)
-    error: str | None = None
-    reason: str | None = None
-
-    def __post_init__(self) -> None:
-        if self.status not in STATUSES:
-            raise ValueError(f"run status must be one of {STATUSES}; got {self.status!r}")
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "RunRecord":
-        names = cls.__dataclass_fields__
-        return cls(**{k: v for k, v in d.items() if k in names})
-
-
-@dataclass
-class Manifest:
-    """Every run recorded in ``<out>/manifest.json``, by key."""
-
-    runs: dict[str, RunRecord] = field(default_factory=dict)
-
-    def get(self, key: str) -> RunRecord | None:
-        return self.runs.get(key)
-
-    def merge(self, records: list[RunRecord]) -> "Manifest":
-        """A new manifest with ``records`` replacing the runs of the same key."""
-        runs = dict(self.runs)
-        runs.update({r.key: r for r in records})
-        return Manifest(runs)
-
-    def to_dict(self) -> dict:
-        return {"schema": SCHEMA, "runs": [self.runs[k].to_dict() for k in sorted(self.runs)]}
-
-
-def manifest_path(out_dir: Path) -> Path:
-    return Path(out_dir) / MANIFEST_NAME
-
-
-def parse_manifest(path: Path) -> Manifest:
-    """The manifest in ``path``; a damaged one is a ``DataValidationError`` naming the file (and line)."""
-    from papi_research.errors import DataValidationError
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise DataValidationError(f"manifest is not valid JSON ({exc.msg})", file=path, row=exc.lineno) from None
-    except UnicodeDecodeError as exc:
-        raise DataValidationError(f"manifest is not UTF-8 text ({exc.reason})", file=path) from None
-    if not isinstance(raw, dict) or raw.get("schema") != SCHEMA or not isinstance(raw.get("runs"), list):
-        raise DataValidationError(f"manifest must be an object with schema {SCHEMA} and a list of runs", file=path)
-    runs = {}
-    for i, entry in enumerate(raw["runs"]):
-        try:
-            rec = RunRecord.from_dict(entry)
-        except (TypeError, ValueError, AttributeError) as exc:
-            raise DataValidationError(f"manifest run {i} is malformed: {exc}", file=path) from None
-        runs[rec.key] = rec
-    return Manifest(runs)
 
 
 def _warn(message: str) -> None:

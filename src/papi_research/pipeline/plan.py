@@ -21,13 +21,12 @@ from typing import Callable
 
 from papi_research import __version__
 from papi_research.data.hashing import sha256_file
+from papi_research.data.manifest import RunIdentity, RunRecord
 from papi_research.data.paths import find_companion_dir, project_dir
 from papi_research.errors import PapiError, ParameterError
 from papi_research.pipeline.jobs import JobSpec
 from papi_research.pipeline.kernel import WarmSpec
 from papi_research.pipeline.manifest import (
-    RunIdentity,
-    RunRecord,
     companion_hash,
     is_cache_hit,
     library_versions,

@@ -20,12 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
+from papi_research.data.manifest import RunRecord
 from papi_research.pipeline.jobs import JobResult
-from papi_research.pipeline.manifest import (
-    RunRecord,
-    run_lock,
-    update_manifest,
-)
+from papi_research.pipeline.manifest import run_lock, update_manifest
 from papi_research.pipeline.plan import Plan, RunOptions, _companion, plan_run
 
 

@@ -55,16 +55,13 @@ def warm(data_dir: str | None, years: list[int], target: str, province: str | No
     except Exception as exc:  # noqa: BLE001 - warm-up is best effort
         notes.append(f"matplotlib: {exc}")
     try:
+        from papi_research.analysis.drivers import drivers_report
         from papi_research.analysis.scores import year_scores
         from papi_research.data.loader import load_cached
         data = load_cached(data_dir)
         for y in years:
             year_scores(data, y)
-        try:
-            from papi_research.analysis.drivers import drivers_report
-        except ImportError:
-            drivers_report = None
-        if drivers_report is not None and province is not None:
+        if province is not None:
             for y in years:
                 try:
                     drivers_report(data, province, year=y, target=target)

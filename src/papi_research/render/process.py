@@ -119,7 +119,7 @@ def render_process() -> RenderProcess:
     global _RENDERER
     if _RENDERER is None:
         _RENDERER = RenderProcess()
-        _register_exit()
+        call_at_exit(close_render_process)
     return _RENDERER
 
 
@@ -154,15 +154,16 @@ def kill_render_process() -> None:
     _RENDERER = None
 
 
-_EXIT_REGISTERED = False
+_AT_EXIT: set = set()
 
 
-def _register_exit() -> None:
-    global _EXIT_REGISTERED
-    if _EXIT_REGISTERED:
+def call_at_exit(fn: Callable[[], None]) -> None:
+    """Call ``fn`` when this process exits, once however often it is asked (worker processes of
+    ``multiprocessing`` skip ``atexit``, so it is registered with their finaliser too)."""
+    if fn in _AT_EXIT:
         return
     import atexit
     from multiprocessing import util
-    atexit.register(close_render_process)
-    util.Finalize(None, close_render_process, exitpriority=100)  # multiprocessing children skip atexit
-    _EXIT_REGISTERED = True
+    atexit.register(fn)
+    util.Finalize(None, fn, exitpriority=100)
+    _AT_EXIT.add(fn)

@@ -23,12 +23,12 @@ from papi_research import __version__
 from papi_research.analysis.scores import GROUPS, group_name
 from papi_research.data.files import atomic_write_text
 from papi_research.data.i18n import LANGS, catalogue, fmt_num
+from papi_research.data.manifest import read_manifest
 from papi_research.data.text import fold
-from papi_research.errors import DataNotFoundError, DataValidationError
+from papi_research.errors import DataValidationError
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 SHOWN_STATUSES = ("ok", "cached", "failed")
-REQUIRED_RUN_KEYS = ("key", "slug", "year", "lang", "status", "outputs")
 
 
 @dataclass(frozen=True)
@@ -73,33 +73,6 @@ class Site:
         return {"out_dir": str(self.out_dir), "rows": [r.to_dict() for r in self.rows]}
 
 
-def read_manifest(out_dir: Path) -> dict:
-    """``<out>/manifest.json``, checked: schema 1 and a list of runs with the keys the index needs."""
-    path = out_dir / "manifest.json"
-    if not path.is_file():
-        raise DataNotFoundError(f"no manifest.json in {out_dir}: run `papi run ... --out {out_dir}` first")
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise DataValidationError(f"manifest is not valid JSON: {exc.msg}", file=path, row=exc.lineno) from None
-    if not isinstance(manifest, dict) or manifest.get("schema") != 1:
-        raise DataValidationError("manifest schema must be 1", file=path, column="schema",
-                                  value=manifest.get("schema") if isinstance(manifest, dict) else None)
-    runs = manifest.get("runs")
-    if not isinstance(runs, list):
-        raise DataValidationError("manifest 'runs' must be a list", file=path, column="runs")
-    for i, run in enumerate(runs):
-        if not isinstance(run, dict):
-            raise DataValidationError("each run must be an object", file=path, row=i)
-        for key in REQUIRED_RUN_KEYS:
-            if key not in run:
-                raise DataValidationError(f"run {run.get('key', i)!r} has no {key!r}", file=path, row=i, column=key)
-        if run["lang"] not in LANGS:
-            raise DataValidationError("run language must be vi or en", file=path, row=i, column="lang",
-                                      value=run["lang"])
-    return manifest
-
-
 def _link(out_dir: Path, rel: object) -> str | None:
     """A relative link to an output that exists inside ``out_dir`` (None otherwise)."""
     if not isinstance(rel, str) or not rel:
@@ -139,10 +112,11 @@ def collect(out_dir: Path | str) -> Site:
     """The index rows from the manifest (runs that succeeded, were cached, or failed) and the records
     of their executed notebooks."""
     out_dir = Path(out_dir)
-    manifest = read_manifest(out_dir)
+    manifest = read_manifest(out_dir)  # strict: one error naming the file, run and field
     rows: list[SiteRow] = []
     national: dict[tuple[int, str], object] = {}  # (year, lang) → executed national notebook (its maps)
-    for i, run in enumerate(manifest["runs"]):
+    for i, record in enumerate(manifest.runs.values()):  # in the file's order: i is the run's row
+        run = record.to_dict()
         if run["status"] not in SHOWN_STATUSES:
             continue
         rec, nb = _record(out_dir, run, i)
@@ -207,8 +181,6 @@ def site_html(site: Site) -> str:
 def build_site(out_dir: Path | str) -> Path:
     """Write ``<out>/index.html`` for the briefings listed in ``<out>/manifest.json``; return its path."""
     out_dir = Path(out_dir)
-    if not out_dir.is_dir():
-        raise DataNotFoundError(f"output folder {out_dir} does not exist: run `papi run ... --out {out_dir}` first")
     text = site_html(collect(out_dir))
     return atomic_write_text(out_dir / "index.html", text)
 
