@@ -281,7 +281,7 @@ class NationalBriefing(NationalOverview):
         return {**MAP_FIGURE_TEXT, **NATIONAL_FIGURE_TEXT}
 
     def to_record(self) -> dict:
-        """The briefing record (``briefing.record``, kind ``national_briefing``). It has no single
+        """The briefing record (``base.record``, kind ``national_briefing``). It has no single
         province: ``province`` is the country (:func:`national_subject`); ``total``, ``rank`` and ``group``
         are null; ``n_ranked`` and ``median`` describe the year's league."""
         ys = year_scores(self.data, self.year)
@@ -319,7 +319,7 @@ def national_subject() -> dict[str, str]:
 
 
 def national_title_facts(o: NationalBriefing) -> dict[str, str]:
-    """The title block and footer sentences of the national briefing (``briefing.title_facts``'s keys):
+    """The title block and footer sentences of the national briefing (``province.title_facts``'s keys):
     provinces ranked and the median total, against the previous year of the same regime."""
     lang, year = o.lang, o.year
     ys = year_scores(o.data, year)

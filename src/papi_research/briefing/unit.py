@@ -1,6 +1,6 @@
 """Sections of the briefing of one of the 34 provinces since 1 July 2025 (estimates from its former provinces).
 
-``build_unit(name, year=..., lang=...)`` returns a :class:`UnitBriefing` (a ``briefing.Briefing``) whose
+``build_unit(name, year=..., lang=...)`` returns a :class:`UnitBriefing` (a :class:`~papi_research.briefing.province.Briefing`) whose
 sections are: ``headline`` (estimate, rank among the 34, group, rank in the region, or why there is no
 estimate), ``components`` (each former province's weight, total and dimension scores, its gap to the
 others, and which one lags on which dimension), ``profile`` and ``subdimensions`` (the 63-province
@@ -61,7 +61,7 @@ class UnitBriefing(Briefing):
         return UNIT_FIGURE_TEXT
 
     def to_record(self) -> dict:
-        """The briefing record (``briefing.record``, kind ``unit_briefing``): the new province's estimate,
+        """The briefing record (``base.record``, kind ``unit_briefing``): the new province's estimate,
         ranks among the 34, its former provinces and the title block."""
         c = self.card
         complete = c.total is not None
@@ -94,7 +94,7 @@ class UnitBriefing(Briefing):
 
 
 def unit_title_facts(card: UnitScorecard, data: PapiData, lang: str) -> dict[str, str]:
-    """The title block and footer sentences of a new province's briefing (``briefing.title_facts``'s keys):
+    """The title block and footer sentences of a new province's briefing (``province.title_facts``'s keys):
     estimate, rank among the 34 and in the region, change since the previous estimate, former provinces."""
     name = card.province.name(lang)
     if card.total is not None:

@@ -9,7 +9,7 @@ Files (``../shared/companion``, found by ``paths.find_companion_dir``):
 * ``grdp_1992_2017_bn_vnd.csv`` → ``Companion.grdp``: GRDP (statistic "Gross Domestic Product",
   billion VND at current prices) per (code, year).
 
-Validation mirrors ``data.py``: a missing file or column, an unknown province code or a
+Validation mirrors ``loader.py``: a missing file or column, an unknown province code or a
 non-numeric value raises one ``DataValidationError`` naming file, row, column and value.
 
 Rows for provinces that no longer existed in the PAPI period are real and kept out on purpose:

@@ -3,7 +3,7 @@
 An executor takes the :class:`~papi_research.pipeline.jobs.JobSpec` list of one run and yields one
 :class:`~papi_research.pipeline.jobs.JobResult` per job as each finishes, with the job's files as bytes
 (the client publishes them, see ``transfer``). Every worker process keeps one warm kernel for the
-whole run (see ``engine``). A worker that dies (killed, out of memory) fails the job it was running
+whole run (see :mod:`papi_research.pipeline.kernel`). A worker that dies (killed, out of memory) fails the job it was running
 with the reason; the other jobs go on, on a new worker.
 
 * ``local`` – ``N`` worker processes on this machine (``--jobs``, default: the number of cores), a

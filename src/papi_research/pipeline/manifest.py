@@ -7,7 +7,7 @@ A run's *inputs* are the hashes of everything that changes its output:
 
 * ``notebook``   – the notebook file;
 * ``parameters`` – the papermill parameters (canonical JSON);
-* ``data``       – ``PapiData.version`` of the PAPI data directory (same formula as ``data.py``);
+* ``data``       – ``PapiData.version`` of the PAPI data directory (same formula as ``data/loader.py``);
 * ``companion``  – every file of the companion-panel directory;
 * ``source``     – the package's own files (code, reference tables, catalogue) and any user overrides;
 * ``package``    – the package version; ``versions`` – the libraries that shape the output;

@@ -3,8 +3,8 @@
 Both renderers start here, so the builtin and the Quarto output hold the same content.
 
 * **The record** (an output of type ``application/vnd.papi.briefing+json``, displayed by
-  ``briefing.show_record(b)``) holds the kind (province, new province or national briefing; see
-  ``briefing.record``), the subject, year, language, scores and the title block (headline, score line,
+  ``briefing.base.show_record``) holds the kind (province, new province or national briefing; see
+  ``briefing.base.record``), the subject, year, language, scores and the title block (headline, score line,
   change line, footer sentences). Everything is read from the executed
   notebook: rendering needs no data folder. The notebook itself prints no title.
 * **Cell options** (Quarto ``#|`` lines at the top of a code cell) are honoured: ``include: false``
@@ -184,7 +184,7 @@ RECORD_KEYS = ("province", "year", "lang", "status", "total", "total_max", "rank
 
 
 def read_record(nb: nbformat.NotebookNode, path: Path) -> dict:
-    """The briefing record the notebook displayed (``briefing.show_record``), checked."""
+    """The briefing record the notebook displayed (``briefing.base.show_record``), checked."""
     found = [out for cell in nb.cells if cell.cell_type == "code" for out in cell.get("outputs", [])
              if RECORD_MIME in out.get("data", {})]
     if not found:
