@@ -195,3 +195,10 @@ def offline_page(playwright):
     page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(("file://", "data:"))
                else (remote.append(route.request.url), route.abort()))
     return browser, page, errors, remote
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _model_cache(tmp_path_factory):
+    """Saved national fits go to a folder of the test session, not the user's cache."""
+    os.environ["PAPI_CACHE_DIR"] = str(tmp_path_factory.mktemp("papi-cache"))
+    yield

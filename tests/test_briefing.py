@@ -245,24 +245,32 @@ def test_every_catalogue_key_used_exists_in_both_languages():
 
 def test_library_warnings_reach_the_data_notes_and_the_log(papi, monkeypatch, caplog):
     """A warning raised while the analysis runs is neither dropped nor printed raw: the briefing
-    quotes it once in its data notes and the log names the province-year."""
+    quotes it once in its data notes and the log names the province-year. The analysis is computed once
+    for both languages (the second briefing takes the shared report) and its warnings reach both."""
     import warnings as w
 
-    real = briefing.drivers_report
+    from papi_research.analysis import drivers
+
+    real, calls = drivers.drivers_report, []
 
     def warning_report(*args, **kwargs):
+        calls.append(args[1])
         w.warn("Maximum Likelihood optimization failed to converge", RuntimeWarning)
         w.warn("Maximum Likelihood optimization failed to converge", RuntimeWarning)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(briefing, "drivers_report", warning_report)
-    with caplog.at_level("WARNING", logger="papi_research.briefing.province"):
+    monkeypatch.setattr(drivers, "drivers_report", warning_report)
+    monkeypatch.setattr(drivers, "_SHARED", type(drivers._SHARED)())
+    with caplog.at_level("WARNING"):
         b = briefing.build("Sơn La", 2021, lang="vi", data=papi)
-    assert b.warnings == ["RuntimeWarning: Maximum Likelihood optimization failed to converge"]
+        en = briefing.build("Sơn La", 2021, lang="en", data=papi)
+    assert len(calls) == 1 and en.report is b.report  # computed once, shared by the two languages
+    assert b.warnings == en.warnings == ["RuntimeWarning: Maximum Likelihood optimization failed to converge"]
     notes = b.notes.text()
     assert "1 cảnh báo kỹ thuật" in notes and "failed to converge" in notes
+    assert "failed to converge" in en.notes.text()
     assert [r.getMessage() for r in caplog.records] == [
-        "Son La 2021: RuntimeWarning: Maximum Likelihood optimization failed to converge"]
+        "Son La 2021: RuntimeWarning: Maximum Likelihood optimization failed to converge"] * 2
 
 
 def test_say_prints_a_researchers_paragraph_in_the_briefing_language(papi, capsys):

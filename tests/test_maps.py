@@ -39,8 +39,13 @@ def test_choropleth_carries_credit_and_both_archipelagos(data, lang):
     legend = [x.get_text() for x in fig.axes[0].get_legend().get_texts()]
     assert legend[:4] == [t(f"br_group_{g}", lang) for g in ("best", "high_average", "low_average", "poor")]
     assert legend[4] == t("map_no_data", lang)  # Vĩnh Phúc and Tiền Giang are unpublished in 2024
-    # one patch per province, coloured by its group
-    assert len(fig.axes[0].patches) == 63
+    # one outline per province (drawn as one collection, in code order), coloured by its group
+    import matplotlib.colors as mc
+    provinces = fig.axes[0].collections[0]
+    groups = maps.group_frame(year_scores(data, 2024)).set_index("code")["group"].sort_index()
+    assert len(provinces.get_paths()) == 63 == len(groups)
+    want = [mc.to_rgba(maps.GROUP_COLORS[g] if isinstance(g, str) else maps.NO_DATA) for g in groups]
+    assert [tuple(c) for c in provinces.get_facecolors()] == want
 
 
 def test_same_input_same_png_bytes(data):

@@ -187,3 +187,29 @@ def test_persistence_stays_in_one_regime(data):
     assert nat.fits["total"].years == [2018, 2019, 2020, 2021]
     assert nat.fits["D5"].years == [2018, 2019, 2020]
     assert nat.fits["D8"].years == [2019, 2020, 2021]
+
+
+def test_saved_national_fits_give_the_same_report(data, tmp_path, monkeypatch):
+    """The national fits a batch worker keeps on disk (pipeline.warmup) restore into a process that
+    fitted nothing, are used as they are (no refit), and give the report a fresh fit gives."""
+    from papi_research.analysis import models
+    from papi_research.analysis.drivers import drivers_report
+    from papi_research.pipeline.warmup import load_fits, model_cache_file, save_fits
+
+    fresh = drivers_report(data, "Đồng Tháp", year=2021).to_dict()
+    path = tmp_path / "fits.pickle"
+    save_fits(path)
+    saved = {name: len(getattr(models, name)) for name in models.NATIONAL_CACHES}
+    for name in models.NATIONAL_CACHES:
+        monkeypatch.setattr(models, name, {})
+    assert load_fits(path)
+    assert {name: len(getattr(models, name)) for name in models.NATIONAL_CACHES} == saved
+    monkeypatch.setattr(models, "baseline_context", None)  # a refit of the context models would fail here
+    assert drivers_report(data, "Đồng Tháp", year=2021).to_dict() == fresh
+    assert not load_fits(tmp_path / "none.pickle")
+    (tmp_path / "bad.pickle").write_bytes(b"not a pickle")
+    assert not load_fits(tmp_path / "bad.pickle")
+    # the file is named after the inputs: another data version is another file
+    other = type("Other", (), {"version": data.version + "x", "directory": data.directory})()
+    assert model_cache_file(other) != model_cache_file(data)
+    assert model_cache_file(data).parent.name == "models"

@@ -10,6 +10,7 @@ and PCI models) are cached per data version and year, so each further province c
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -161,6 +162,39 @@ def _places(rc: int | None, lang: str) -> str:
     if rc < 0:
         return t("br_places_down", lang, places=-rc)
     return t("br_places_same", lang)
+
+
+_SHARED: OrderedDict = OrderedDict()
+SHARED_SIZE = 2
+"""How many reports :func:`shared_drivers_report` keeps (a batch worker runs a province's languages in turn)."""
+
+
+def shared_drivers_report(data: PapiData, province: Province, year: int, target: str = "group:high_average",
+                          comparison_year: int | None = None) -> DriversReport:
+    """:func:`drivers_report`, computed once per process for the languages of one briefing.
+
+    The report holds no language (its sentences carry both), so the Vietnamese and the English
+    briefing of a province share it: the second one takes it from here. The library warnings the
+    computation raised are raised again on every call, so the caller sees the same warnings as from
+    a fresh computation (a briefing quotes them). Keyed by data version, province, year, target and
+    comparison year; the last :data:`SHARED_SIZE` are kept.
+    """
+    import warnings
+    key = (data.version, str(data.directory), province.code, int(year), target, comparison_year)
+    hit = _SHARED.get(key)
+    if hit is None:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            report = drivers_report(data, province, year=year, target=target, comparison_year=comparison_year)
+        hit = _SHARED[key] = (report, [(w.category, str(w.message)) for w in caught])
+        while len(_SHARED) > SHARED_SIZE:
+            _SHARED.popitem(last=False)
+    else:
+        _SHARED.move_to_end(key)
+    report, raised = hit
+    for category, message in raised:
+        warnings.warn(message, category, stacklevel=2)
+    return report
 
 
 def drivers_text(report: DriversReport, lang: str = "vi") -> str:

@@ -846,3 +846,29 @@ class ModelSet:
         return {"fits": [f.to_dict() for f in self.fits], "trend": self.trend.to_dict(),
                 "context": self.context.to_dict() if self.context else None,
                 "momentum": self.momentum.to_dict(), "notes": [n.to_dict() for n in self.notes]}
+
+
+# --- the national fits as one value (kept on disk between runs by the batch pipeline) ------------------
+
+NATIONAL_CACHES = ("_SUBPANEL", "_SUBWIDE", "_PANEL", "_MEDIANS", "_CONTEXT", "_MOMENTUM", "_PCI")
+"""The module caches that hold national fits and panels: the same for every province."""
+
+
+def national_fits() -> dict[str, dict]:
+    """Everything this process has fitted and cached for the whole country (keyed as in the caches,
+    by data folder, data version, companion version and year), as one picklable value."""
+    return {name: dict(globals()[name]) for name in NATIONAL_CACHES}
+
+
+def restore_national_fits(fits: dict[str, dict]) -> int:
+    """Put fits saved by :func:`national_fits` back into the caches (entries already present are kept);
+    return how many entries were added. Restored fits are the saved objects, so every number that
+    comes from them is the one a fresh fit gives."""
+    added = 0
+    for name in NATIONAL_CACHES:
+        cache = globals()[name]
+        for key, value in fits.get(name, {}).items():
+            if key not in cache:
+                cache[key] = value
+                added += 1
+    return added

@@ -261,6 +261,13 @@ def callout(text: str, kind: str = "note") -> None:
 
 # --- Record, footer and figures ------------------------------------------------------------------
 
+DPI = 150
+"""Dots per inch of every figure's PNG (a 6.4-inch figure is 960 pixels wide): figures are drawn at it,
+renderers size images by it (kept here, not in ``figures``, so a renderer need not import matplotlib)."""
+
+WIDTH = 6.4
+"""Figure width in inches: the text width of an A4 page with 2-cm margins, give or take."""
+
 RECORD_MIME = "application/vnd.papi.briefing+json"
 """MIME type of the briefing record (the facts the title block, the site and the manifest read)."""
 

@@ -28,15 +28,10 @@ from matplotlib.font_manager import FontProperties
 from matplotlib.textpath import text_to_path
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
+from papi_research.briefing.display import DPI, WIDTH
 from papi_research.data.files import atomic_write_bytes
 from papi_research.data.i18n import check_lang, fmt_num, t
 from papi_research.errors import ParameterError
-
-DPI = 150
-"""Dots per inch of every PNG (a 6.4-inch figure is 960 pixels wide)."""
-
-WIDTH = 6.4
-"""Figure width in inches: the text width of an A4 page with 2-cm margins, give or take."""
 
 FONT = "DejaVu Sans"
 """Shipped with matplotlib; covers every Vietnamese letter (ơ, ư, đ and the stacked tone marks)."""

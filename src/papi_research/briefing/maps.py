@@ -20,6 +20,8 @@ from functools import lru_cache
 from pathlib import Path
 
 import matplotlib
+import matplotlib.collections
+import matplotlib.patches
 import numpy as np
 import pandas as pd
 from matplotlib.path import Path as MplPath
@@ -110,9 +112,12 @@ def credit(lang: str) -> str:
 def _draw_base(ax, b: Boundaries, colors: dict[str, str], lang: str, *, edge: str = EDGE, lw: float = 0.35,
                labels: bool = True, marker_size: float = 4.0,
                label_size: float = 6.2) -> None:
-    for code in sorted(b.paths):
-        ax.add_patch(matplotlib.patches.PathPatch(b.paths[code], facecolor=colors.get(code, NO_DATA),
-                                                  edgecolor=edge, linewidth=lw, zorder=2))
+    codes = sorted(b.paths)
+    # one collection, not a patch per province: drawn in one pass, and the limits are set below
+    provinces = matplotlib.collections.PatchCollection(
+        [matplotlib.patches.PathPatch(b.paths[c]) for c in codes], facecolors=[colors.get(c, NO_DATA) for c in codes],
+        edgecolors=edge, linewidths=lw, zorder=2)
+    ax.add_collection(provinces, autolim=False)
     for key, pts in ARCHIPELAGOS.items():
         xs, ys = zip(*pts)
         ax.scatter(xs, ys, s=marker_size, color="#5b6470", marker="o", linewidths=0, zorder=3)

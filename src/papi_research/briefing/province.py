@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from papi_research import __version__
-from papi_research.analysis.drivers import drivers_report
+from papi_research.analysis.drivers import shared_drivers_report
 from papi_research.analysis.scores import Scorecard, group_name, scorecard, year_scores
 from papi_research.analysis.targets import round_up
 from papi_research.analysis.uncertainty import difference_noise, within_noise, year_uncertainty
@@ -228,7 +228,8 @@ def build(province: str | Province, year: int | None = None, comparison_year: in
             raise ParameterError("comparison_year", f"must differ from year ({year})")
     card = scorecard(data, province, year)
     with library_warnings(f"{card.province.name_en} {card.year}") as caught:
-        report = drivers_report(data, card.province, year=card.year, target=target, comparison_year=comparison_year)
+        report = shared_drivers_report(data, card.province, card.year, target=target,
+                                       comparison_year=comparison_year)
         b = Briefing(province=card.province, year=card.year, lang=lang, target_spec=target, card=card,
                      data=data, report=report, change_result=report.change)
         _fill_sections(b)

@@ -43,6 +43,16 @@ def project_dir() -> Path:
     return Path.cwd()
 
 
+def cache_dir() -> Path:
+    """Where fitted national models are kept between runs: ``$PAPI_CACHE_DIR``, else
+    ``$XDG_CACHE_HOME/papi-research``, else ``~/.cache/papi-research`` (safe to delete at any time)."""
+    env = os.environ.get("PAPI_CACHE_DIR")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "papi-research"
+
+
 def _override_dir(kind: str) -> Path:
     env = os.environ.get(RESOURCE_KINDS[kind])
     return Path(env) if env else project_dir() / "data" / kind

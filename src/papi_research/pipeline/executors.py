@@ -115,14 +115,25 @@ def _quiet_resource_tracker() -> None:
         sys.warnoptions.append(quiet)
 
 
-def _pool_job(spec: JobSpec) -> JobResult:
+def _pool_jobs(specs: list[JobSpec]) -> list[JobResult]:
+    """One province's jobs (its languages), in turn, in one worker: the second language takes the
+    analysis the first computed (:func:`papi_research.analysis.drivers.shared_drivers_report`)."""
     from papi_research.pipeline.jobs import execute_job
-    return execute_job(spec)
+    return [execute_job(spec) for spec in specs]
+
+
+def province_groups(specs: list[JobSpec]) -> list[list[JobSpec]]:
+    """``specs`` grouped by province and year (``rel_dir``), in their order: the unit a local worker runs."""
+    groups: dict[str, list[JobSpec]] = {}
+    for spec in specs:
+        groups.setdefault(spec.rel_dir, []).append(spec)
+    return list(groups.values())
 
 
 @dataclass
 class LocalExecutor:
-    """``jobs`` worker processes (spawned, so each one is a clean interpreter) on this machine."""
+    """``jobs`` worker processes (spawned, so each one is a clean interpreter) on this machine. A
+    worker runs a province's languages one after the other (:func:`province_groups`)."""
 
     name: str = "local"
     uses_scheduler = False
@@ -135,24 +146,25 @@ class LocalExecutor:
         if not specs:
             return
         _quiet_resource_tracker()
-        pool = ProcessPool(max_workers=max(1, min(jobs, len(specs))), initializer=_pool_init,
+        groups = province_groups(specs)
+        pool = ProcessPool(max_workers=max(1, min(jobs, len(groups))), initializer=_pool_init,
                            initargs=(warm, specs[0].formats, specs[0].fresh),
                            context=multiprocessing.get_context("spawn"))
-        futures = {pool.schedule(_pool_job, args=(s,)): s for s in specs}
+        futures = {pool.schedule(_pool_jobs, args=(g,)): g for g in groups}
         finished = False
         try:
             for fut in as_completed(futures):
-                spec = futures[fut]
+                group = futures[fut]
                 try:
-                    yield fut.result()
-                except ProcessExpired as exc:
-                    yield _failed(spec, worker_death(exc.exitcode))
-                except Exception as exc:  # noqa: BLE001 - a broken worker fails its job only
-                    yield _failed(spec, f"worker lost: {type(exc).__name__}: {exc}")
+                    yield from fut.result()
+                except ProcessExpired as exc:  # the worker died: the province's unfinished jobs fail
+                    yield from (_failed(spec, worker_death(exc.exitcode)) for spec in group)
+                except Exception as exc:  # noqa: BLE001 - a broken worker fails its province only
+                    yield from (_failed(spec, f"worker lost: {type(exc).__name__}: {exc}") for spec in group)
             finished = True
         except KeyboardInterrupt:
             _hold_further_interrupts()
-            raise Interrupted([futures[f].key for f in futures if f.running()]) from None
+            raise Interrupted([spec.key for f, g in futures.items() if f.running() for spec in g]) from None
         finally:
             if finished:
                 pool.close()

@@ -12,6 +12,7 @@ kernel's.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 # Modules imported once per warm kernel (those that do not exist yet are skipped).
@@ -33,6 +34,54 @@ def package_modules() -> tuple[str, ...]:
 
 
 _SNAPSHOT: dict[str, Any] = {}
+MODEL_CACHE_KEEP = 8
+"""How many saved sets of national fits :func:`save_fits` keeps (the most recent)."""
+
+
+def model_cache_file(data) -> Path:
+    """Where the national fits for this data are kept between runs: a file in
+    ``paths.cache_dir()/models`` named after everything that changes a fit (data version, companion
+    files, the package's code and reference tables, library versions), so a change of any of them is a
+    new file and an old one is never used for new inputs."""
+    from papi_research.data.paths import cache_dir, find_companion_dir
+    from papi_research.pipeline.manifest import companion_hash, library_versions, sha256_json, source_hash
+    try:
+        companion = companion_hash(find_companion_dir(data.directory))
+    except Exception:  # noqa: BLE001 - no companion panels: the models say so; the key says "none"
+        companion = "none"
+    key = sha256_json({"data": data.version, "companion": companion, "source": source_hash(),
+                       "versions": library_versions()})[:24]
+    return cache_dir() / "models" / f"national-{key}.pickle"
+
+
+def load_fits(path: Path) -> bool:
+    """Restore the national fits saved in ``path``; False when there are none (or they cannot be read)."""
+    import pickle
+
+    from papi_research.analysis.models import restore_national_fits
+    try:
+        with open(path, "rb") as fh:
+            fits = pickle.load(fh)
+        restore_national_fits(fits)
+    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError, TypeError):
+        return False
+    return True
+
+
+def save_fits(path: Path) -> None:
+    """Save this process's national fits to ``path`` (atomically; a failure only costs the next run time)."""
+    import pickle
+
+    from papi_research.analysis.models import national_fits
+    from papi_research.data.files import atomic_write_bytes
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(path, pickle.dumps(national_fits(), protocol=pickle.HIGHEST_PROTOCOL))
+        kept = sorted(path.parent.glob("national-*.pickle"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in kept[MODEL_CACHE_KEEP:]:
+            old.unlink(missing_ok=True)
+    except OSError:
+        pass
 
 
 def warm(data_dir: str | None, years: list[int], target: str, province: str | None) -> list[str]:
@@ -62,11 +111,15 @@ def warm(data_dir: str | None, years: list[int], target: str, province: str | No
         for y in years:
             year_scores(data, y)
         if province is not None:
+            saved = model_cache_file(data)
+            restored = load_fits(saved)
             for y in years:
                 try:
                     drivers_report(data, province, year=y, target=target)
                 except Exception as exc:  # noqa: BLE001 - the notebook will report real errors
                     notes.append(f"drivers {y}: {exc}")
+            if not restored:
+                save_fits(saved)
     except Exception as exc:  # noqa: BLE001
         notes.append(f"data: {exc}")
     snapshot()

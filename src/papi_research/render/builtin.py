@@ -22,7 +22,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from papi_research import __version__
-from papi_research.briefing.display import typst_str
+from papi_research.briefing.display import DPI, WIDTH, typst_str
 from papi_research.data.files import atomic_write_bytes
 from papi_research.render.prepare import PreparedBriefing, RenderError, markdown_body, source_date_epoch, write_images
 
@@ -63,8 +63,7 @@ def html_text(b: PreparedBriefing) -> str:
 
 def pdf_width(raw: bytes, mime: str) -> str:
     """A figure's width on the A4 page: the text width, or its own width when it is narrower (a small
-    locator map stays small). PNG widths come from the header at the house dpi (``figures.DPI``)."""
-    from papi_research.briefing.figures import DPI, WIDTH
+    locator map stays small). PNG widths come from the header at the house dpi (``display.DPI``)."""
     if mime != "image/png" or len(raw) < 24 or raw[:8] != b"\x89PNG\r\n\x1a\n":
         return "100%"
     inches = int.from_bytes(raw[16:20], "big") / DPI
@@ -109,15 +108,32 @@ def _pandoc_typst(markdown: str) -> str:
 
 @lru_cache(maxsize=1)
 def font_dirs() -> tuple[str, ...]:
-    """Font folders for Typst: matplotlib's DejaVu (full Vietnamese coverage), always available."""
-    import matplotlib
-    return (str(Path(matplotlib.get_data_path()) / "fonts" / "ttf"),)
+    """Font folders for Typst: matplotlib's DejaVu (full Vietnamese coverage), always available. Found
+    without importing matplotlib (a render process stays small)."""
+    from importlib.util import find_spec
+    spec = find_spec("matplotlib")
+    if spec is None or not spec.submodule_search_locations:
+        raise RenderError("matplotlib is not installed: its DejaVu fonts are the PDF's fonts")
+    return (str(Path(spec.submodule_search_locations[0]) / "mpl-data" / "fonts" / "ttf"),)
 
 
 @lru_cache(maxsize=1)
 def _fonts():
     import typst
     return typst.Fonts(include_system_fonts=False, include_embedded_fonts=True, font_paths=list(font_dirs()))
+
+
+def warm_typst() -> None:
+    """Load the fonts and compile a one-line document once, so a new render process's first briefing
+    is not the slow one (called when the process starts, while the kernel works)."""
+    import typst
+    work = Path(tempfile.mkdtemp(prefix="papi-typst-"))
+    try:
+        (work / "main.typ").write_text('#set text(font: "DejaVu Sans", lang: "vi")\nPAPI: Sơn La 42,43', encoding="utf-8")
+        typst.compile(str(work / "main.typ"), root=str(work), font_paths=_fonts(), ignore_system_fonts=True,
+                      timestamp=0)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def typst_main(b: PreparedBriefing, body: str) -> str:

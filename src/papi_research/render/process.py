@@ -44,6 +44,11 @@ def _render_child_init() -> None:
     watch_parent(lambda: os._exit(128 + 15))
     os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
     import papi_research.render  # noqa: F401 - imported once per render process
+    from papi_research.render.builtin import warm_typst
+    try:
+        warm_typst()
+    except Exception:  # noqa: BLE001 - a real render reports real errors
+        pass
 
 
 class RenderProcess:
@@ -90,9 +95,12 @@ class RenderProcess:
             self.close()
             raise
         if rss > self.max_rss:
-            self.close()
+            # Replace it off the critical path: the next process starts (and warms up) while the kernel
+            # works on the next notebook; the old one, idle now, exits in the background.
+            old, self._pool = self._pool, None
             self.recycled += 1
-            self.start()  # the next render process imports the renderer while the kernel works
+            self.start()
+            old.shutdown(wait=False, cancel_futures=True)
         return {fmt: Path(p) for fmt, p in produced.items()}
 
     def close(self) -> None:
