@@ -40,9 +40,12 @@ def _css() -> str:
 @lru_cache(maxsize=1)
 def _exporter():
     from nbconvert import HTMLExporter
-    exp = HTMLExporter(extra_template_basedirs=[str(TEMPLATES)], template_name="briefing",
+    from traitlets.config import Config
+    # The notebook is already cleaned by render.prepare: no preprocessors (nbconvert validates the whole
+    # notebook again after each one, which cost a quarter of a second per briefing for nothing).
+    config = Config({"HTMLExporter": Config({"default_preprocessors": []})})
+    exp = HTMLExporter(config=config, extra_template_basedirs=[str(TEMPLATES)], template_name="briefing",
                        exclude_input_prompt=True, exclude_output_prompt=True, exclude_anchor_links=True)
-    # the notebook is already cleaned by briefing.prepare(); keep nbconvert's own passes out of it
     exp.display_data_priority = ["text/html", "image/svg+xml", "image/png", "image/jpeg", "text/markdown"]
     return exp
 
@@ -100,7 +103,8 @@ def _pandoc_typst(markdown: str) -> str:
     import pypandoc
     try:
         return pypandoc.convert_text(
-            markdown, "typst", format="markdown-auto_identifiers-implicit_figures",
+            # verify_format=False: the formats are fixed here; checking them costs two more pandoc runs per PDF
+            markdown, "typst", format="markdown-auto_identifiers-implicit_figures", verify_format=False,
             extra_args=["--wrap=preserve", "--columns=20", f"--lua-filter={TEMPLATES / 'callout.lua'}"])
     except RuntimeError as exc:
         raise RenderError(f"pandoc could not convert the briefing to Typst: {exc}") from None
