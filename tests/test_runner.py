@@ -294,3 +294,14 @@ def test_real_notebook_two_provinces_end_to_end(tmp_path):
     again = run(RunOptions(provinces=("Sơn La", "Đồng Tháp"), year=2024, langs=("vi",), formats=("html", "pdf"),
                            out=tmp_path, jobs=2), progress=False, echo=lambda s: None)
     assert [r.status for r in again.records] == ["cached", "cached"]
+
+
+def test_a_local_worker_takes_a_province_with_all_its_languages(test_nb, tmp_path):
+    """Jobs go to local workers by province and year, languages together and in the plan's order, so
+    the second language takes the analysis the first computed."""
+    from papi_research.pipeline.executors import province_groups
+    plan = plan_run(RunOptions(provinces=("Sơn La", "Hà Nội"), year=2024, langs=("vi", "en"), formats=(),
+                               notebook=test_nb, out=tmp_path / "out"))
+    groups = province_groups([j.spec for j in plan.jobs if j.action == "run"])
+    assert [[s.key for s in g] for g in groups] == [["2024/son-la/vi", "2024/son-la/en"],
+                                                     ["2024/hanoi/vi", "2024/hanoi/en"]]

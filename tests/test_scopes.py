@@ -68,10 +68,11 @@ def test_index_rows_for_new_provinces_and_the_country(tmp_path, monkeypatch):
     synthetic_notebook(tmp_path / "n.ipynb", record=nat, extra_outputs=maps)
     runs = [{"key": "2024/units-2025/hung-yen/vi", "province_code": "33", "slug": "hung-yen", "year": 2024,
              "lang": "vi", "status": "ok", "outputs": {"ipynb": "u.ipynb"},
-             "parameters": {"province": "Hưng Yên", "year": 2024, "units": "2025", "data_dir": None}},
+             "parameters": {"province": "Hưng Yên", "year": 2024, "units": "2025", "data_dir": None},
+             "inputs": {}, "versions": {}},
             {"key": "2024/national/en", "province_code": "VN", "slug": "vietnam", "year": 2024, "lang": "en",
              "status": "ok", "outputs": {"ipynb": "n.ipynb"},
-             "parameters": {"year": 2024, "lang": "en", "data_dir": None}}]
+             "parameters": {"year": 2024, "lang": "en", "data_dir": None}, "inputs": {}, "versions": {}}]
     (tmp_path / "manifest.json").write_text(json.dumps({"schema": 1, "runs": runs}), encoding="utf-8")
     no_data_folder(monkeypatch)
     site = collect(tmp_path)
