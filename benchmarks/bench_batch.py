@@ -157,7 +157,8 @@ def quarto_project(folder: Path) -> Path:
     Quarto loop runs here and leaves the repository as it was."""
     (folder / NOTEBOOK.parent.relative_to(ROOT)).mkdir(parents=True, exist_ok=True)
     shutil.copyfile(ROOT / "_quarto.yml", folder / "_quarto.yml")
-    (folder / "src").symlink_to(ROOT / "src", target_is_directory=True)
+    if not (folder / "src").is_symlink():  # a --work folder used before has it already
+        (folder / "src").symlink_to(ROOT / "src", target_is_directory=True)
     return folder
 
 
@@ -305,7 +306,7 @@ def both_languages(args, year: int, provinces: list[tuple[str, str]], selection:
         notebook = project / NOTEBOOK.relative_to(ROOT)
         q_each = []
         for name, slug, lang in sample:
-            shutil.copyfile(NOTEBOOK, notebook)  # the notebook as committed (Quarto writes outputs into it)
+            shutil.copyfile(NOTEBOOK, notebook)  # without outputs again (Quarto wrote them into the last)
             out_g = work / "quarto" / f"{slug}-{lang}"
             t, _, res = timed([quarto, "render", str(NOTEBOOK.relative_to(ROOT)), "--execute",
                                "-P", f"province:{name}", "-P", f"year:{year}", "-P", f"lang:{lang}",
