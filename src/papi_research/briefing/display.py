@@ -28,16 +28,20 @@ from __future__ import annotations
 import base64
 import html
 import itertools
+import math
 import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import mistune
-import pandas as pd
 
 from papi_research.errors import ParameterError
+
+if TYPE_CHECKING:  # pandas is imported where a table is made: a render process needs none
+    import pandas as pd
 
 TONES = ("good", "neutral", "bad")
 CALLOUT_KINDS = ("note", "warning")
@@ -102,7 +106,7 @@ def typst_str(text: str) -> str:
 
 def _md_cell(text: object) -> str:
     """A table cell for a Pandoc pipe table: one line, pipes escaped."""
-    s = "" if text is None or (isinstance(text, float) and pd.isna(text)) else str(text)
+    s = "" if text is None or (isinstance(text, float) and math.isnan(text)) else str(text)
     return s.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ").strip()
 
 
@@ -137,12 +141,13 @@ def _is_numeric_column(values: Iterable[object]) -> bool:
 
 def table_bundle(df: pd.DataFrame, caption: str | None = None) -> Bundle:
     """A table whose cells are already formatted strings (the index is not shown)."""
+    import pandas as pd
     if not isinstance(df, pd.DataFrame):
         raise ParameterError("df", f"must be a pandas DataFrame; got {type(df).__name__}")
     if caption is not None:
         caption = _check_text(caption, "caption")
     cols = [str(c) for c in df.columns]
-    rows = [["" if (v is None or (isinstance(v, float) and pd.isna(v))) else str(v) for v in r]
+    rows = [["" if (v is None or (isinstance(v, float) and math.isnan(v))) else str(v) for v in r]
             for r in df.itertuples(index=False, name=None)]
     numeric = [_is_numeric_column(r[i] for r in rows) for i in range(len(cols))]
 

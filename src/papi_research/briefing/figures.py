@@ -150,9 +150,11 @@ def _new_figure(height: float, width: float = WIDTH, layout: str | None = None) 
 
 
 def _freeze(fig: Figure) -> Figure:
-    """Run the layout engine once, then fix the positions, so every later render is identical."""
-    fig.draw_without_rendering()
-    fig.set_layout_engine("none")
+    """Run the layout engine once, then fix the positions, so every later render is identical (a figure
+    placed by hand, with no layout engine, is already fixed: nothing to run)."""
+    if fig.get_layout_engine() is not None:
+        fig.draw_without_rendering()
+        fig.set_layout_engine("none")
     return fig
 
 

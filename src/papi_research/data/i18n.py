@@ -29,7 +29,8 @@ def catalogue() -> dict[str, dict[str, str]]:
     """All catalogue entries from ``resources/i18n/*.yml`` (or the user's edited copies); a key defined twice is an error."""
     out: dict[str, dict[str, str]] = {}
     for path in resource_files("i18n", "*.yml"):
-        entries = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        # libyaml's loader when PyYAML has it (every process reads the catalogue once; it is 10× faster)
+        entries = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
         for key, value in entries.items():
             if key in out:
                 raise ValueError(f"translation key {key!r} defined twice (again in {path})")

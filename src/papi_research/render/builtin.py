@@ -37,14 +37,38 @@ def _css() -> str:
     return (TEMPLATES / "briefing.css").read_text(encoding="utf-8")
 
 
+def _exporter_class():
+    from nbconvert import HTMLExporter
+    from nbconvert.exporters import TemplateExporter
+    from nbconvert.filters.highlight import Highlight2HTML
+    from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
+
+    class BriefingExporter(HTMLExporter):
+        """nbconvert's HTML exporter without its accessibility pass over the finished page (alt text for
+        images that have none, tabindex on JupyterLab cells, done by re-parsing the whole page with
+        BeautifulSoup, a sixth of a briefing's render time): the briefing template writes the alt text of
+        every image itself and has no JupyterLab cells."""
+
+        def from_notebook_node(self, nb, resources=None, **kw):
+            lang = nb.metadata.get("language_info", {})
+            lexer = lang.get("pygments_lexer", lang.get("name", None))
+            resources = self._init_resources(resources)
+            self.register_filter("highlight_code", self.filters.get(
+                "highlight_code", Highlight2HTML(pygments_lexer=lexer, parent=self)))
+            self.register_filter("filter_data_type", WidgetsDataTypeFilter(
+                notebook_metadata=self._nb_metadata, parent=self, resources=resources))
+            return TemplateExporter.from_notebook_node(self, nb, resources, **kw)
+
+    return BriefingExporter
+
+
 @lru_cache(maxsize=1)
 def _exporter():
-    from nbconvert import HTMLExporter
     from traitlets.config import Config
     # The notebook is already cleaned by render.prepare: no preprocessors (nbconvert validates the whole
     # notebook again after each one, which cost a quarter of a second per briefing for nothing).
     config = Config({"HTMLExporter": Config({"default_preprocessors": []})})
-    exp = HTMLExporter(config=config, extra_template_basedirs=[str(TEMPLATES)], template_name="briefing",
+    exp = _exporter_class()(config=config, extra_template_basedirs=[str(TEMPLATES)], template_name="briefing",
                        exclude_input_prompt=True, exclude_output_prompt=True, exclude_anchor_links=True)
     exp.display_data_priority = ["text/html", "image/svg+xml", "image/png", "image/jpeg", "text/markdown"]
     return exp
