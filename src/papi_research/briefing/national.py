@@ -17,16 +17,8 @@ import pandas as pd
 
 from papi_research import __version__
 from papi_research.analysis.scores import GROUPS, group_name, year_scores
-from papi_research.briefing.base import (
-    RECORD_SCHEMA,
-    Section,
-    SectionAccess,
-    dim_name,
-    library_warnings,
-    rank_text,
-    signed,
-    title_common,
-)
+from papi_research.briefing.base import (RECORD_SCHEMA, Section, SectionAccess, dim_name, library_warnings, rank_text,
+                                         signed, title_common)
 from papi_research.data.codebook import comparability_notes, comparable_dimensions, regime_of, same_regime
 from papi_research.data.i18n import check_lang, fmt_num, t
 from papi_research.data.loader import PapiData, load_cached

@@ -26,20 +26,8 @@ from papi_research.analysis.drivers import shared_drivers_report
 from papi_research.analysis.scores import Scorecard, group_name, scorecard, year_scores
 from papi_research.analysis.targets import round_up
 from papi_research.analysis.uncertainty import difference_noise, within_noise, year_uncertainty
-from papi_research.briefing.base import (
-    RECORD_SCHEMA,
-    TONE,
-    Section,
-    SectionAccess,
-    change_line,
-    dim_name,
-    join_words,
-    library_warnings,
-    rank_text,
-    record_subject,
-    signed,
-    title_common,
-)
+from papi_research.briefing.base import (RECORD_SCHEMA, TONE, Section, SectionAccess, change_line, dim_name,
+                                         join_words, library_warnings, rank_text, record_subject, signed, title_common)
 from papi_research.data.codebook import comparability_notes, regime_of, same_regime
 from papi_research.data.i18n import check_lang, fmt_int, fmt_num, t
 from papi_research.data.loader import PapiData, load_cached

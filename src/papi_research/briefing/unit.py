@@ -20,19 +20,8 @@ from papi_research import __version__
 from papi_research.analysis.scores import group_name
 from papi_research.analysis.targets import parse_target, plan_target
 from papi_research.analysis.units import MIN_COVERAGE, UnitScorecard, unit_scorecard, unit_year_scores, weight_source
-from papi_research.briefing.base import (
-    RECORD_SCHEMA,
-    TONE,
-    Section,
-    change_line,
-    dim_name,
-    join_words,
-    library_warnings,
-    rank_text,
-    record_subject,
-    signed,
-    title_common,
-)
+from papi_research.briefing.base import (RECORD_SCHEMA, TONE, Section, change_line, dim_name, join_words,
+                                         library_warnings, rank_text, record_subject, signed, title_common)
 from papi_research.briefing.province import Briefing, profile_section, subdimension_section
 from papi_research.data.codebook import comparable_dimensions, regime_of, same_regime
 from papi_research.data.i18n import check_lang, fmt_num, t

@@ -20,21 +20,10 @@ from pathlib import Path
 
 from papi_research.data.text import strip_ansi
 from papi_research.pipeline.engine import ENGINE_NAME, register_engine, write_notebook
-from papi_research.pipeline.kernel import (
-    INLINE_BACKEND,
-    WarmSpec,
-    abandon_kernels,
-    ipc_kernel_manager,
-    kernel_service,
-    shutdown_kernels,
-)
-from papi_research.render.process import (
-    close_render_process,
-    kill_render_process,
-    render_files,
-    render_process,
-    watch_parent,
-)
+from papi_research.pipeline.kernel import (INLINE_BACKEND, WarmSpec, abandon_kernels, ipc_kernel_manager,
+                                           kernel_service, shutdown_kernels)
+from papi_research.render.process import (close_render_process, kill_render_process, render_files, render_process,
+                                          watch_parent)
 
 log = logging.getLogger("papi_research.pipeline.jobs")
 
@@ -128,11 +117,11 @@ def execute_job(spec: JobSpec) -> JobResult:
         t_exec = time.perf_counter()
         try:
             if spec.fresh:
-                _execute_fresh(spec, executed, workdir)
+                nb = _execute_fresh(spec, executed, workdir)
             else:
                 register_engine()
                 svc = kernel_service(spec.warm)
-                svc.call(pm.execute_notebook, spec.notebook, str(executed), parameters=spec.parameters,
+                nb = svc.call(pm.execute_notebook, spec.notebook, str(executed), parameters=spec.parameters,
                          engine_name=ENGINE_NAME, kernel_name=spec.warm.kernel_name, progress_bar=False,
                          request_save_on_cell_execute=False, kernel=svc.kernel, kernel_cwd=str(workdir),
                          debug_path=str(executed), execution_timeout=spec.execution_timeout)
@@ -142,7 +131,7 @@ def execute_job(spec: JobSpec) -> JobResult:
             return result
         finally:
             result.execute_s = time.perf_counter() - t_exec
-        _finalise_notebook(executed, spec, label)
+        _finalise_notebook(executed, spec, label, nb)
         t_render = time.perf_counter()
         produced: dict[str, Path] = {}
         if spec.formats:
@@ -169,18 +158,19 @@ def execute_job(spec: JobSpec) -> JobResult:
         result.duration_s = round(time.perf_counter() - t0, 3)
 
 
-def _execute_fresh(spec: JobSpec, executed: Path, workdir: Path) -> None:
-    """papermill in a new kernel of its own (on Unix sockets, see :func:`ipc_kernel_manager`)."""
+def _execute_fresh(spec: JobSpec, executed: Path, workdir: Path):
+    """papermill in a new kernel of its own (on Unix sockets, see :func:`ipc_kernel_manager`); returns
+    the executed notebook."""
     import papermill as pm
     from jupyter_core.utils import run_sync
     env_backup = os.environ.get("MPLBACKEND")
     os.environ["MPLBACKEND"] = INLINE_BACKEND
     km = ipc_kernel_manager(spec.warm.kernel_name)
     try:
-        pm.execute_notebook(spec.notebook, str(executed), parameters=spec.parameters,
-                            kernel_name=spec.warm.kernel_name, progress_bar=False,
-                            request_save_on_cell_execute=False, cwd=str(workdir), km=km,
-                            execution_timeout=spec.execution_timeout, record_timing=False)
+        return pm.execute_notebook(spec.notebook, str(executed), parameters=spec.parameters,
+                                   kernel_name=spec.warm.kernel_name, progress_bar=False,
+                                   request_save_on_cell_execute=False, cwd=str(workdir), km=km,
+                                   execution_timeout=spec.execution_timeout, record_timing=False)
     finally:
         if env_backup is None:
             os.environ.pop("MPLBACKEND", None)
@@ -194,9 +184,12 @@ def _execute_fresh(spec: JobSpec, executed: Path, workdir: Path) -> None:
             pass
 
 
-def _finalise_notebook(executed: Path, spec: JobSpec, label: str) -> None:
+def _finalise_notebook(executed: Path, spec: JobSpec, label: str, nb=None) -> None:
+    """Normalise the executed notebook (``nb``, the one papermill returned, else read from ``executed``),
+    add the run record and write it back."""
     import nbformat
-    nb = nbformat.read(executed, as_version=4)
+    if nb is None:
+        nb = nbformat.read(executed, as_version=4)
     normalize_notebook(nb, spec.notebook_label, label)
     if spec.run_record is not None:
         nb.metadata["papi"] = {"run": spec.run_record}  # the record the manifest can be rebuilt from

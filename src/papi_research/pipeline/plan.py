@@ -26,15 +26,8 @@ from papi_research.data.paths import find_companion_dir, project_dir
 from papi_research.errors import PapiError, ParameterError
 from papi_research.pipeline.jobs import JobSpec
 from papi_research.pipeline.kernel import WarmSpec
-from papi_research.pipeline.manifest import (
-    companion_hash,
-    is_cache_hit,
-    library_versions,
-    read_manifest,
-    record_from_notebook,
-    sha256_json,
-    source_hash,
-)
+from papi_research.pipeline.manifest import (companion_hash, is_cache_hit, library_versions, read_manifest,
+                                             record_from_notebook, sha256_json, source_hash)
 
 # The notebook's parameters cell holds exactly these names (contract with notebooks/province_briefing.ipynb).
 NOTEBOOK_PARAMETERS = ("province", "year", "comparison_year", "lang", "target", "data_dir")
