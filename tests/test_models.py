@@ -198,17 +198,17 @@ def test_saved_national_fits_give_the_same_report(data, tmp_path, monkeypatch):
 
     fresh = drivers_report(data, "Đồng Tháp", year=2021).to_dict()
     path = tmp_path / "fits.pickle"
-    save_fits(path)
+    save_fits(path, {2021})
     saved = {name: len(getattr(models, name)) for name in models.NATIONAL_CACHES}
     for name in models.NATIONAL_CACHES:
         monkeypatch.setattr(models, name, {})
-    assert load_fits(path)
+    assert load_fits(path) == {2021}
     assert {name: len(getattr(models, name)) for name in models.NATIONAL_CACHES} == saved
     monkeypatch.setattr(models, "baseline_context", None)  # a refit of the context models would fail here
     assert drivers_report(data, "Đồng Tháp", year=2021).to_dict() == fresh
-    assert not load_fits(tmp_path / "none.pickle")
+    assert load_fits(tmp_path / "none.pickle") == set()
     (tmp_path / "bad.pickle").write_bytes(b"not a pickle")
-    assert not load_fits(tmp_path / "bad.pickle")
+    assert load_fits(tmp_path / "bad.pickle") == set()
     # the file is named after the inputs: another data version is another file
     other = type("Other", (), {"version": data.version + "x", "directory": data.directory})()
     assert model_cache_file(other) != model_cache_file(data)

@@ -54,29 +54,33 @@ def model_cache_file(data) -> Path:
     return cache_dir() / "models" / f"national-{key}.pickle"
 
 
-def load_fits(path: Path) -> bool:
-    """Restore the national fits saved in ``path``; False when there are none (or they cannot be read)."""
+def load_fits(path: Path) -> set[int]:
+    """Restore the national fits saved in ``path``; return the report years they were fitted for (none
+    when there is no such file or it cannot be read)."""
     import pickle
 
     from papi_research.analysis.models import restore_national_fits
     try:
         with open(path, "rb") as fh:
-            fits = pickle.load(fh)
-        restore_national_fits(fits)
-    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError, TypeError):
-        return False
-    return True
+            saved = pickle.load(fh)
+        restore_national_fits(saved["fits"])
+        return {int(y) for y in saved["years"]}
+    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError, TypeError, KeyError,
+            ValueError):
+        return set()
 
 
-def save_fits(path: Path) -> None:
-    """Save this process's national fits to ``path`` (atomically; a failure only costs the next run time)."""
+def save_fits(path: Path, years: set[int]) -> None:
+    """Save this process's national fits, fitted for the report ``years``, to ``path`` (atomically; a
+    failure only costs the next run time)."""
     import pickle
 
     from papi_research.analysis.models import national_fits
     from papi_research.data.files import atomic_write_bytes
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(path, pickle.dumps(national_fits(), protocol=pickle.HIGHEST_PROTOCOL))
+        atomic_write_bytes(path, pickle.dumps({"years": sorted(years), "fits": national_fits()},
+                                              protocol=pickle.HIGHEST_PROTOCOL))
         kept = sorted(path.parent.glob("national-*.pickle"), key=lambda p: p.stat().st_mtime, reverse=True)
         for old in kept[MODEL_CACHE_KEEP:]:
             old.unlink(missing_ok=True)
@@ -111,15 +115,18 @@ def warm(data_dir: str | None, years: list[int], target: str, province: str | No
         for y in years:
             year_scores(data, y)
         if province is not None:
+            # the national fits of the years the saved file has are loaded; the others are fitted (through
+            # one province's report) and the file saved again with them
             saved = model_cache_file(data)
-            restored = load_fits(saved)
-            for y in years:
+            covered = load_fits(saved)
+            missing = [y for y in years if y not in covered]
+            for y in missing:
                 try:
                     drivers_report(data, province, year=y, target=target)
                 except Exception as exc:  # noqa: BLE001 - the notebook will report real errors
                     notes.append(f"drivers {y}: {exc}")
-            if not restored:
-                save_fits(saved)
+            if missing:
+                save_fits(saved, covered | set(missing))
     except Exception as exc:  # noqa: BLE001
         notes.append(f"data: {exc}")
     snapshot()
