@@ -34,6 +34,7 @@ module-level dictionaries, so a long-lived process (batch runner, notebook kerne
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -197,8 +198,19 @@ def _reading(kind: str, outcome_vi: str, outcome_en: str, coefs: pd.DataFrame, n
 
 # ------------------------------------------------------------------------------------ series helpers
 
+_COMPARABLE: dict[tuple, list[int]] = {}
+
+
 def comparable_years(data: PapiData, year: int, dimension: int | None) -> list[int]:
-    """Years up to ``year`` in its regime in which ``dimension`` (None: the total) is comparable with ``year``."""
+    """Years up to ``year`` in its regime in which ``dimension`` (None: the total) is comparable with ``year``
+    (the same for every province: computed once per data version)."""
+    key = (str(data.directory), data.version, int(year), dimension)
+    if key not in _COMPARABLE:
+        _COMPARABLE[key] = _comparable_years(data, year, dimension)
+    return list(_COMPARABLE[key])
+
+
+def _comparable_years(data: PapiData, year: int, dimension: int | None) -> list[int]:
     reg = regime_of(year)
     out = []
     for y in data.years:
@@ -278,6 +290,15 @@ def _outcome_names(data: PapiData, year: int, outcome: str) -> tuple[str, str]:
 
 # ---------------------------------------------------------------------------------------- trend
 
+def _rows_by_outcome(table: pd.DataFrame) -> dict[str, dict]:
+    """A result table's rows by outcome (the first row of each), for the look-ups priorities make
+    dozens of times per province."""
+    rows: dict[str, dict] = {}
+    for r in table.to_dict("records"):
+        rows.setdefault(r["outcome"], r)
+    return rows
+
+
 @dataclass
 class TrendResult:
     """The province's slope (points per year) per series; ``table``: outcome, level (total/dimension/
@@ -289,16 +310,20 @@ class TrendResult:
     fits: list[ModelFit]
     notes: list[Note] = field(default_factory=list)
 
+    @cached_property
+    def _rows(self) -> dict[str, dict]:
+        return _rows_by_outcome(self.table)
+
     def slope(self, outcome: str) -> float | None:
-        hit = self.table[self.table["outcome"] == outcome]
-        return None if hit.empty else _num(hit["slope"].iloc[0])
+        row = self._rows.get(outcome)
+        return None if row is None else _num(row["slope"])
 
     def interval(self, outcome: str) -> tuple[float | None, float | None]:
         """The slope's 95 % interval (None, None without a trend)."""
-        hit = self.table[self.table["outcome"] == outcome]
-        if hit.empty:
+        row = self._rows.get(outcome)
+        if row is None:
             return None, None
-        return _num(hit["ci_low"].iloc[0]), _num(hit["ci_high"].iloc[0])
+        return _num(row["ci_low"]), _num(row["ci_high"])
 
     def to_frame(self) -> pd.DataFrame:
         return self.table.copy()
@@ -427,14 +452,18 @@ class ContextResult:
     notes: list[Note] = field(default_factory=list)
     vif: dict | None = None
 
+    @cached_property
+    def _rows(self) -> dict[str, dict]:
+        return _rows_by_outcome(self.table)
+
     def residual(self, outcome: str) -> float | None:
-        hit = self.table[self.table["outcome"] == outcome]
-        return None if hit.empty else _num(hit["residual"].iloc[0])
+        row = self._rows.get(outcome)
+        return None if row is None else _num(row["residual"])
 
     def signal(self, outcome: str) -> bool:
         """Whether the outcome's context model has signal (a context term significant after Holm)."""
-        hit = self.table[self.table["outcome"] == outcome]
-        return bool(not hit.empty and hit["signal"].iloc[0])
+        row = self._rows.get(outcome)
+        return bool(row is not None and row["signal"])
 
     def to_frame(self) -> pd.DataFrame:
         return self.table.copy()

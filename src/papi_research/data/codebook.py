@@ -129,6 +129,9 @@ class Codebook:
         self.labels = labels  # year, dimension, position, code, label_en, label_vi
         self.source = source
         self._known_years = sorted(labels["year"].unique().tolist())
+        # answers to the look-ups every province's analysis repeats (the labels never change once read)
+        self._label_cache: dict[tuple[int, str], tuple[str, str]] = {}
+        self._construct_cache: dict[tuple[int, int], frozenset[str]] = {}
 
     @classmethod
     def from_csv(cls, path: Path) -> "Codebook":
@@ -183,19 +186,26 @@ class Codebook:
         return self.table(year)["code"].tolist()
 
     def label(self, year: int, code: str, lang: str = "en") -> str:
-        t = self.table(year)
-        row = t[t["code"] == code]
-        if row.empty:
-            raise KeyError(f"{code} is not a sub-dimension in {year}")
-        return row.iloc[0]["label_vi" if lang == "vi" else "label_en"]
+        key = (int(year), code)
+        if key not in self._label_cache:
+            t = self.table(year)
+            row = t[t["code"] == code]
+            if row.empty:
+                raise KeyError(f"{code} is not a sub-dimension in {year}")
+            self._label_cache[key] = (row.iloc[0]["label_vi"], row.iloc[0]["label_en"])
+        vi, en = self._label_cache[key]
+        return vi if lang == "vi" else en
 
     def construct(self, year: int, dimension: int) -> frozenset[str]:
         """The dimension's sub-dimensions in ``year`` as look-up keys of their labels (renamings folded)."""
         from papi_research.data.text import lookup_key
-        t = self.table(year)
-        aliases = label_aliases()
-        keys = (lookup_key(x) for x in t.loc[t["dimension"] == dimension, "label_en"])
-        return frozenset(aliases.get(k, k) for k in keys)
+        key = (int(year), int(dimension))
+        if key not in self._construct_cache:
+            t = self.table(year)
+            aliases = label_aliases()
+            keys = (lookup_key(x) for x in t.loc[t["dimension"] == dimension, "label_en"])
+            self._construct_cache[key] = frozenset(aliases.get(k, k) for k in keys)
+        return self._construct_cache[key]
 
     def same_construct(self, a: int, b: int, dimension: int) -> bool:
         """Whether ``dimension`` has the same sub-dimensions (labels, hence maxima) in years a and b."""
