@@ -171,7 +171,10 @@ def has_signal(fit: ModelFit | None, terms: list[str]) -> bool:
     """Whether any of ``terms`` is significant in ``fit`` (after Holm when adjusted)."""
     if fit is None:
         return False
-    return any(is_significant(r) for r in fit.coefficients.to_dict("records") if r["term"] in terms)
+    c = fit.coefficients
+    holm_p = c["p_holm"] if "p_holm" in c.columns else [None] * len(c)
+    return any(is_significant({"p_holm": p, "ci_low": lo, "ci_high": hi})
+               for term, p, lo, hi in zip(c["term"], holm_p, c["ci_low"], c["ci_high"]) if term in terms)
 
 
 def _significant(coefs: pd.DataFrame, terms: list[str], lang: str) -> str:
@@ -261,6 +264,17 @@ def subdimension_wide(data: PapiData, year: int) -> dict[str, pd.DataFrame]:
         sp = subdimension_panel(data, year)
         _SUBWIDE[key] = {c: g.pivot(index="code", columns="year", values="score") for c, g in sp.groupby("sub")}
     return _SUBWIDE[key]
+
+
+_SUBMEDIAN: dict[tuple, dict[str, pd.Series]] = {}
+
+
+def subdimension_medians(data: PapiData, year: int) -> dict[str, pd.Series]:
+    """Per sub-dimension code of ``year``: the national median of each comparable year (cached)."""
+    key = (str(data.directory), data.version, year)
+    if key not in _SUBMEDIAN:
+        _SUBMEDIAN[key] = {c: w.median(axis=0) for c, w in subdimension_wide(data, year).items()}
+    return _SUBMEDIAN[key]
 
 
 def subdimension_panel(data: PapiData, year: int) -> pd.DataFrame:
@@ -376,11 +390,11 @@ def trend_models(data: PapiData, province: Province, year: int) -> TrendResult:
     for d in range(1, n_dims + 1):
         yrs = comparable_years(data, year, d)
         outcomes.append((f"D{d}", "dimension", d, mine.loc[yrs, d] - med.loc[yrs, d]))
-    wide = subdimension_wide(data, year)
+    wide, medians = subdimension_wide(data, year), subdimension_medians(data, year)
     st = data.codebook.table(year).set_index("code")
     for code in data.codebook.codes(year):
         w = wide.get(code)
-        s = (w.loc[p.code] - w.median(axis=0)) if w is not None and p.code in w.index else pd.Series(dtype=float)
+        s = (w.loc[p.code] - medians[code]) if w is not None and p.code in w.index else pd.Series(dtype=float)
         outcomes.append((code, "subdimension", int(st.at[code, "dimension"]), s))
     for outcome, level, dim, series in outcomes:
         row, fit = _trend_one(data, p, year, outcome, level, dim, series)
@@ -879,7 +893,7 @@ class ModelSet:
 
 # --- the national fits as one value (kept on disk between runs by the batch pipeline) ------------------
 
-NATIONAL_CACHES = ("_SUBPANEL", "_SUBWIDE", "_PANEL", "_MEDIANS", "_CONTEXT", "_MOMENTUM", "_PCI")
+NATIONAL_CACHES = ("_SUBPANEL", "_SUBWIDE", "_SUBMEDIAN", "_PANEL", "_MEDIANS", "_CONTEXT", "_MOMENTUM", "_PCI")
 """The module caches that hold national fits and panels: the same for every province."""
 
 

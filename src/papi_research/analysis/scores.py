@@ -120,11 +120,15 @@ class YearScores:
         return {g: int(counts.get(g, 0)) for g in GROUPS}
 
     def regional_median(self, region_en: str) -> pd.Series:
-        """Median of each dimension (and ``total``) among provinces of the region with that score."""
-        members = self.provinces.index[self.provinces["region_en"] == region_en]
-        out = self.dimensions.loc[members].median()
-        out["total"] = self.provinces.loc[members, "total"].median()
-        return out
+        """Median of each dimension (and ``total``) among provinces of the region with that score
+        (computed once per region; each call gets its own copy)."""
+        cache = self.__dict__.setdefault("_regional_medians", {})
+        if region_en not in cache:
+            members = self.provinces.index[self.provinces["region_en"] == region_en]
+            out = self.dimensions.loc[members].median()
+            out["total"] = self.provinces.loc[members, "total"].median()
+            cache[region_en] = out
+        return cache[region_en].copy()
 
     def ranked(self) -> pd.DataFrame:
         """The league table: ranked provinces sorted by rank."""
