@@ -304,17 +304,22 @@ def _outcome_names(data: PapiData, year: int, outcome: str) -> tuple[str, str]:
 
 # ---------------------------------------------------------------------------------------- trend
 
-def _rows_by_outcome(table: pd.DataFrame) -> dict[str, dict]:
-    """A result table's rows by outcome (the first row of each), for the look-ups priorities make
-    dozens of times per province."""
-    rows: dict[str, dict] = {}
-    for r in table.to_dict("records"):
-        rows.setdefault(r["outcome"], r)
-    return rows
+class RowsByOutcome:
+    """A result whose ``table`` has one row per ``outcome``: ``_rows`` looks a row up by outcome (the
+    first of each), built once, for the look-ups priorities make dozens of times per province."""
+
+    table: pd.DataFrame
+
+    @cached_property
+    def _rows(self) -> dict[str, dict]:
+        rows: dict[str, dict] = {}
+        for r in self.table.to_dict("records"):
+            rows.setdefault(r["outcome"], r)
+        return rows
 
 
 @dataclass
-class TrendResult:
+class TrendResult(RowsByOutcome):
     """The province's slope (points per year) per series; ``table``: outcome, level (total/dimension/
     subdimension), dimension, n, first_year, last_year, slope, se, ci_low, ci_high, p."""
 
@@ -323,10 +328,6 @@ class TrendResult:
     table: pd.DataFrame
     fits: list[ModelFit]
     notes: list[Note] = field(default_factory=list)
-
-    @cached_property
-    def _rows(self) -> dict[str, dict]:
-        return _rows_by_outcome(self.table)
 
     def slope(self, outcome: str) -> float | None:
         row = self._rows.get(outcome)
@@ -450,7 +451,7 @@ class ContextNational:
 
 
 @dataclass
-class ContextResult:
+class ContextResult(RowsByOutcome):
     """Expected score from context and the residual (actual − expected) per outcome for one province.
 
     ``table``: outcome, level, dimension, score, expected, pi_low, pi_high (95 % prediction
@@ -465,10 +466,6 @@ class ContextResult:
     baseline: dict
     notes: list[Note] = field(default_factory=list)
     vif: dict | None = None
-
-    @cached_property
-    def _rows(self) -> dict[str, dict]:
-        return _rows_by_outcome(self.table)
 
     def residual(self, outcome: str) -> float | None:
         row = self._rows.get(outcome)
