@@ -31,6 +31,43 @@ def png_figure(seed: int = 0) -> str:
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
+def figure_outputs(nb) -> dict[str, int]:
+    """How many figure images an executed notebook displayed, by MIME type (charts are SVG, maps PNG)."""
+    counts = {"image/svg+xml": 0, "image/png": 0}
+    for cell in nb.cells:
+        for o in cell.get("outputs", []):
+            for mime in counts:
+                counts[mime] += mime in o.get("data", {})
+    return counts
+
+
+VECTOR_PATHS_PER_CHART = 250
+"""A chart drawn as vectors in a PDF adds hundreds of sub-paths (bars, lines, and every letter of its
+labels, written as outlines); a page of text and tables has a few dozen."""
+
+
+def pdf_drawing(path) -> tuple[int, int]:
+    """(raster images, vector sub-paths) in a PDF: maps are raster images, charts vector drawings; the
+    number of sub-paths (``m`` operators in the page content) is what the charts add."""
+    from pypdf import PdfReader
+    from pypdf.generic import ContentStream
+    reader = PdfReader(path)
+    images = paths = 0
+    for page in reader.pages:
+        xobjects = page["/Resources"].get("/XObject", {})
+        images += sum(1 for x in xobjects.values() if x.get_object()["/Subtype"] == "/Image")
+        paths += sum(op == b"m" for _, op in ContentStream(page.get_contents(), reader).operations)
+    return images, paths
+
+
+def assert_pdf_has_figures(pdf, counts: dict[str, int]) -> None:
+    """Every figure of ``counts`` (:func:`figure_outputs`) is drawn in ``pdf``: the PNGs as raster images,
+    the SVG charts as vector drawings."""
+    images, paths = pdf_drawing(pdf)
+    assert images == counts["image/png"], (images, counts)
+    assert paths >= VECTOR_PATHS_PER_CHART * counts["image/svg+xml"], (paths, counts)
+
+
 def _out(bundle) -> nbformat.NotebookNode:
     return nbformat.v4.new_output("display_data", data=dict(bundle.data), metadata=dict(bundle.metadata))
 

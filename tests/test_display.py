@@ -11,20 +11,31 @@ from nbclient import NotebookClient
 
 from papi_research.briefing import display as d
 from papi_research.errors import ParameterError
-from papi_research.render.builtin import _fonts
+from papi_research.render.builtin import TEMPLATES, _fonts
+from papi_research.render.markup import markdown_to_typst
 
 MIMES = {"text/html", "text/markdown", "text/plain"}
 
 
 def compile_typst(markdown: str, tmp_path) -> str:
-    """Pandoc Markdown → Typst (pandoc) → PDF (typst) → extracted text."""
+    """The bundle's Markdown → Typst → PDF (typst) → extracted text, through both converters that read
+    it: the builtin PDF's (mistune, ``render.markup``) and Pandoc's (what Quarto runs). Both must give
+    the same text; it is returned."""
     from pypdf import PdfReader
-    body = pypandoc.convert_text(markdown, "typst", format="markdown")
-    main = tmp_path / "main.typ"
-    main.write_text('#set text(font: "DejaVu Sans")\n' + body, encoding="utf-8")
-    pdf = tmp_path / "out.pdf"
-    typst.compile(str(main), output=str(pdf), root=str(tmp_path), font_paths=_fonts(), ignore_system_fonts=True)
-    return "\n".join(p.extract_text() for p in PdfReader(pdf).pages)
+    texts = []
+    for name, body in (("markup", markdown_to_typst(markdown)),
+                       ("pandoc", pypandoc.convert_text(markdown, "typst", format="markdown",
+                                                        extra_args=[f"--lua-filter={TEMPLATES / 'callout.lua'}"]))):
+        main = tmp_path / f"{name}.typ"
+        main.write_text('#import "briefing.typ": papi-callout\n#set text(font: "DejaVu Sans")\n' + body,
+                        encoding="utf-8")
+        (tmp_path / "briefing.typ").write_text((TEMPLATES / "briefing.typ").read_text(encoding="utf-8"),
+                                               encoding="utf-8")
+        pdf = tmp_path / f"{name}.pdf"
+        typst.compile(str(main), output=str(pdf), root=str(tmp_path), font_paths=_fonts(), ignore_system_fonts=True)
+        texts.append("\n".join(p.extract_text() for p in PdfReader(pdf).pages))
+    assert texts[0].split() == texts[1].split(), texts
+    return texts[0]
 
 
 def test_md_bundle_renders_markdown_and_escapes_html():
@@ -122,6 +133,15 @@ def test_quarto_markdown_numbers_tables_and_writes_figures(tmp_path):
     assert q == {"text/markdown": "Một **câu**.", "text/plain": "Một **câu**."}  # never text/html
     with pytest.raises(ParameterError, match="label"):
         d.figure_bundle(png, label="profile", caption="c", alt="a")
+    svg = '<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="100pt" height="50pt"></svg>\n'
+    sb = d.figure_bundle(svg, label="fig-trend", caption="Xu hướng", alt="Biểu đồ đường")
+    assert set(sb.data) == {"image/svg+xml", "text/plain"} and sb.data["image/svg+xml"] == svg
+    md = d.quarto_markdown(sb.data, sb.metadata, files=tmp_path / "f", link="f")
+    assert md == '![Xu hướng](f/fig-trend.svg){#fig-trend fig-alt="Biểu đồ đường"}'
+    assert (tmp_path / "f" / "fig-trend.svg").read_text(encoding="utf-8") == svg
+    for bad in ("not an image", b"GIF89a"):
+        with pytest.raises(ParameterError, match="image"):
+            d.figure_bundle(bad, label="fig-x", caption="c", alt="a")
 
 
 def test_show_bundle_gives_quarto_markdown_only_when_quarto_runs_the_kernel(monkeypatch):

@@ -60,8 +60,9 @@ def test_pdf_is_a4_vietnamese_with_exact_figures(out):
     assert f"{card.total:.2f}".replace(".", ",") == "42,43"
     assert "Trang 1/" in text and "PAPI (2021)" in text
     assert "import " not in text and "Traceback" not in text and "#|" not in text
-    images = sum(len(p.images) for p in pdf.pages)
-    assert images == 4  # every figure of the briefing is in the PDF (profile, trend, change, locator map)
+    from conftest import assert_pdf_has_figures
+    # every figure of the briefing is in the PDF: profile, trend and change as vector charts, the locator map
+    assert_pdf_has_figures(out / "2021" / "dong-thap" / "dong-thap-2021.vi.pdf", {"image/svg+xml": 3, "image/png": 1})
     flat = " ".join(text.split())
     assert "xếp hạng 2/13 so với khu vực Đồng bằng sông Cửu Long" in flat  # the regional rank
     assert "geoBoundaries (www.geoboundaries.org)" in flat  # the locator map's boundary credit

@@ -69,7 +69,9 @@ def check_unit_pdf(out):
     assert f"xếp hạng {card.region_rank}/{card.n_region_ranked} so với khu vực Đồng bằng sông Hồng" in text
     assert "không phải số liệu chính thức của PAPI" in text and "Thái Bình" in text and "0,605" in text
     assert "geoBoundaries (www.geoboundaries.org)" in text and "dân số trung bình năm 2016" in text
-    assert sum(len(p.images) for p in pdf.pages) == 4  # locator map, parts, profile, trend
+    from conftest import assert_pdf_has_figures
+    assert_pdf_has_figures(out / "2024" / "units-2025" / "hung-yen" / "hung-yen-2024.vi.pdf",
+                           {"image/png": 1, "image/svg+xml": 3})  # locator map; parts, profile, trend
     assert "Traceback" not in text and "import " not in text
     dt, _ = pdf_text(out / "2024" / "units-2025" / "dong-thap" / "dong-thap-2024.vi.pdf")
     assert "Không có ước tính năm 2024 cho Đồng Tháp" in dt and "49,2%" in dt and "Tiền Giang" in dt
@@ -78,7 +80,9 @@ def check_unit_pdf(out):
 def check_national_pdf(out, lang):
     """League table, maps, movers and gaps, in the language's words and numbers."""
     text, pdf = pdf_text(out / "2024" / "national" / f"vietnam-2024.{lang}.pdf")
-    assert sum(len(p.images) for p in pdf.pages) == 4  # two maps, league chart, trends
+    from conftest import assert_pdf_has_figures
+    assert_pdf_has_figures(out / "2024" / "national" / f"vietnam-2024.{lang}.pdf",
+                           {"image/png": 2, "image/svg+xml": 2})  # two maps; league chart, trends
     if lang == "vi":
         for words in ("Việt Nam: kết quả PAPI năm 2024", "Bảng xếp hạng", "Thay đổi lớn nhất", "Tây Ninh",
                       "Vĩnh Phúc", "Tiền Giang", "Ranh giới tỉnh: geoBoundaries", "47,82"):

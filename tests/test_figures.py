@@ -1,4 +1,4 @@
-"""The figure house style: deterministic PNGs at a fixed size, Vietnamese text, clear input errors."""
+"""The figure house style: deterministic SVGs and PNGs at a fixed size, Vietnamese text, clear input errors."""
 
 from __future__ import annotations
 
@@ -63,6 +63,31 @@ def test_charts_are_deterministic_pngs_at_fixed_dpi(papi, card, name):
     assert abs(pw - w * figures.DPI) < 1 and abs(ph - h * figures.DPI) < 1
     assert b"Matplotlib version" not in first  # no software/version stamp in the file
     assert round(w, 2) == figures.WIDTH
+
+
+@pytest.mark.parametrize("name", ["profile", "trend", "change", "gap", "league", "trends"])
+def test_charts_are_embedded_as_deterministic_svg_at_the_figure_size(papi, card, name):
+    make = _charts(papi, card, "vi")[name]
+    fig = make()
+    mime, svg = figures.to_image(fig)
+    assert mime == "image/svg+xml" and isinstance(svg, str) and svg.lstrip().startswith("<?xml")
+    assert figures.to_svg(fig) == svg and figures.to_image(make())[1] == svg  # same figure, same text
+    w, h = fig.get_size_inches()
+    assert f'width="{w * 72:g}pt"' in svg and f'height="{h * 72:g}pt"' in svg
+    assert "<text" not in svg  # letters drawn as paths: no font needed to show the chart
+    assert "<dc:date>" not in svg  # no time stamp
+
+
+def test_maps_stay_png_and_an_svg_keeps_its_width_in_the_pdf(papi, card):
+    from papi_research.briefing import maps
+    from papi_research.render.builtin import pdf_width
+    mime, png = figures.to_image(maps.locator(["P09"], lang="vi"))
+    assert mime == "image/png" and png[:8] == b"\x89PNG\r\n\x1a\n"
+    chart = _charts(papi, card, "vi")["profile"]()
+    assert pdf_width(figures.to_svg(chart).encode(), "image/svg+xml") == "100%"
+    small = figures._new_figure(2.0, width=3.0)
+    small.add_subplot().plot([0, 1], [1, 2])
+    assert pdf_width(figures.to_svg(small).encode(), "image/svg+xml") == "3.00in"
 
 
 def test_vietnamese_text_draws_with_dejavu_and_no_missing_glyphs(card):

@@ -183,8 +183,9 @@ def test_province_briefing_executes_with_the_scorecard_numbers(tmp_path, provinc
     rank = f"{card.rank}/{card.ys.n_ranked}" if lang == "vi" else f"{card.rank} of {card.ys.n_ranked}"
     assert rank in text
     assert card.province.name(lang) in text
-    pngs = [o for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
-    assert len(pngs) == 4  # profile, trend, change and the locator map
+    from conftest import figure_outputs
+    # profile, trend and change as SVG charts; the locator map as a PNG
+    assert figure_outputs(nb) == {"image/svg+xml": 3, "image/png": 1}
     assert nb.metadata["papermill"]["parameters"]["lang"] == lang
     assert ("CECODES, VFF-CRT, RTA" in text) and ("2025" in text)
     from papi_research.briefing.display import RECORD_MIME
@@ -209,8 +210,9 @@ def test_national_overview_executes(tmp_path):
     _assert_clean(nb)
     text = _texts(nb)
     assert "PAPI 2024 league table" in text and "47.82" in text  # Quảng Ninh tops 2024
-    pngs = [o for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
-    assert len(pngs) == 4  # league, trends and the maps of the 63 and the 34 (no dimension map asked)
+    from conftest import figure_outputs
+    # league and trends as SVG charts, the maps of the 63 and the 34 as PNGs (no dimension map asked)
+    assert figure_outputs(nb) == {"image/svg+xml": 2, "image/png": 2}
     assert "Biggest movers" in text and "Tay Ninh" in text  # +8.11 from 2023, the largest rise
     rec = _record(nb)  # no single province: the country is the subject, no total, rank or group
     assert (rec["kind"], rec["province"]["code"], rec["province"]["name_en"], rec["year"]) == (
@@ -293,8 +295,8 @@ def test_unit_briefing_executes_with_the_estimates(tmp_path):
     assert fmt_num(card.total, "vi") in text and f"{card.rank}/{card.ys.n_ranked}" in text
     assert "Thái Bình" in text and "không phải số liệu chính thức của PAPI" in text
     assert f"{card.region_rank}/{card.n_region_ranked}" in text
-    pngs = [o for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
-    assert len(pngs) == 4
+    from conftest import figure_outputs
+    assert figure_outputs(nb) == {"image/svg+xml": 3, "image/png": 1}  # parts, profile, trend; locator map
     rec = _record(nb)
     assert (rec["kind"], rec["province"]["code"], rec["year"], rec["units"]) == ("unit_briefing", card.unit.code, 2024,
                                                                                 "2025")

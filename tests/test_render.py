@@ -306,7 +306,10 @@ def test_real_briefing_notebook(tmp_path, lang):
     assert fmt_num(total, lang) in text
     n_fig = len(b.figures)
     assert n_fig >= 1 and html.count('<figure class="papi-figure"') == n_fig
-    assert pdf_images(out["pdf"]) >= n_fig
+    from conftest import assert_pdf_has_figures, figure_outputs
+    counts = figure_outputs(nbformat.read(executed, as_version=4))
+    assert counts == {"image/svg+xml": 3, "image/png": 1}  # profile, trend, change; the locator map
+    assert_pdf_has_figures(out["pdf"], counts)
     for leak in ("Traceback", "Warning:", "#|", "import "):
         assert leak not in html and leak not in text
     shutil.copy(out["pdf"], tmp_path / "keep.pdf")

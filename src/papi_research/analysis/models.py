@@ -89,7 +89,13 @@ class ModelFit:
             self.reading_vi, self.reading_en = _reading(coefs=self.coefficients, **self.reading_args)
 
     def coef(self, term: str) -> pd.Series:
-        return self.coefficients.set_index("term").loc[term]
+        c = self.coefficients
+        found = np.flatnonzero(c["term"].to_numpy() == term)
+        if not found.size:
+            raise KeyError(term)
+        row = c.iloc[found[0]].drop("term")
+        row.name = term
+        return row
 
     def reading(self, lang: str) -> str:
         return self.reading_vi if lang == "vi" else self.reading_en
@@ -158,13 +164,12 @@ def holm(fits: list[ModelFit], terms: list[str]) -> None:
             if term in terms and pd.notna(p):
                 where.append((i, j))
                 ps.append(float(p))
-    for f in fits:
-        f.coefficients["p_holm"] = np.nan
-    if not ps:
-        return
-    adj = multipletests(ps, method="holm")[1]
-    for (i, j), a in zip(where, adj):
-        fits[i].coefficients.iloc[j, fits[i].coefficients.columns.get_loc("p_holm")] = float(a)
+    columns = [np.full(len(f.coefficients), np.nan) for f in fits]
+    if ps:
+        for (i, j), a in zip(where, multipletests(ps, method="holm")[1]):
+            columns[i][j] = float(a)
+    for f, col in zip(fits, columns):
+        f.coefficients["p_holm"] = col
 
 
 def has_signal(fit: ModelFit | None, terms: list[str]) -> bool:

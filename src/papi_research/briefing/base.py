@@ -273,7 +273,7 @@ def show_figure(b, name: str) -> None:
         return
     cap, alt = keys[name]
     fields = b.caption_fields()
-    display.show_bundle(display.figure_bundle(figures.to_png(fig), label="fig-" + name.replace("_", "-"),
+    display.show_bundle(display.figure_bundle(figures.to_image(fig)[1], label="fig-" + name.replace("_", "-"),
                                               caption=t(cap, b.lang, **fields), alt=t(alt, b.lang, **fields)))
 
 

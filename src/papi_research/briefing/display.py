@@ -336,13 +336,22 @@ def footer_bundle(title: Mapping[str, str]) -> Bundle:
                   metadata={"papi": {"kind": "footer"}})
 
 
-def figure_bundle(png: bytes, label: str, caption: str, alt: str) -> Bundle:
-    """A numbered figure: PNG, with its label (``fig-...``), caption and alt text in the metadata."""
+def figure_bundle(image: bytes | str, label: str, caption: str, alt: str) -> Bundle:
+    """A numbered figure: PNG (``bytes``) or SVG (``str``), with its label (``fig-...``), caption and alt
+    text in the metadata."""
     for name, value in (("label", label), ("caption", caption), ("alt", alt)):
         _check_text(value, name)
     if not re.fullmatch(r"fig-[A-Za-z0-9_-]+", label):
         raise ParameterError("label", f"must look like fig-name (letters, digits, - and _); got {label!r}")
-    return Bundle(kind="figure", data={"image/png": base64.b64encode(png).decode("ascii"), "text/plain": caption},
+    if isinstance(image, str):
+        if "<svg" not in image[:2000]:
+            raise ParameterError("image", "a figure given as text must be SVG (an <svg> document)")
+        data = {"image/svg+xml": image}
+    elif isinstance(image, (bytes, bytearray)) and bytes(image[:8]) == b"\x89PNG\r\n\x1a\n":
+        data = {"image/png": base64.b64encode(image).decode("ascii")}
+    else:
+        raise ParameterError("image", f"must be PNG bytes or SVG text; got {type(image).__name__}")
+    return Bundle(kind="figure", data={**data, "text/plain": caption},
                   metadata={"papi": {"kind": "figure", "label": label, "caption": caption, "alt": alt}})
 
 
@@ -387,14 +396,16 @@ def quarto_markdown(data: Mapping[str, object], metadata: Mapping | None = None,
     """
     papi = dict((metadata or {}).get("papi") or {})
     kind = papi.get("kind")
-    if kind == "figure" or (kind is None and "text/markdown" not in data and "image/png" in data):
+    image = next((m for m in ("image/svg+xml", "image/png") if m in data), None)
+    if (kind == "figure" and image) or (kind is None and "text/markdown" not in data and image):
         if files is None:
             return None
         files.mkdir(parents=True, exist_ok=True)
         label = papi.get("label") or f"fig-papi-{next(_IDS)}"
-        target = files / f"{label}.png"
-        raw = data["image/png"]
-        target.write_bytes(base64.b64decode("".join(raw) if isinstance(raw, list) else raw))
+        raw = data[image]
+        raw = "".join(raw) if isinstance(raw, list) else raw
+        target = files / f"{label}.{'svg' if image == 'image/svg+xml' else 'png'}"
+        target.write_bytes(raw.encode("utf-8") if image == "image/svg+xml" else base64.b64decode(raw))
         href = f"{link}/{target.name}" if link else target.as_posix()
         if kind != "figure":
             return f"![]({href})"

@@ -1,4 +1,4 @@
-"""The one figure house style: seaborn-based, DejaVu Sans (Vietnamese-capable), deterministic PNG.
+"""The one figure house style: seaborn-based, DejaVu Sans (Vietnamese-capable), deterministic SVG and PNG.
 
 Every chart function takes its table first (``data=``, like seaborn), draws with the house style
 and returns a :class:`HouseFigure` (a matplotlib ``Figure``). Ending a notebook cell with it shows
@@ -101,7 +101,14 @@ def apply() -> None:
 
 
 class HouseFigure(Figure):
-    """A matplotlib Figure shown in notebooks as the house-style PNG (see :func:`to_png`)."""
+    """A matplotlib Figure shown in notebooks as the house-style PNG (see :func:`to_png`).
+
+    ``image_format`` is how a briefing embeds it (:func:`to_image`): ``"svg"`` for charts (vector: sharp
+    on screen and in print, and cheaper to write than a 150-dpi PNG), ``"png"`` for maps (hundreds of
+    small polygons are smaller as pixels).
+    """
+
+    image_format = "svg"
 
     def _repr_png_(self) -> bytes:  # used when no IPython formatter is registered for the type
         return to_png(self)
@@ -117,6 +124,24 @@ def to_png(fig: Figure) -> bytes:
     with house_style():
         fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None}, pil_kwargs={"compress_level": 1})
     return buf.getvalue()
+
+
+def to_svg(fig: Figure) -> str:
+    """The figure as SVG text: full figure size, text drawn as paths (no font needed to show it), no date;
+    element ids are derived from the house style's fixed ``svg.hashsalt``, so the same figure gives the
+    same text."""
+    buf = io.StringIO()
+    with house_style():
+        fig.savefig(buf, format="svg", dpi=DPI, metadata={"Date": None})
+    return buf.getvalue()
+
+
+def to_image(fig: Figure) -> tuple[str, bytes | str]:
+    """The figure as a briefing embeds it: ``("image/svg+xml", svg text)`` or ``("image/png", png bytes)``,
+    by the figure's ``image_format`` (SVG unless it says ``"png"``)."""
+    if getattr(fig, "image_format", "svg") == "png":
+        return "image/png", to_png(fig)
+    return "image/svg+xml", to_svg(fig)
 
 
 def save_png(fig: Figure, path: str | os.PathLike) -> Path:
@@ -429,5 +454,5 @@ def dimension_trends(data: pd.DataFrame, *, x: str = "year", y: str = "median", 
 
 
 __all__ = ["DPI", "WIDTH", "FONT", "GROUP_COLORS", "ROLE_COLORS", "HouseFigure", "style", "house_style",
-           "apply", "to_png", "save_png", "dimension_profile", "score_trend", "change_bars", "gap_bars",
+           "apply", "to_png", "to_svg", "to_image", "save_png", "dimension_profile", "score_trend", "change_bars", "gap_bars",
            "league_chart", "dimension_trends"]

@@ -151,6 +151,7 @@ def choropleth(data: pd.DataFrame, *, units: str = "63", lang: str = "vi", title
     colors = {c: GROUP_COLORS[g] for c, g in zip(data[code], data[hue]) if isinstance(g, str)}
     with house_style():
         fig = _new_figure(7.4, width=6.4)
+        fig.image_format = "png"  # a map is hundreds of small polygons: smaller as pixels than as SVG
         ax = fig.add_axes([0.02, 0.09, 0.96, 0.85])
         _draw_base(ax, b, colors, lang)
         if title:
@@ -175,6 +176,7 @@ def locator(codes: list[str], *, units: str = "63", lang: str = "vi", papi_dir: 
     colors = {c: ROLE_COLORS["province"] for c in codes}
     with house_style():
         fig = _new_figure(3.6, width=3.2)
+        fig.image_format = "png"
         ax = fig.add_axes([0.02, 0.16, 0.96, 0.82])
         _draw_base(ax, b, colors, lang, edge="#ffffff", lw=0.25, marker_size=1.5, label_size=4.6)
         fig.text(0.5, 0.01, credit(lang), ha="center", va="bottom", fontsize=4.0, color="#5b6470")

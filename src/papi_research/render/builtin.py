@@ -1,12 +1,12 @@
-"""The pip-only renderer: HTML through nbconvert with the briefing template, A4 PDF through Pandoc and Typst.
+"""The pip-only renderer: HTML through nbconvert with the briefing template, A4 PDF through Typst.
 
 * HTML: :class:`nbconvert.HTMLExporter` with the ``briefing`` template (``templates/briefing``), run on
   the cleaned notebook of :func:`briefing.prepare`; CSS inline, images as ``data:`` URIs, no scripts,
   so the file is self-contained and works offline.
-* PDF: the visible blocks become Pandoc Markdown (``text/markdown`` of the display bundles, figures as
-  raw Typst ``#figure``), Pandoc 3 (pypandoc-binary) writes Typst with ``callout.lua``, and the
-  ``typst`` Python package compiles it in-process with ``briefing.typ`` (A4, footer with citation and
-  page numbers). Fonts: the DejaVu fonts that matplotlib ships plus Typst's embedded Libertinus —
+* PDF: the visible blocks become Markdown (``text/markdown`` of the display bundles, figures as raw
+  Typst ``#figure``), :mod:`~papi_research.render.markup` writes it as Typst (mistune, the parser the
+  HTML uses; no Pandoc process per briefing), and the ``typst`` Python package compiles it in-process
+  with ``briefing.typ`` (A4, footer with citation and page numbers). Fonts: the DejaVu fonts that matplotlib ships plus Typst's embedded Libertinus —
   no system fonts, so the PDF is the same on every machine and covers every Vietnamese letter.
 
 The exporter, the Jinja template and the Typst font set are built once per process and reused.
@@ -15,6 +15,7 @@ The exporter, the Jinja template and the Typst font set are built once per proce
 from __future__ import annotations
 
 import base64
+import re
 import shutil
 import tempfile
 import threading
@@ -24,6 +25,7 @@ from pathlib import Path
 from papi_research import __version__
 from papi_research.briefing.display import DPI, WIDTH, typst_str
 from papi_research.data.files import atomic_write_bytes
+from papi_research.render.markup import markdown_to_typst
 from papi_research.render.prepare import PreparedBriefing, RenderError, markdown_body, source_date_epoch, write_images
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -90,15 +92,23 @@ def html_text(b: PreparedBriefing) -> str:
 
 def pdf_width(raw: bytes, mime: str) -> str:
     """A figure's width on the A4 page: the text width, or its own width when it is narrower (a small
-    locator map stays small). PNG widths come from the header at the house dpi (``display.DPI``)."""
-    if mime != "image/png" or len(raw) < 24 or raw[:8] != b"\x89PNG\r\n\x1a\n":
+    locator map stays small). PNG widths come from the header at the house dpi (``display.DPI``), SVG
+    widths from the root element's ``width`` in points (as matplotlib writes it)."""
+    if mime == "image/svg+xml":
+        found = re.search(rb'<svg[^>]*?\swidth="([\d.]+)pt"', raw[:4000])
+        if found is None:
+            return "100%"
+        inches = float(found.group(1)) / 72
+    elif mime != "image/png" or len(raw) < 24 or raw[:8] != b"\x89PNG\r\n\x1a\n":
         return "100%"
-    inches = int.from_bytes(raw[16:20], "big") / DPI
+    else:
+        inches = int.from_bytes(raw[16:20], "big") / DPI
     return "100%" if inches >= WIDTH - 0.05 else f"{inches:.2f}in"
 
 
 def briefing_markdown(b: PreparedBriefing, image_dir: Path) -> str:
-    """Pandoc Markdown of the briefing body; figure images are written into ``image_dir``."""
+    """Markdown of the briefing body (for :func:`markup.markdown_to_typst`); figure images are written into
+    ``image_dir``."""
     def output(blk, n: int) -> str:
         d = blk.data
         if "text/markdown" in d:
@@ -121,17 +131,6 @@ def briefing_markdown(b: PreparedBriefing, image_dir: Path) -> str:
         return f"```{{=typst}}\n#figure({body}{cap}{numbering}, kind: image){label}\n```"
 
     return markdown_body(b, output, figure) + "\n"
-
-
-def _pandoc_typst(markdown: str) -> str:
-    import pypandoc
-    try:
-        return pypandoc.convert_text(
-            # verify_format=False: the formats are fixed here; checking them costs two more pandoc runs per PDF
-            markdown, "typst", format="markdown-auto_identifiers-implicit_figures", verify_format=False,
-            extra_args=["--wrap=preserve", "--columns=20", f"--lua-filter={TEMPLATES / 'callout.lua'}"])
-    except RuntimeError as exc:
-        raise RenderError(f"pandoc could not convert the briefing to Typst: {exc}") from None
 
 
 @lru_cache(maxsize=1)
@@ -183,7 +182,7 @@ def pdf_bytes(b: PreparedBriefing, keep_dir: Path | None = None) -> bytes:
     work = Path(tempfile.mkdtemp(prefix="papi-typst-"))
     try:
         md = briefing_markdown(b, work)
-        body = _pandoc_typst(md)
+        body = markdown_to_typst(md)
         shutil.copyfile(TEMPLATES / "briefing.typ", work / "briefing.typ")
         main = work / "main.typ"
         main.write_text(typst_main(b, body), encoding="utf-8")
@@ -217,7 +216,7 @@ class BuiltinRenderer:
 
     @staticmethod
     def available() -> tuple[bool, str]:
-        return True, "always available (nbconvert, pypandoc-binary, typst)"
+        return True, "always available (nbconvert, mistune, typst)"
 
     def render(self, b: PreparedBriefing, formats: tuple[str, ...], outputs: dict[str, Path]) -> dict[str, Path]:
         done: dict[str, Path] = {}

@@ -222,16 +222,22 @@ def figure_html(fig: Figure, lang: str) -> str:
     ident = f' id="{html.escape(fig.label, quote=True)}"' if fig.label else ""
     parts = [f'<figure class="papi-figure"{ident}>']
     for mime, data in fig.images:
-        if mime == "image/svg+xml":
-            parts.append(f'<div role="img" aria-label="{alt}">{data}</div>')
-        else:
-            parts.append(f'<img src="data:{mime};base64,{data.strip()}" alt="{alt}">')
+        parts.append(f'<img src="{image_src(mime, data)}" alt="{alt}">')
     if fig.caption:
         num = (f'<span class="papi-num">{html.escape(t("rd_figure", lang))} {fig.number}.</span> '
                if fig.number else "")
         parts.append(f"<figcaption>{num}{html.escape(fig.caption)}</figcaption>")
     parts.append("</figure>")
     return "".join(parts)
+
+
+def image_src(mime: str, data: str) -> str:
+    """A ``data:`` URI for an image output (PNG/JPEG: the notebook's base64; SVG: its text, encoded here,
+    so several SVGs on one page never share element ids)."""
+    import base64
+    if mime == "image/svg+xml":
+        data = base64.b64encode(data.encode("utf-8")).decode("ascii")
+    return f"data:{mime};base64,{data.strip()}"
 
 
 def _number_table_caption(html_text: str, prefix: str) -> str:

@@ -26,6 +26,7 @@ from papi_research.data.i18n import LANGS, catalogue, fmt_num
 from papi_research.data.manifest import read_manifest
 from papi_research.data.text import fold
 from papi_research.errors import DataValidationError
+from papi_research.render.prepare import image_src
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 SHOWN_STATUSES = ("ok", "cached", "failed")
@@ -223,9 +224,10 @@ def site_maps(national: dict[tuple[int, str], object]) -> list[dict]:
             for cell in nb.cells:
                 for o in cell.get("outputs", []):
                     papi = o.get("metadata", {}).get("papi", {})
-                    if papi.get("kind") == "figure" and papi.get("label") == label and "image/png" in o.get("data", {}):
-                        png = o["data"]["image/png"]
+                    mime = next((m for m in ("image/png", "image/svg+xml") if m in o.get("data", {})), None)
+                    if papi.get("kind") == "figure" and papi.get("label") == label and mime:
+                        raw = o["data"][mime]
                         out.append({"lang": lang, "label": label, "caption": papi.get("caption") or "",
-                                    "alt": papi.get("alt") or "", "src": "data:image/png;base64,"
-                                    + ("".join(png) if isinstance(png, list) else png).strip()})
+                                    "alt": papi.get("alt") or "",
+                                    "src": image_src(mime, "".join(raw) if isinstance(raw, list) else raw)})
     return out

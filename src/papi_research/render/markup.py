@@ -1,0 +1,246 @@
+"""Markdown → Typst markup for the builtin PDF, with the same Markdown parser as the HTML (mistune).
+
+The display bundles' ``text/markdown`` and the notebook's Markdown cells are parsed by mistune (the
+parser :mod:`papi_research.briefing.display` already uses for their HTML) and written as Typst markup,
+so the HTML and the PDF read the same Markdown the same way. What the briefing uses, and what the
+PDF makes of it:
+
+* headings (``##`` → ``==``), paragraphs, ``*emphasis*``, ``**strong**``, ``~~strike~~``, links,
+  inline code, hard line breaks, block quotes, horizontal rules, bullet and numbered lists (a
+  numbered list keeps its first number);
+* pipe tables: a ``#figure(table(...), kind: table)`` with the columns' alignment and, as in Pandoc,
+  widths in proportion to the delimiter row's segments; a paragraph ``: caption`` (or
+  ``Table: caption``) right after a table is its caption, and only captioned tables are numbered
+  (as in the HTML);
+* raw blocks: ```` ```{=typst} ```` is copied as it is, other ``{=format}`` blocks and raw HTML are
+  dropped; other fenced code is printed verbatim;
+* fenced divs (``::: {.callout-note}`` … ``:::``): Quarto callouts become ``#papi-callout`` boxes
+  (defined in ``templates/briefing.typ``); the content of any other div is kept without a box;
+* images in Markdown text have no file to point to in the PDF: their alt text is printed.
+
+Text is escaped so that nothing in it is read as Typst markup (``#``, ``$``, ``*``, ``_``, ``<``,
+``@``, brackets, ``//`` comments, list markers at the start of a line…).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+CALLOUT_KINDS = {"callout-note": "note", "callout-tip": "note", "callout-warning": "warning",
+                 "callout-important": "warning", "callout-caution": "warning"}
+
+# Characters that Typst markup would otherwise read as syntax; each is written with a backslash.
+_ESCAPE = re.compile(r"([\\#$*_`<>@\[\]~/=+\-])")
+_DIV_OPEN = re.compile(r"^(:{3,})\s*(?:\{([^}]*)\}|([\w-]+))?\s*$")
+_DIV_CLOSE = re.compile(r"^(:{3,})\s*$")
+_DELIMITER_ROW = re.compile(r"^\s*\|?\s*:?-+:?\s*(\|\s*:?-+:?\s*)*\|?\s*$")
+_CAPTION = re.compile(r"^(?::|Table:)\s+")
+
+
+@lru_cache(maxsize=1)
+def _parser():
+    import mistune
+    return mistune.create_markdown(renderer=None, plugins=["strikethrough", "table"])
+
+
+def escape(text: str) -> str:
+    """``text`` as literal Typst markup: every syntax character escaped (quotes stay smart quotes)."""
+    return _ESCAPE.sub(r"\\\1", text)
+
+
+def typst_string(text: str) -> str:
+    """``text`` as a Typst string literal."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def markdown_to_typst(markdown: str) -> str:
+    """Typst markup for ``markdown`` (see the module docstring for what is supported)."""
+    parts = []
+    for kind, text in _divs(markdown):
+        if kind is None:
+            parts.append(_Writer(text).blocks(_parser()(text)))
+        else:
+            inner = markdown_to_typst(text)
+            parts.append(f'#papi-callout(kind: "{kind}")[\n{inner}\n]' if kind != "div" else inner)
+    return "\n\n".join(p for p in parts if p.strip())
+
+
+def _divs(markdown: str) -> list[tuple[str | None, str]]:
+    """Split ``markdown`` at its top-level fenced divs: (None, text) outside, (kind, content) inside,
+    kind being a callout kind or ``"div"``. Fences inside code blocks are left alone."""
+    out: list[tuple[str | None, str]] = []
+    buf: list[str] = []
+    depth, kind, fence = 0, None, None
+    for line in markdown.split("\n"):
+        stripped = line.strip()
+        if fence is None and stripped[:3] in ("```", "~~~"):
+            fence = stripped[0] * (len(stripped) - len(stripped.lstrip(stripped[0])))
+        elif fence is not None and stripped.startswith(fence) and not stripped.strip(fence[0]):
+            fence = None
+        elif fence is None:
+            opened = _DIV_OPEN.match(stripped)
+            if opened and (opened.group(2) is not None or opened.group(3)):
+                if depth == 0:
+                    out.append((None, "\n".join(buf)))
+                    buf = []
+                    classes = re.findall(r"\.([\w-]+)", opened.group(2) or "") + [opened.group(3) or ""]
+                    kind = next((CALLOUT_KINDS[c] for c in classes if c in CALLOUT_KINDS), "div")
+                    depth = 1
+                    continue
+                depth += 1
+            elif depth and _DIV_CLOSE.match(stripped):
+                depth -= 1
+                if depth == 0:
+                    out.append((kind, "\n".join(buf)))
+                    buf = []
+                    continue
+        buf.append(line)
+    if buf:
+        out.append((kind if depth else None, "\n".join(buf)))
+    return [(k, t) for k, t in out if t.strip()]
+
+
+class _Writer:
+    """Writes mistune's syntax tree of one Markdown text as Typst markup."""
+
+    def __init__(self, source: str):
+        # The widths of the source's pipe tables, in order: mistune keeps the alignment, not the dashes.
+        self.widths = [_segment_widths(line) for line in _outside_code(source)
+                       if "|" in line and _DELIMITER_ROW.match(line)]
+        self.n_table = 0
+
+    # blocks
+    def blocks(self, tokens: list[dict]) -> str:
+        out: list[str] = []
+        tokens = [t for t in tokens if t["type"] != "blank_line"]
+        i = 0
+        while i < len(tokens):
+            tok = tokens[i]
+            if tok["type"] == "table":
+                caption = None
+                nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+                if nxt is not None and nxt["type"] == "paragraph" and _is_caption(nxt):
+                    caption = _strip_caption(self.inline(nxt["children"]))
+                    i += 1
+                out.append(self.table(tok, caption))
+            else:
+                text = self.block(tok)
+                if text:
+                    out.append(text)
+            i += 1
+        return "\n\n".join(out)
+
+    def block(self, tok: dict) -> str:
+        kind = tok["type"]
+        if kind in ("paragraph", "block_text"):
+            return self.inline(tok["children"])
+        if kind == "heading":
+            return "=" * int(tok["attrs"]["level"]) + " " + self.inline(tok["children"])
+        if kind == "list":
+            return self.list(tok)
+        if kind == "block_quote":
+            return "#quote(block: true)[\n" + self.blocks(tok["children"]) + "\n]"
+        if kind == "thematic_break":
+            return "#line(length: 100%, stroke: 0.5pt)"
+        if kind == "block_code":
+            info = (tok.get("attrs") or {}).get("info") or ""
+            raw = tok["raw"].rstrip("\n")
+            if info.strip() == "{=typst}":
+                return raw
+            if info.strip().startswith("{="):
+                return ""  # a raw block for another format (HTML)
+            lang = info.split()[0] if info.split() else ""
+            return f"#raw(block: true, lang: {typst_string(lang)}, {typst_string(raw)})" if lang else \
+                f"#raw(block: true, {typst_string(raw)})"
+        if kind == "block_html":
+            return ""
+        if kind == "table":
+            return self.table(tok, None)
+        return self.inline(tok.get("children", [])) if "children" in tok else escape(tok.get("raw", ""))
+
+    def list(self, tok: dict) -> str:
+        attrs = tok.get("attrs") or {}
+        items = ["[" + self.blocks(item["children"]) + "]" for item in tok["children"]]
+        tight = "true" if tok.get("tight", True) else "false"
+        if attrs.get("ordered"):
+            return f"#enum(start: {int(attrs.get('start') or 1)}, tight: {tight},\n  " + ",\n  ".join(items) + ",\n)"
+        return f"#list(tight: {tight},\n  " + ",\n  ".join(items) + ",\n)"
+
+    def table(self, tok: dict, caption: str | None) -> str:
+        head = next((c for c in tok["children"] if c["type"] == "table_head"), {"children": []})
+        body = next((c for c in tok["children"] if c["type"] == "table_body"), {"children": []})
+        n = len(head["children"])
+        widths = self.widths[self.n_table] if self.n_table < len(self.widths) else None
+        self.n_table += 1
+        columns = f"({', '.join(widths)},)" if widths is not None and len(widths) == n else str(n)
+        align = "(" + ", ".join((c.get("attrs") or {}).get("align") or "left" for c in head["children"]) + ",)"
+
+        def cells(row: dict) -> str:
+            return ", ".join("[" + self.inline(c["children"]) + "]" for c in row["children"])
+
+        lines = [f"    columns: {columns},", f"    align: {align},",
+                 f"    table.header({cells(head)},),", "    table.hline(),"]
+        lines += [f"    {cells(row)}," for row in body["children"]]
+        cap = f",\n  caption: [{caption}]" if caption is not None else ",\n  numbering: none"
+        return "#figure(\n  align(center)[#table(\n" + "\n".join(lines) + f"\n  )]{cap},\n  kind: table,\n)"
+
+    # inline
+    def inline(self, tokens: list[dict]) -> str:
+        text = "".join(self.span(t) for t in tokens)
+        return re.sub(r"^(\s*\d+)\.", r"\1\\.", text) if text[:1].isdigit() else text
+
+    def span(self, tok: dict) -> str:
+        kind = tok["type"]
+        if kind == "text":
+            return escape(tok["raw"])
+        if kind == "emphasis":
+            return "#emph[" + self.inline(tok["children"]) + "]"
+        if kind == "strong":
+            return "#strong[" + self.inline(tok["children"]) + "]"
+        if kind == "strikethrough":
+            return "#strike[" + self.inline(tok["children"]) + "]"
+        if kind == "codespan":
+            return "#raw(" + typst_string(tok["raw"]) + ")"
+        if kind == "link":
+            return f"#link({typst_string(tok['attrs']['url'])})[" + self.inline(tok["children"]) + "]"
+        if kind == "image":
+            return self.inline(tok.get("children", []))  # no image file in the PDF: its alt text
+        if kind == "softbreak":
+            return " "
+        if kind == "linebreak":
+            return " \\\n"
+        if kind == "inline_html":
+            return ""
+        return self.inline(tok["children"]) if "children" in tok else escape(tok.get("raw", ""))
+
+
+def _is_caption(tok: dict) -> bool:
+    first = tok["children"][0] if tok.get("children") else None
+    return first is not None and first["type"] == "text" and bool(_CAPTION.match(first["raw"]))
+
+
+def _strip_caption(text: str) -> str:
+    """Drop the escaped ``:``/``Table:`` marker the caption paragraph starts with."""
+    return re.sub(r"^(?::|Table:)\s+", "", text)
+
+
+def _outside_code(source: str) -> list[str]:
+    """The lines of ``source`` that are not inside a fenced code (or raw) block."""
+    lines, fence = [], None
+    for line in source.split("\n"):
+        stripped = line.strip()
+        if fence is None and stripped[:3] in ("```", "~~~"):
+            fence = stripped[0] * (len(stripped) - len(stripped.lstrip(stripped[0])))
+        elif fence is not None and stripped.startswith(fence) and not stripped.strip(fence[0]):
+            fence = None
+        elif fence is None:
+            lines.append(line)
+    return lines
+
+
+def _segment_widths(line: str) -> list[str]:
+    """Pandoc's relative column widths of a pipe table: each delimiter segment's share of the row."""
+    segments = [s.strip() for s in line.strip().strip("|").split("|")]
+    total = sum(len(s) for s in segments) or 1
+    return [f"{round(100 * len(s) / total, 2):g}%" for s in segments]
