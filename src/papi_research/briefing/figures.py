@@ -4,7 +4,8 @@ Every chart function takes its table first (``data=``, like seaborn), draws with
 and returns a :class:`HouseFigure` (a matplotlib ``Figure``). Ending a notebook cell with it shows
 it as a PNG rendered here at a fixed size and dpi (``DPI``), without the ``bbox_inches="tight"``
 crop, so the same inputs give the same bytes whatever backend the kernel runs. The figures are
-not registered with pyplot, so they are never shown twice and never leak.
+not registered with pyplot, so they are never shown twice and never leak. A briefing embeds a chart
+as SVG and a map as PNG (:func:`to_image`).
 
 Words on a chart (axis labels, legend entries) come from the catalogue (``br_fig_*`` keys in
 ``resources/i18n/briefing.yml``); numbers on a chart follow the language through ``i18n.fmt_num``.

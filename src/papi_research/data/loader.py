@@ -98,7 +98,8 @@ def _read_year(path: Path, year: int, codebook: Codebook, provinces: ProvinceReg
         if col != "Province" and not SUB_COLUMN.match(col):
             raise DataValidationError("unexpected column (expected Province, SC11 ... SC83)", file=path,
                                       row=1, column=col)
-    struct = codebook.table(year).set_index("code")
+    struct = codebook.table(year)
+    maxima = {code: float(hi) for code, hi in zip(struct["code"], struct["max"])}  # sub-dimension → its maximum
     seen: dict[str, int] = {}
     records = []
     for i, row in enumerate(raw.itertuples(index=False), start=2):
@@ -115,10 +116,10 @@ def _read_year(path: Path, year: int, codebook: Codebook, provinces: ProvinceReg
             if cell == "":
                 continue
             value = number_cell(cell, path, i, col)
-            if col not in struct.index:
+            if col not in maxima:
                 raise DataValidationError(f"{year} has no sub-dimension in this position, but a value is given",
                                           file=path, row=i, column=col, value=cell)
-            hi = float(struct.at[col, "max"])
+            hi = maxima[col]
             if not (0.0 < value <= hi + 1e-9):
                 raise DataValidationError(f"score outside (0, {hi:.4g}] for {year}", file=path, row=i,
                                           column=col, value=cell)

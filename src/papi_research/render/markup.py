@@ -25,6 +25,7 @@ Text is escaped so that nothing in it is read as Typst markup (``#``, ``$``, ``*
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from functools import lru_cache
 
 CALLOUT_KINDS = {"callout-note": "note", "callout-tip": "note", "callout-warning": "warning",
@@ -71,14 +72,10 @@ def _divs(markdown: str) -> list[tuple[str | None, str]]:
     kind being a callout kind or ``"div"``. Fences inside code blocks are left alone."""
     out: list[tuple[str | None, str]] = []
     buf: list[str] = []
-    depth, kind, fence = 0, None, None
-    for line in markdown.split("\n"):
+    depth, kind = 0, None
+    for line, code in _code_lines(markdown):
         stripped = line.strip()
-        if fence is None and stripped[:3] in ("```", "~~~"):
-            fence = stripped[0] * (len(stripped) - len(stripped.lstrip(stripped[0])))
-        elif fence is not None and stripped.startswith(fence) and not stripped.strip(fence[0]):
-            fence = None
-        elif fence is None:
+        if not code:
             opened = _DIV_OPEN.match(stripped)
             if opened and (opened.group(2) is not None or opened.group(3)):
                 if depth == 0:
@@ -225,18 +222,25 @@ def _strip_caption(text: str) -> str:
     return re.sub(r"^(?::|Table:)\s+", "", text)
 
 
-def _outside_code(source: str) -> list[str]:
-    """The lines of ``source`` that are not inside a fenced code (or raw) block."""
-    lines, fence = [], None
+def _code_lines(source: str) -> Iterator[tuple[str, bool]]:
+    """Each line of ``source`` and whether it belongs to a fenced code (or raw) block, fences included."""
+    fence = None
     for line in source.split("\n"):
         stripped = line.strip()
         if fence is None and stripped[:3] in ("```", "~~~"):
             fence = stripped[0] * (len(stripped) - len(stripped.lstrip(stripped[0])))
-        elif fence is not None and stripped.startswith(fence) and not stripped.strip(fence[0]):
-            fence = None
-        elif fence is None:
-            lines.append(line)
-    return lines
+            yield line, True
+        elif fence is not None:
+            if stripped.startswith(fence) and not stripped.strip(fence[0]):
+                fence = None
+            yield line, True
+        else:
+            yield line, False
+
+
+def _outside_code(source: str) -> list[str]:
+    """The lines of ``source`` that are not inside a fenced code (or raw) block."""
+    return [line for line, code in _code_lines(source) if not code]
 
 
 def _segment_widths(line: str) -> list[str]:

@@ -15,13 +15,12 @@ Both renderers start here, so the builtin and the Quarto output hold the same co
   (stray reprs such as ``<Figure size ...>``) are dropped. Cells tagged ``parameters``,
   ``injected-parameters``, ``remove-cell``/``remove_cell`` are dropped; ``remove-output`` keeps none
   of their outputs.
-* **Figures**: PNG outputs of a cell with a ``fig-cap`` (or a ``fig-`` label) are one numbered figure
+* **Figures**: image outputs (SVG, PNG) of a cell with a ``fig-cap`` (or a ``fig-`` label) are one numbered figure
   ("Hình 1." / "Figure 1."); tables with captions are numbered "Bảng 1." / "Table 1.".
 """
 
 from __future__ import annotations
 
-import copy
 import html
 import os
 from dataclasses import dataclass, field
@@ -258,7 +257,7 @@ def prepare(path: Path | str) -> PreparedBriefing:
     lang = rec["lang"]
     fields = {"province": rec["province"]["name_" + lang], "year": rec["year"]}
 
-    cleaned = copy.deepcopy(nb)
+    cleaned = nb  # read here and held by nothing else: cleaned in place (a deep copy cost 40 ms a briefing)
     blocks: list[Block] = []
     kept_cells = []
     n_fig = n_tab = 0

@@ -2,7 +2,7 @@
 
 Each render gets its own working directory (parallel Quarto renders in one directory collide). Into it
 go the renderer's ``_quarto.yml`` and ``_language-vi.yml`` (``templates/quarto``, package data), the
-briefing CSS and Typst definitions, the figures as PNG files, and ``papi-briefing.qmd``, the Quarto-ready
+briefing CSS and Typst definitions, the figures as SVG/PNG files, and ``papi-briefing.qmd``, the Quarto-ready
 form of the executed notebook:
 
 * front matter: ``pagetitle``, ``lang``, ``language: _language-vi.yml`` for Vietnamese (Quarto ships no

@@ -210,7 +210,7 @@ MAP_LABELS = ("fig-map", "fig-map-34")
 
 def site_maps(national: dict[tuple[int, str], object]) -> list[dict]:
     """The maps of the latest year's national briefings (``papi run --national``), one per map and language,
-    taken from their executed notebooks (PNG, caption and alt text as the notebook displayed them), so the
+    taken from their executed notebooks (image, caption and alt text as the notebook displayed them), so the
     index needs no data or boundary folder. Empty when the manifest holds no national briefing."""
     if not national:
         return []
