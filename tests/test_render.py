@@ -306,6 +306,13 @@ def test_real_briefing_notebook(tmp_path, lang):
     assert fmt_num(total, lang) in text
     n_fig = len(b.figures)
     assert n_fig >= 1 and html.count('<figure class="papi-figure"') == n_fig
+    # each chart shown is a figure of its own, numbered, under its own caption (two charts of one cell too)
+    assert [(f.number, f.label) for f in b.figures] == [(1, "fig-locator"), (2, "fig-profile"), (3, "fig-trend"),
+                                                        (4, "fig-change")]
+    word = "Hình" if lang == "vi" else "Figure"
+    flat = " ".join(text.split())
+    for f in b.figures:
+        assert f"{word} {f.number}. {' '.join(f.caption.split())}" in flat
     from conftest import assert_pdf_has_figures, figure_outputs
     counts = figure_outputs(nbformat.read(executed, as_version=4))
     assert counts == {"image/svg+xml": 3, "image/png": 1}  # profile, trend, change; the locator map

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -130,11 +131,15 @@ def to_png(fig: Figure) -> bytes:
 def to_svg(fig: Figure) -> str:
     """The figure as SVG text: full figure size, text drawn as paths (no font needed to show it), no date;
     element ids are derived from the house style's fixed ``svg.hashsalt``, so the same figure gives the
-    same text."""
+    same text.
+
+    The text is one line: matplotlib breaks it between elements and inside path data, where a line break
+    is only white space, and a notebook stores every line as a string of its own (thousands per chart,
+    which made writing and reading each executed notebook several times slower)."""
     buf = io.StringIO()
     with house_style():
         fig.savefig(buf, format="svg", dpi=DPI, metadata={"Date": None})
-    return buf.getvalue()
+    return re.sub(r">\s+<", "><", buf.getvalue()).replace("\n", " ").strip() + "\n"
 
 
 def to_image(fig: Figure) -> tuple[str, bytes | str]:

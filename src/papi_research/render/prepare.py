@@ -290,7 +290,8 @@ def prepare(path: Path | str) -> PreparedBriefing:
         outputs = []
         if echo and code.strip():
             blocks.append(Block("code", text=code.strip("\n"), cell_index=idx))
-        images: list[tuple[str, str]] = []
+        images: list[tuple[str, str]] = []  # a captioned cell's plain image outputs: one figure together
+        shown: list[Figure] = []  # briefing.show_figure outputs: a figure each, with its own caption
         for out in cell.get("outputs", []) if show_output else []:
             if out.output_type not in ("display_data", "execute_result"):
                 continue  # stdout/stderr streams and errors never reach a briefing
@@ -302,8 +303,8 @@ def prepare(path: Path | str) -> PreparedBriefing:
                 continue
             img = next((m for m in IMAGE_MIMES if m in data), None)
             if img and papi.get("kind") == "figure":  # briefing.show_figure: caption and alt in the metadata
-                images.append((img, data[img].strip()))
-                label, caption, alt = papi.get("label") or label, papi.get("caption"), papi.get("alt")
+                shown.append(Figure(number=None, label=papi.get("label") or label, caption=papi.get("caption"),
+                                    alt=papi.get("alt"), images=[(img, data[img].strip())]))
                 continue
             if img and is_fig and not ({"text/html", "text/markdown"} & set(data)):
                 images.append((img, data[img].strip() if img != "image/svg+xml" else data[img]))
@@ -318,23 +319,24 @@ def prepare(path: Path | str) -> PreparedBriefing:
             blocks.append(block)
             out["data"] = data
             outputs.append(out)
-        figure = None
         if images:
-            number = None
-            if caption:
+            shown.insert(0, Figure(number=None, label=label, caption=str(caption) if caption else None,
+                                   alt=str(alt) if alt else None, images=images))
+        figures = []
+        for fig in shown:
+            if fig.caption:
                 n_fig += 1
-                number = n_fig
-            fig = Figure(number=number, label=label, caption=str(caption) if caption else None,
-                         alt=str(alt) if alt else None, images=images)
+                fig.number = n_fig
             blocks.append(Block("figure", figure=fig, cell_index=idx))
-            figure = {"number": number, "label": label, "caption": fig.caption}
+            figures.append({"number": fig.number, "label": fig.label, "caption": fig.caption})
             outputs.append(nbformat.v4.new_output("display_data", data={"text/html": figure_html(fig, lang)},
                                                   metadata={"papi": {"kind": "figure"}}))
-        if not outputs and figure is None and not echo:
+        if not outputs and not figures and not echo:
             continue
         cell.outputs = outputs
         cell.source = code if echo else ""
-        cell.metadata["papi"] = {"echo": echo, "label": label, "figure": figure}
+        cell.metadata["papi"] = {"echo": echo, "label": label, "figure": figures[0] if figures else None,
+                                 "figures": figures}
         kept_cells.append(cell)
     cleaned.cells = kept_cells
     return PreparedBriefing(path=path, lang=lang, parameters=read_parameters(nb), record=rec,
