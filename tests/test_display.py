@@ -154,3 +154,26 @@ def test_show_bundle_gives_quarto_markdown_only_when_quarto_runs_the_kernel(monk
 def _png_b64() -> str:
     from conftest import png_figure
     return png_figure()
+
+
+def test_show_displays_runs_of_paragraphs_as_one_output_and_keeps_lists_apart(monkeypatch):
+    """A section's heading and paragraphs in a row are one Markdown output (fewer outputs to send and store);
+    two lists in a row stay two outputs, so Markdown never joins them into one list."""
+    import pandas as pd
+
+    from papi_research.briefing.base import Section, show
+    shown = []
+    monkeypatch.setattr(d, "show_bundle", shown.append)
+    s = Section("change", "Thay đổi")
+    s.md("Đoạn một.")
+    s.add("heading", text="Chi tiết", level=3)
+    s.md("Đoạn hai.")
+    s.add("md", text="- mục một")
+    s.add("md", text="- mục hai")
+    s.add("table", frame=pd.DataFrame({"A": ["1"]}), caption="Bảng")
+    s.md("Sau bảng.")
+    show(s)
+    assert [b.kind for b in shown] == ["md", "md", "table", "md"]
+    assert shown[0].markdown == "## Thay đổi\n\nĐoạn một.\n\n### Chi tiết\n\nĐoạn hai.\n\n- mục một"
+    assert shown[1].markdown == "- mục hai" and shown[3].markdown == "Sau bảng."
+    assert shown[0].html.count("<p>") == 2 and "<h2>Thay đổi</h2>" in shown[0].html

@@ -13,6 +13,7 @@ renderers, the site and the manifest read, so they need no data folder.
 from __future__ import annotations
 
 import logging
+import re
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -117,21 +118,42 @@ class Section:
         return {"key": self.key, "title": self.title, "blocks": [b.to_dict() for b in self.blocks]}
 
 
+_LIST_ITEM = re.compile(r"^\s*([-*+]|\d+[.)])\s")
+
+
 def show(section: Section) -> None:
-    """Display a section in the notebook through ``papi_research.briefing.display`` (heading first)."""
+    """Display a section in the notebook through ``papi_research.briefing.display`` (heading first).
+
+    Headings and paragraphs that follow one another are one Markdown output (the same Markdown, and the
+    same page, as one output each: the paragraphs' margins collapse alike), so a briefing has half as many
+    outputs for the kernel to send and the batch worker to check and store."""
     from papi_research.briefing import display
-    display.md("#" * section.level + " " + section.title)
+    text = ["#" * section.level + " " + section.title]
+
+    def flush() -> None:
+        if text:
+            display.md("\n\n".join(text))
+            text.clear()
+
     for b in section.blocks:
         if b.kind == "heading":
-            display.md("#" * b.level + " " + (b.text or ""))
+            text.append("#" * b.level + " " + (b.text or ""))
         elif b.kind == "md":
-            display.md(b.text or "")
+            para = (b.text or "").strip()
+            if para and text and _LIST_ITEM.match(text[-1].split("\n")[-1]) and _LIST_ITEM.match(para):
+                flush()  # two lists in a row stay two lists
+            if para:
+                text.append(para)
         elif b.kind == "callout":
+            flush()
             display.callout(b.text or "", kind=b.tone)
         elif b.kind == "table" and b.frame is not None:
+            flush()
             display.table(b.frame, caption=b.caption)
         elif b.kind == "tiles" and b.items:
+            flush()
             display.tiles(b.items)
+    flush()
 
 
 # --- small formatting helpers ---------------------------------------------------------------------

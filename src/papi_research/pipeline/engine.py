@@ -38,7 +38,17 @@ def _engine_class():
     from papermill.log import logger as pm_logger
 
     class _WarmEngine(Engine):
-        """Papermill engine running notebooks in a kept-alive, reset-between-runs kernel (``papi-warm``)."""
+        """Papermill engine running notebooks in a kept-alive, reset-between-runs kernel (``papi-warm``).
+
+        ``finalize`` (optional): called with the executed notebook once papermill's own bookkeeping is
+        done and before papermill writes it, so a caller that normalises the notebook writes it once."""
+
+        @classmethod
+        def execute_notebook(cls, nb, kernel_name, finalize=None, **kwargs):
+            nb = super().execute_notebook(nb, kernel_name, **kwargs)
+            if finalize is not None:
+                finalize(nb)
+            return nb
 
         @classmethod
         def execute_managed_notebook(cls, nb_man, kernel_name, log_output=False, stdout_file=None,

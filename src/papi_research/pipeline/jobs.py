@@ -121,17 +121,22 @@ def execute_job(spec: JobSpec) -> JobResult:
             else:
                 register_engine()
                 svc = kernel_service(spec.warm)
+                # the engine finalises the notebook before papermill writes it: one write, not two
                 nb = svc.call(pm.execute_notebook, spec.notebook, str(executed), parameters=spec.parameters,
                          engine_name=ENGINE_NAME, kernel_name=spec.warm.kernel_name, progress_bar=False,
                          request_save_on_cell_execute=False, kernel=svc.kernel, kernel_cwd=str(workdir),
-                         debug_path=str(executed), execution_timeout=spec.execution_timeout)
+                         debug_path=str(executed), execution_timeout=spec.execution_timeout,
+                         finalize=lambda done: _finalise(done, spec, label))
         except Exception as exc:  # noqa: BLE001 - one province failing never stops the others
             result.error = _error_text(exc)
             _keep_failed(executed, spec, label, result)
             return result
         finally:
             result.execute_s = time.perf_counter() - t_exec
-        _finalise_notebook(executed, spec, label, nb)
+        if spec.fresh:
+            _finalise_notebook(executed, spec, label, nb)
+        else:
+            _end_with_newline(executed)  # as write_notebook ends the file (papermill does not)
         t_render = time.perf_counter()
         produced: dict[str, Path] = {}
         if spec.formats:
@@ -184,16 +189,30 @@ def _execute_fresh(spec: JobSpec, executed: Path, workdir: Path):
             pass
 
 
-def _finalise_notebook(executed: Path, spec: JobSpec, label: str, nb=None) -> None:
-    """Normalise the executed notebook (``nb``, the one papermill returned, else read from ``executed``),
-    add the run record and write it back."""
-    import nbformat
-    if nb is None:
-        nb = nbformat.read(executed, as_version=4)
+def _finalise(nb, spec: JobSpec, label: str) -> None:
+    """Normalise an executed notebook and add the run record (in place)."""
     normalize_notebook(nb, spec.notebook_label, label)
     if spec.run_record is not None:
         nb.metadata["papi"] = {"run": spec.run_record}  # the record the manifest can be rebuilt from
+
+
+def _finalise_notebook(executed: Path, spec: JobSpec, label: str, nb=None) -> None:
+    """:func:`_finalise` the executed notebook (``nb``, the one papermill returned, else read from
+    ``executed``) and write it back."""
+    import nbformat
+    if nb is None:
+        nb = nbformat.read(executed, as_version=4)
+    _finalise(nb, spec, label)
     write_notebook(nb, executed)
+
+
+def _end_with_newline(path: Path) -> None:
+    with open(path, "rb+") as fh:
+        fh.seek(0, os.SEEK_END)
+        if fh.tell():
+            fh.seek(-1, os.SEEK_END)
+            if fh.read(1) != b"\n":
+                fh.write(b"\n")
 
 
 def _keep_failed(executed: Path, spec: JobSpec, label: str, result: JobResult) -> None:
