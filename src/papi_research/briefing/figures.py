@@ -460,5 +460,5 @@ def dimension_trends(data: pd.DataFrame, *, x: str = "year", y: str = "median", 
 
 
 __all__ = ["DPI", "WIDTH", "FONT", "GROUP_COLORS", "ROLE_COLORS", "HouseFigure", "style", "house_style",
-           "apply", "to_png", "to_svg", "to_image", "save_png", "dimension_profile", "score_trend", "change_bars", "gap_bars",
-           "league_chart", "dimension_trends"]
+           "apply", "to_png", "to_svg", "to_image", "save_png", "dimension_profile", "score_trend", "change_bars",
+           "gap_bars", "league_chart", "dimension_trends"]

@@ -6,8 +6,9 @@
 * PDF: the visible blocks become Markdown (``text/markdown`` of the display bundles, figures as raw
   Typst ``#figure``), :mod:`~papi_research.render.markup` writes it as Typst (mistune, the parser the
   HTML uses; no Pandoc process per briefing), and the ``typst`` Python package compiles it in-process
-  with ``briefing.typ`` (A4, footer with citation and page numbers). Fonts: the DejaVu fonts that matplotlib ships plus Typst's embedded Libertinus —
-  no system fonts, so the PDF is the same on every machine and covers every Vietnamese letter.
+  with ``briefing.typ`` (A4, footer with citation and page numbers). Fonts: the DejaVu fonts that
+  matplotlib ships plus Typst's embedded Libertinus — no system fonts, so the PDF is the same on every
+  machine and covers every Vietnamese letter.
 
 The exporter, the Jinja template and the Typst font set are built once per process and reused.
 """

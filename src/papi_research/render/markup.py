@@ -28,6 +28,8 @@ import re
 from collections.abc import Iterator
 from functools import lru_cache
 
+from papi_research.briefing.display import typst_str
+
 CALLOUT_KINDS = {"callout-note": "note", "callout-tip": "note", "callout-warning": "warning",
                  "callout-important": "warning", "callout-caution": "warning"}
 
@@ -48,11 +50,6 @@ def _parser():
 def escape(text: str) -> str:
     """``text`` as literal Typst markup: every syntax character escaped (quotes stay smart quotes)."""
     return _ESCAPE.sub(r"\\\1", text)
-
-
-def typst_string(text: str) -> str:
-    """``text`` as a Typst string literal."""
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
 def markdown_to_typst(markdown: str) -> str:
@@ -118,7 +115,7 @@ class _Writer:
                 caption = None
                 nxt = tokens[i + 1] if i + 1 < len(tokens) else None
                 if nxt is not None and nxt["type"] == "paragraph" and _is_caption(nxt):
-                    caption = _strip_caption(self.inline(nxt["children"]))
+                    caption = _CAPTION.sub("", self.inline(nxt["children"]), count=1)
                     i += 1
                 out.append(self.table(tok, caption))
             else:
@@ -148,12 +145,10 @@ class _Writer:
             if info.strip().startswith("{="):
                 return ""  # a raw block for another format (HTML)
             lang = info.split()[0] if info.split() else ""
-            return f"#raw(block: true, lang: {typst_string(lang)}, {typst_string(raw)})" if lang else \
-                f"#raw(block: true, {typst_string(raw)})"
+            return f"#raw(block: true, lang: {typst_str(lang)}, {typst_str(raw)})" if lang else \
+                f"#raw(block: true, {typst_str(raw)})"
         if kind == "block_html":
             return ""
-        if kind == "table":
-            return self.table(tok, None)
         return self.inline(tok.get("children", [])) if "children" in tok else escape(tok.get("raw", ""))
 
     def list(self, tok: dict) -> str:
@@ -198,9 +193,9 @@ class _Writer:
         if kind == "strikethrough":
             return "#strike[" + self.inline(tok["children"]) + "]"
         if kind == "codespan":
-            return "#raw(" + typst_string(tok["raw"]) + ")"
+            return "#raw(" + typst_str(tok["raw"]) + ")"
         if kind == "link":
-            return f"#link({typst_string(tok['attrs']['url'])})[" + self.inline(tok["children"]) + "]"
+            return f"#link({typst_str(tok['attrs']['url'])})[" + self.inline(tok["children"]) + "]"
         if kind == "image":
             return self.inline(tok.get("children", []))  # no image file in the PDF: its alt text
         if kind == "softbreak":
@@ -215,11 +210,6 @@ class _Writer:
 def _is_caption(tok: dict) -> bool:
     first = tok["children"][0] if tok.get("children") else None
     return first is not None and first["type"] == "text" and bool(_CAPTION.match(first["raw"]))
-
-
-def _strip_caption(text: str) -> str:
-    """Drop the escaped ``:``/``Table:`` marker the caption paragraph starts with."""
-    return re.sub(r"^(?::|Table:)\s+", "", text)
 
 
 def _code_lines(source: str) -> Iterator[tuple[str, bool]]:

@@ -335,8 +335,7 @@ def prepare(path: Path | str) -> PreparedBriefing:
             continue
         cell.outputs = outputs
         cell.source = code if echo else ""
-        cell.metadata["papi"] = {"echo": echo, "label": label, "figure": figures[0] if figures else None,
-                                 "figures": figures}
+        cell.metadata["papi"] = {"echo": echo, "label": label, "figures": figures}
         kept_cells.append(cell)
     cleaned.cells = kept_cells
     return PreparedBriefing(path=path, lang=lang, parameters=read_parameters(nb), record=rec,
