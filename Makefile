@@ -11,7 +11,7 @@ export PYTHONHASHSEED := 0
 # Jupyter refuses to start as root (containers, many servers) unless told it may.
 LAB_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: help env report reports test test-fast lab bench bench-quick site clean
+.PHONY: help env report reports test test-fast lab bench bench-quick bench-quarto site clean
 
 help:
 	@echo "make report      the Sơn La briefing for the latest year (HTML + PDF in reports/)"
@@ -19,6 +19,7 @@ help:
 	@echo "make reports     every province, Vietnamese and English, then the index site"
 	@echo "make lab         JupyterLab on notebooks/ with the project's kernel"
 	@echo "make bench       the batch benchmark (naive vs batch vs cached)"
+	@echo "make bench-quarto  Quarto's own CPU seconds per briefing (needs quarto on PATH)"
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found (Python 3.11 is required)"; exit 1; }
@@ -56,6 +57,9 @@ bench: $(STAMP)
 
 bench-quick: $(STAMP)
 	$(BIN)/python benchmarks/bench_batch.py --quick
+
+bench-quarto: $(STAMP)
+	$(BIN)/python benchmarks/bench_quarto.py
 
 clean:
 	rm -rf reports/*/ reports/manifest.json reports/index.html test-artifacts

@@ -35,9 +35,14 @@ Then, for every briefing in both languages (``briefings`` = provinces x 2, vi an
     list, the mean multiplied by ``briefings``; a human line gives quarto_loop_s / batch_s. Without
     Quarto it says so and the line reads ``quarto_loop_s=none quarto_sample=0``.
 
+``papi run`` renders with ``--renderer auto``: through Quarto where ``quarto`` is on PATH (the workers
+execute, the client renders the briefings in batches, one Quarto process per batch), with the builtin
+renderer elsewhere; ``renderer=`` says which. Where it is Quarto, (d) is timed once more with
+``--renderer builtin`` (``builtin_batch_s``), so one run shows both.
+
 The last line is exactly::
 
-    bench_both: briefings=<n> naive_s=<e> batch_s=<d> ratio=<e/d> naive_sample=<k> quarto_loop_s=<f|none> quarto_sample=<k|0> rerun_s=<d again> peak_rss_mb=<m>
+    bench_both: briefings=<n> naive_s=<e> batch_s=<d> ratio=<e/d> naive_sample=<k> quarto_loop_s=<f|none> quarto_sample=<k|0> rerun_s=<d again> peak_rss_mb=<m> renderer=<quarto|builtin> builtin_batch_s=<s|none>
 
 ``--quick`` runs a subset (6 provinces; samples of 2 provinces for (e) and 1 briefing for (f) unless
 given); the default covers every province with data that year. ``--skip-both`` leaves out (d)-(f)
@@ -59,6 +64,8 @@ import time
 from pathlib import Path
 
 import psutil
+
+from papi_research.render import resolve_renderer
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -280,6 +287,17 @@ def both_languages(args, year: int, provinces: list[tuple[str, str]], selection:
         sys.exit(f"bench: the re-run of papi run --lang vi,en was not all cache hits "
                  f"(not cached: {sorted(expected - cached)[:5]})\n{res.stdout[-3000:]}")
 
+    renderer = resolve_renderer("auto")
+    builtin_s = None
+    if renderer != "builtin":
+        out_b = work / "both-builtin"
+        builtin_cmd = [str(out_b) if c == str(out_d) else c for c in cmd] + ["--renderer", "builtin", "--force"]
+        builtin_s, builtin_peak, res = timed(builtin_cmd, ROOT, env)
+        if briefings_by_status(out_b, year).get("ok", set()) != expected:
+            sys.exit(f"bench: papi run --renderer builtin did not produce every briefing\n{res.stdout[-3000:]}")
+        print(f"(d) papi run --lang vi,en --force with --renderer builtin: {builtin_s:.1f} s, "
+              f"peak {builtin_peak / 2**20:.0f} MB", flush=True)
+
     # (e) naive, both languages: Vietnamese is (a) (every province, timed); English is timed on a sample
     naive_s, naive_k = 0.0, 0
     if naive_vi:
@@ -293,6 +311,9 @@ def both_languages(args, year: int, provinces: list[tuple[str, str]], selection:
         print(f"(e) naive, vi,en: vi {sum(naive_vi):.1f} s ({len(naive_vi)} provinces timed in (a)) + en "
               f"{en_s:.1f} s ({naive_k} of {len(provinces)} provinces timed, mean "
               f"{statistics.mean(en_each):.2f} s, x {len(provinces)}) = {naive_s:.1f} s", flush=True)
+        if builtin_s:
+            print(f"(e) naive_s / builtin_batch_s = {naive_s / builtin_s:.1f} (the naive loop renders with the "
+                  f"builtin renderer too)", flush=True)
     else:
         print("(e) naive, vi,en: not timed (--skip-naive), ratio 0", flush=True)
     ratio = naive_s / batch_s if batch_s else 0.0
@@ -322,12 +343,14 @@ def both_languages(args, year: int, provinces: list[tuple[str, str]], selection:
         quarto_s = statistics.mean(q_each) * n
         print(f"(f) quarto loop (HTML only): {len(q_each)} of {n} briefings timed, mean "
               f"{statistics.mean(q_each):.2f} s, x {n} = {quarto_s:.1f} s; "
-              f"quarto_loop_s / batch_s = {quarto_s / batch_s:.1f}", flush=True)
+              f"quarto_loop_s / batch_s = {quarto_s / batch_s:.1f} (papi run rendering with {renderer})"
+              + (f", {quarto_s / builtin_s:.1f} with --renderer builtin" if builtin_s else ""), flush=True)
         quarto_part = f"quarto_loop_s={quarto_s:.1f} quarto_sample={len(q_each)}"
 
     peak = max(batch_peak, rerun_peak)
     return (f"bench_both: briefings={n} naive_s={naive_s:.1f} batch_s={batch_s:.1f} ratio={ratio:.1f} "
-            f"naive_sample={naive_k} {quarto_part} rerun_s={rerun_s:.2f} peak_rss_mb={peak / 2**20:.0f}")
+            f"naive_sample={naive_k} {quarto_part} rerun_s={rerun_s:.2f} peak_rss_mb={peak / 2**20:.0f} "
+            f"renderer={renderer} builtin_batch_s=" + (f"{builtin_s:.1f}" if builtin_s else "none"))
 
 
 if __name__ == "__main__":

@@ -218,6 +218,26 @@ def test_cli_render(executed_nb):
     assert res.exit_code == 2 and "formats" in res.output
 
 
+def test_cli_render_several_notebooks_keeps_going_past_a_bad_one(executed_nb, tmp_path):
+    """Each notebook is rendered beside itself; one without a briefing record is reported (exit 2) and
+    does not stop the others."""
+    import nbformat
+    from nbformat.v4 import new_notebook
+    other = tmp_path / "other" / "son-la-2024.vi.ipynb"
+    other.parent.mkdir()
+    other.write_bytes(executed_nb.read_bytes())
+    bad = tmp_path / "bad.ipynb"
+    nbformat.write(new_notebook(), bad)
+    res = CliRunner().invoke(main, ["render", str(executed_nb), str(bad), str(other), "--format", "html",
+                                    "--renderer", "builtin"])
+    assert res.exit_code == 2, res.output
+    assert f"FAILED {bad}: {bad}: no briefing record in the notebook" in res.output
+    assert "2 of 3 rendered (builtin)" in res.output
+    for nb in (executed_nb, other):
+        assert nb.with_suffix(".html").read_text(encoding="utf-8").count("<h1>Sơn La: kết quả PAPI năm 2024</h1>") == 1
+    assert not bad.with_suffix(".html").exists()
+
+
 def test_quarto_document_is_the_same_briefing_in_markdown(executed_nb, tmp_path):
     b = prepare(executed_nb)
     doc = quarto_document(b, tmp_path)

@@ -305,3 +305,23 @@ def test_a_local_worker_takes_a_province_with_all_its_languages(test_nb, tmp_pat
     groups = province_groups([j.spec for j in plan.jobs if j.action == "run"])
     assert [[s.key for s in g] for g in groups] == [["2024/son-la/vi", "2024/son-la/en"],
                                                      ["2024/hanoi/vi", "2024/hanoi/en"]]
+
+
+def test_the_cache_key_names_the_renderer_that_draws_the_briefings(test_nb, tmp_path, monkeypatch):
+    """`auto` is Quarto on a machine with Quarto and the builtin renderer elsewhere: a briefing drawn by
+    one is not a cache hit for the other; a renderer that is not there is an error before anything runs."""
+    import papi_research.render as render_pkg
+    from papi_research.render.quarto import QuartoRenderer
+
+    def key(renderer: str) -> str:
+        plan = plan_run(opts(test_nb, tmp_path, provinces=("Sơn La",), year=2024, formats=("html",), renderer=renderer))
+        return plan.jobs[0].inputs["render"]
+
+    monkeypatch.setattr(QuartoRenderer, "available", staticmethod(lambda: (False, "quarto is not on PATH")))
+    assert key("auto") == key("builtin")
+    with pytest.raises(ParameterError, match="renderer.*quarto is not on PATH"):
+        key("quarto")
+    assert plan_run(opts(test_nb, tmp_path, provinces=("Sơn La",), year=2024, renderer="quarto")).jobs  # ipynb only
+    monkeypatch.setattr(QuartoRenderer, "available", staticmethod(lambda: (True, "quarto at /opt/quarto")))
+    assert key("auto") == key("quarto") != key("builtin")
+    assert render_pkg.resolve_renderer("auto") == "quarto"

@@ -212,17 +212,27 @@ def drivers_cmd(province, year, comparison_year, target, lang, as_json, data_dir
 @click.option("--renderer", type=RENDERER, default="auto", show_default=True,
               help="auto = Quarto when `quarto` is on PATH, else builtin (nbconvert HTML, Typst PDF).")
 def render_cmd(executed, formats, renderer):
-    """Render executed briefing notebooks to HTML and A4 PDF beside them (same stem)."""
+    """Render executed briefing notebooks to HTML and A4 PDF beside them (same stem).
+
+    Quarto renders them all in one process; a notebook that cannot be rendered is reported and the
+    others are still rendered (exit status 2 if any failed)."""
     import time
 
-    from papi_research.render import check_formats, render, resolve_renderer
+    from papi_research.render import check_formats, render_many, resolve_renderer
     fmts = check_formats(formats)
     name = resolve_renderer(renderer)
-    for path in executed:
-        start = time.perf_counter()
-        written = render(path, fmts, name)
-        took = time.perf_counter() - start
-        click.echo(f"{path}: " + ", ".join(str(p) for p in written.values()) + f"  ({name}, {took:.2f} s)")
+    start = time.perf_counter()
+    results = render_many(executed, fmts, name)
+    took = time.perf_counter() - start
+    for path, written in zip(executed, results):
+        if isinstance(written, Exception):
+            click.echo(f"FAILED {path}: {written}", err=True)
+        else:
+            click.echo(f"{path}: " + ", ".join(str(p) for p in written.values()))
+    failed = sum(isinstance(w, Exception) for w in results)
+    click.echo(f"{len(results) - failed} of {len(results)} rendered ({name}) in {took:.2f} s", err=True)
+    if failed:
+        sys.exit(2)
 
 
 @main.command("site")

@@ -129,7 +129,7 @@ def execute_job(spec: JobSpec) -> JobResult:
                          finalize=lambda done: _finalise(done, spec, label))
         except Exception as exc:  # noqa: BLE001 - one province failing never stops the others
             result.error = _error_text(exc)
-            _keep_failed(executed, spec, label, result)
+            keep_failed(executed, spec, label, result)
             return result
         finally:
             result.execute_s = time.perf_counter() - t_exec
@@ -148,7 +148,7 @@ def execute_job(spec: JobSpec) -> JobResult:
             except Exception as exc:  # noqa: BLE001
                 result.error = "render: " + _error_text(exc)
                 log.debug("render failed for %s\n%s", spec.key, traceback.format_exc())
-                _keep_failed(executed, spec, label, result)
+                keep_failed(executed, spec, label, result)
                 return result
             finally:
                 result.render_s = time.perf_counter() - t_render
@@ -215,7 +215,7 @@ def _end_with_newline(path: Path) -> None:
                 fh.write(b"\n")
 
 
-def _keep_failed(executed: Path, spec: JobSpec, label: str, result: JobResult) -> None:
+def keep_failed(executed: Path, spec: JobSpec, label: str, result: JobResult) -> None:
     """Hand the executed notebook of a failed job back as ``failed.ipynb`` (if there is one)."""
     if not executed.is_file():
         return

@@ -167,6 +167,11 @@ def plan_run(options: RunOptions, log: Callable[[str], None] | None = None) -> P
     if options.renderer != "auto":
         from papi_research.registry import load as load_plugin
         load_plugin("renderer", options.renderer)  # an unknown name is an error naming the parameter
+    from papi_research.render import resolve_renderer
+    # the renderer that will draw the briefings: `auto` is Quarto on a machine with Quarto, the builtin
+    # renderer elsewhere, and briefings of one are not cache hits for the other; an unavailable renderer
+    # is an error now, not a failure per job
+    renderer = resolve_renderer(options.renderer) if formats else None
     jobs = options.jobs if options.jobs is not None else (os.cpu_count() or 1)
     if jobs < 1:
         raise ParameterError("jobs", f"must be at least 1; got {jobs}")
@@ -224,7 +229,7 @@ def plan_run(options: RunOptions, log: Callable[[str], None] | None = None) -> P
     }
     versions = library_versions()
     base_inputs["versions"] = sha256_json(versions)[:16]
-    base_inputs["render"] = sha256_json({"formats": formats, "renderer": options.renderer})[:16]
+    base_inputs["render"] = sha256_json({"formats": formats, "renderer": renderer})[:16]
     data_dir_param = str(Path(options.data_dir).resolve()) if options.data_dir else None
     nb_label = _label(notebook)
 

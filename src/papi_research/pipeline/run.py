@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from papi_research.data.manifest import RunRecord
+from papi_research.pipeline import batch_render
 from papi_research.pipeline.jobs import JobResult
 from papi_research.pipeline.manifest import run_lock, update_manifest
 from papi_research.pipeline.plan import Plan, RunOptions, _companion, plan_run
@@ -226,7 +227,7 @@ def execute_plan(plan: Plan, progress: bool | None = None,
                 records[j.key] = j.record("cached", duration_s=0.0, outputs=dict(j.previous.outputs),
                                           reason="inputs unchanged since the last successful run")
         bar = _Progress(len(to_run), progress, echo)
-        gen = None
+        gen = stage = None
         try:
             if records:
                 _record(out_dir, list(records.values()), echo)
@@ -235,8 +236,14 @@ def execute_plan(plan: Plan, progress: bool | None = None,
                 executor = get_executor(plan.options.executor, plan.options.scheduler)
                 if isinstance(executor, DaskExecutor):
                     executor.bundle = build_bundle(plan.notebook, *_data_dirs(plan))
-                gen = executor.run([j.spec for j in to_run], plan.warm, plan.n_workers)
-                for res in gen:
+                stage = batch_render.for_plan(plan, len(to_run))  # Quarto: rendered here, many at once
+                if stage is not None:
+                    echo(f"papi run: the workers execute, {stage.renderer.name} renders the {len(to_run)} "
+                         f"briefings here in batches of up to {stage.chunk} (one process per batch; "
+                         f"--renderer builtin draws the same briefings several times faster)")
+                specs = [stage.execute_only(j.spec) if stage else j.spec for j in to_run]
+                gen = executor.run(specs, plan.warm, plan.n_workers)
+                for res in batch_render.through(gen, stage, {j.key: j.spec for j in to_run}):
                     job = by_key[res.key]
                     with _HoldInterrupt() as hold:
                         try:
@@ -258,13 +265,15 @@ def execute_plan(plan: Plan, progress: bool | None = None,
             if in_main:
                 signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C does not break the clean-up
             summary.interrupted = True
-            summary.running = _stop(gen, exc, Interrupted)
+            summary.running = _stop(gen, exc, Interrupted, stage)
         except _ManifestWriteError as exc:  # e.g. a full disk: stop, keep what finished
             if in_main:
                 signal.signal(signal.SIGINT, signal.SIG_IGN)
             summary.stopped = str(exc)
-            summary.running = _stop(gen, KeyboardInterrupt(), Interrupted)
+            summary.running = _stop(gen, KeyboardInterrupt(), Interrupted, stage)
         finally:
+            if stage is not None:
+                stage.stop()  # after an unexpected error too: no renderer process outlives the run
             bar.close()
             import shutil
             shutil.rmtree(staging, ignore_errors=True)
@@ -287,8 +296,15 @@ def _record(out_dir: Path, records: list[RunRecord], echo: Callable[[str], None]
         raise _ManifestWriteError(f"cannot write {out_dir / 'manifest.json'} ({exc.strerror or exc})") from None
 
 
-def _stop(gen, exc: BaseException, interrupted: type) -> list[str] | None:
-    """Stop the executor's workers; return the jobs they were running (None: the executor cannot tell)."""
+def _stop(gen, exc: BaseException, interrupted: type, stage=None) -> list[str] | None:
+    """Stop the executor's workers and the batch renderer; return the jobs they were running (None: the
+    executor cannot tell)."""
+    rendering = stage.stop() if stage is not None else []
+    running = _stop_executor(gen, exc, interrupted)
+    return None if running is None else running + rendering
+
+
+def _stop_executor(gen, exc: BaseException, interrupted: type) -> list[str] | None:
     if isinstance(exc, interrupted):
         return exc.running
     if gen is None:

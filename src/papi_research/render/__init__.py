@@ -80,6 +80,49 @@ def render(executed_ipynb: Path | str, formats: str | Iterable[str] = FORMATS,
     return get_renderer(name).render(b, fmts, output_paths(path, fmts))
 
 
-__all__ = ["render", "prepare", "PreparedBriefing", "RenderError", "resolve_renderer", "get_renderer",
+def render_many(executed: Iterable[Path | str], formats: str | Iterable[str] = FORMATS,
+                renderer: str = "auto") -> list[dict[str, Path] | RenderError]:
+    """Render several executed notebooks, each beside itself, as :func:`render` does one.
+
+    A renderer that renders many briefings in one process (Quarto, with ``render_many``) gets them all
+    at once: Quarto starts once, not once per notebook. A notebook that cannot be rendered does not stop
+    the others.
+
+    Returns
+    -------
+    list : per notebook, in order, ``{format: path}`` of the files written, or the :class:`RenderError`
+        that stopped it.
+    """
+    import tempfile
+
+    from papi_research.data.files import atomic_write_bytes
+    paths = [Path(p) for p in executed]
+    fmts = check_formats(formats)
+    r = get_renderer(resolve_renderer(renderer))
+    bad = [str(p) for p in paths if p.suffix != ".ipynb"]
+    if bad:
+        raise ParameterError("executed_ipynb", f"must be .ipynb files; got {', '.join(bad)}")
+    out: list = [None] * len(paths)
+    ready = []
+    for i, path in enumerate(paths):
+        try:
+            ready.append((i, prepare(path)))
+        except RenderError as exc:
+            out[i] = exc
+    if hasattr(r, "render_many") and ready:
+        with tempfile.TemporaryDirectory(prefix="papi-render-") as work:
+            for (i, _), got in zip(ready, r.render_many([b for _, b in ready], fmts, Path(work) / "project")):
+                out[i] = got if isinstance(got, RenderError) else {
+                    f: atomic_write_bytes(p, got[f].read_bytes()) for f, p in output_paths(paths[i], fmts).items()}
+        return out
+    for i, b in ready:
+        try:
+            out[i] = r.render(b, fmts, output_paths(paths[i], fmts))
+        except RenderError as exc:
+            out[i] = exc
+    return out
+
+
+__all__ = ["render", "render_many", "prepare", "PreparedBriefing", "RenderError", "resolve_renderer", "get_renderer",
            "check_formats", "output_paths", "FORMATS"]
 
