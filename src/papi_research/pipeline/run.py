@@ -238,10 +238,10 @@ def execute_plan(plan: Plan, progress: bool | None = None,
                     executor.bundle = build_bundle(plan.notebook, *_data_dirs(plan))
                 stage = batch_render.for_plan(plan, len(to_run))  # Quarto: rendered here, many at once
                 if stage is not None:
-                    many = f"the {len(to_run)} briefings" if len(to_run) > 1 else "the briefing"
-                    echo(f"papi run: the workers execute, {stage.renderer.name} renders {many} here in "
-                         f"batches of up to {stage.chunk} (one process per batch; "
-                         f"--renderer builtin draws the same briefings several times faster)")
+                    how = (f"the {len(to_run)} briefings here in batches of up to {stage.chunk} (one process "
+                           f"per batch;" if len(to_run) > 1 else "the briefing here (one process;")
+                    echo(f"papi run: the workers execute, {stage.renderer.name} renders {how} --renderer builtin "
+                         f"draws the same briefings several times faster)")
                 specs = [stage.execute_only(j.spec) if stage else j.spec for j in to_run]
                 gen = executor.run(specs, plan.warm, plan.n_workers)
                 for res in batch_render.through(gen, stage, {j.key: j.spec for j in to_run}):
