@@ -71,13 +71,10 @@ def render(executed_ipynb: Path | str, formats: str | Iterable[str] = FORMATS,
     -------
     dict : ``{format: path}`` of the files written (same stem as the notebook).
     """
-    path = Path(executed_ipynb)
-    fmts = check_formats(formats)
-    name = resolve_renderer(renderer)
-    if path.suffix != ".ipynb":
-        raise ParameterError("executed_ipynb", f"must be a .ipynb file; got {path}")
-    b = prepare(path)
-    return get_renderer(name).render(b, fmts, output_paths(path, fmts))
+    (result,) = render_many([executed_ipynb], formats, renderer)
+    if isinstance(result, RenderError):
+        raise result
+    return result
 
 
 def render_many(executed: Iterable[Path | str], formats: str | Iterable[str] = FORMATS,
@@ -101,7 +98,7 @@ def render_many(executed: Iterable[Path | str], formats: str | Iterable[str] = F
     r = get_renderer(resolve_renderer(renderer))
     bad = [str(p) for p in paths if p.suffix != ".ipynb"]
     if bad:
-        raise ParameterError("executed_ipynb", f"must be .ipynb files; got {', '.join(bad)}")
+        raise ParameterError("executed_ipynb", f"must be executed notebooks (.ipynb); got {', '.join(bad)}")
     out: list = [None] * len(paths)
     ready = []
     for i, path in enumerate(paths):
