@@ -154,28 +154,26 @@ def render_project(briefings: list[PreparedBriefing], formats: tuple[str, ...], 
         (work / f"{name}.qmd").write_text(quarto_document(b, work, f"{name}_img"), encoding="utf-8")
         names.append(name)
 
-    def outputs(name: str) -> dict[str, Path]:
-        return {fmt: work / f"{name}.{fmt}" for fmt in formats}
+    def outputs(folder: Path, name: str) -> dict[str, Path] | None:
+        files = {fmt: folder / f"{name}.{fmt}" for fmt in formats}
+        return files if all(p.is_file() for p in files.values()) else None
 
     proc = run_quarto(quarto_command(quarto, formats), work, on_start, documents=len(briefings))
     results: list[dict[str, Path] | RenderError] = []
     for name, b in zip(names, briefings):
-        files = outputs(name)
-        if all(p.is_file() for p in files.values()):
-            results.append(files)
-            continue
+        files = outputs(work, name)
         failed = proc
-        if len(briefings) > 1:  # again, alone in a project of its own: its own error, or its files
+        if files is None and len(briefings) > 1:  # again, alone in a project of its own
             alone = work / f"{name}-alone"
             write_project(alone)
             (work / f"{name}.qmd").rename(alone / f"{name}.qmd")
             if (work / f"{name}_img").is_dir():
                 (work / f"{name}_img").rename(alone / f"{name}_img")
             failed = run_quarto(quarto_command(quarto, formats), alone, on_start)
-            files = {fmt: alone / f"{name}.{fmt}" for fmt in formats}
-            if all(p.is_file() for p in files.values()):
-                results.append(files)
-                continue
+            files = outputs(alone, name)
+        if files is not None:
+            results.append(files)
+            continue
         results.append(RenderError(f"quarto render ({', '.join(QUARTO_FORMAT[f] for f in formats)}) failed for "
                                    f"{b.path.name} (exit {failed.returncode}): {strip_ansi(failed.stderr).strip()[-2000:]}"))
     return results
