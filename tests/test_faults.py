@@ -195,7 +195,7 @@ def test_a_damaged_manifest_is_kept_rebuilt_and_the_run_goes_on(finished, tmp_pa
     for r in good["runs"]:
         for field in ("province_code", "slug", "year", "lang", "parameters", "inputs", "versions", "status"):
             assert rebuilt[r["key"]][field] == r[field], (r["key"], field)
-    assert rebuilt["2024/cao-bang/vi"]["outputs"] == {"ipynb": "2024/cao-bang/cao-bang-2024.vi.failed.ipynb"}
+    assert rebuilt["2024/cao-bang/vi"]["outputs"] == {"failed": "2024/cao-bang/cao-bang-2024.vi.failed.ipynb"}
     # the CLI says it once and carries on
     (out / "manifest.json").write_text("{", encoding="utf-8")
     res = CliRunner().invoke(main, ["run", "Sơn La", "Hà Nội", "--year", "2024", "--format", "ipynb",

@@ -205,7 +205,8 @@ def test_a_failing_province_leaves_the_others_complete(first_run):
         assert any("image/png" in o.get("data", {}) for c in nb.cells if c.cell_type == "code" for o in c.outputs)
     failed = summary.failures[0]
     assert "RuntimeError: injected failure" in failed.error
-    kept = out / failed.outputs["ipynb"]
+    assert set(failed.outputs) == {"failed"}  # nothing good was published before: nothing is kept
+    kept = out / failed.outputs["failed"]
     assert kept.name == "cao-bang-2024.vi.failed.ipynb" and kept.is_file()
     assert not (out / "2024/cao-bang/cao-bang-2024.vi.ipynb").exists()
     assert "FAILED  2024/cao-bang/vi" in summary.text() and "skipped 2024/vinh-phuc/vi" in summary.text()
