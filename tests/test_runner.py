@@ -115,6 +115,11 @@ def test_unknown_province_is_an_error_with_suggestions(test_nb, tmp_path):
     (dict(), "PROVINCE"),
     (dict(provinces=("Sơn La",), all=True), "PROVINCE"),
     (dict(provinces=("Sơn La",), comparison_year=2024, year=2024), "comparison-year"),
+    # targets are checked against the year's league before any kernel starts (issue 24)
+    (dict(provinces=("Sơn La",), target="top:abc"), "target"),
+    (dict(provinces=("Sơn La",), target="999"), "target"),
+    (dict(provinces=("Sơn La",), target="top:62"), "target"),  # 61 ranked in 2024
+    (dict(provinces=("Hưng Yên",), units="2025", target="top:34"), "target"),  # 33 of the 34 ranked in 2024
 ])
 def test_bad_parameters_are_rejected(test_nb, tmp_path, kw, parameter):
     with pytest.raises(ParameterError) as exc:

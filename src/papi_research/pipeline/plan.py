@@ -217,7 +217,15 @@ def plan_run(options: RunOptions, log: Callable[[str], None] | None = None) -> P
     out_dir = Path(options.out) if options.out else default_out()
     out_dir = out_dir.resolve()
     check_writable(out_dir)
-    statuses = year_scores(data, year).provinces["status"]
+    ys = year_scores(data, year)
+    statuses = ys.provinces["status"]
+    if not options.national:  # the target, as each job's notebook will read it (the 34 rank among themselves)
+        from papi_research.analysis.targets import parse_target
+        if options.units == "2025":
+            from papi_research.analysis.units import unit_year_scores
+            parse_target(options.target, unit_year_scores(data, year).ys)
+        else:
+            parse_target(options.target, ys)
     previous = read_manifest(out_dir, **({"warn": log} if log else {})) if out_dir.is_dir() else None
     base_inputs = {
         "notebook": sha256_file(notebook),
