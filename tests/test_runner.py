@@ -119,7 +119,7 @@ def test_unknown_province_is_an_error_with_suggestions(test_nb, tmp_path):
     (dict(provinces=("Sơn La",), target="top:abc"), "target"),
     (dict(provinces=("Sơn La",), target="999"), "target"),
     (dict(provinces=("Sơn La",), target="top:62"), "target"),  # 61 ranked in 2024
-    (dict(provinces=("Hưng Yên",), units="2025", target="top:34"), "target"),  # 33 of the 34 ranked in 2024
+    (dict(provinces=("Hưng Yên",), units="2025", target="top:34", notebook=None), "target"),  # 33 of the 34 ranked in 2024
 ])
 def test_bad_parameters_are_rejected(test_nb, tmp_path, kw, parameter):
     with pytest.raises(ParameterError) as exc:
