@@ -20,6 +20,7 @@ from papi_research.data.files import number_cell, read_table
 from papi_research.data.hashing import PAPI_REQUIRED, YEAR_FILE, files_version, papi_files
 from papi_research.data.paths import find_papi_dir, resource_file
 from papi_research.data.provinces import ProvinceRegistry
+from papi_research.data.text import mark_literal
 from papi_research.errors import DataValidationError, ParameterError
 
 SUB_COLUMN = re.compile(r"^SC([1-8])([1-9])$")
@@ -138,6 +139,7 @@ def _read_gaps(path: Path, provinces: ProvinceRegistry) -> pd.DataFrame:
             if code not in provinces:
                 raise DataValidationError("unknown province code", file=path, row=i, column="code", value=code)
             rows.append({**r, "year": int(r["year"]), "code": code})
+        mark_literal(r["official_state"].strip(), r["reason_found"].strip())  # shown as text, never markup
     return pd.DataFrame(rows)
 
 

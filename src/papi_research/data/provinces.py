@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from papi_research.data.paths import resource_file
-from papi_research.data.text import lookup_key, slugify
+from papi_research.data.text import lookup_key, mark_literal, slugify
 from papi_research.errors import DataValidationError, UnknownProvinceError
 
 REQUIRED_COLUMNS = ("code", "name_en", "name_vi", "gso_code", "region_en", "region_vi")
@@ -62,6 +62,7 @@ class ProvinceRegistry:
         self._by_code = {p.code: p for p in provinces}
         self._keys: dict[str, Province] = {}
         for p in provinces:
+            mark_literal(p.name_vi, p.name_en, p.region_vi, p.region_en, *p.aliases)  # text, never markup
             for alias in (p.code, p.name_vi, p.name_en, p.slug, *p.aliases):
                 self._keys.setdefault(lookup_key(alias), p)
             self._keys.setdefault("gso" + p.gso_code.lstrip("0"), p)
