@@ -136,7 +136,7 @@ class Codebook:
 
     @classmethod
     def from_csv(cls, path: Path) -> "Codebook":
-        df = read_table(path, LABEL_COLUMNS)
+        df = read_table(path, LABEL_COLUMNS, whole_lines=True)
         for col in ("year", "dimension", "position"):
             bad = ~df[col].str.fullmatch(r"\d+")
             if bad.any():

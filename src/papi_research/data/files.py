@@ -22,7 +22,8 @@ from papi_research.errors import DataValidationError
 SEPARATORS = ((";", "semicolons"), ("\t", "tabs"), ("|", "vertical bars"))
 
 
-def read_rows(path: Path, required: tuple[str, ...] | list[str] = ()) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+def read_rows(path: Path, required: tuple[str, ...] | list[str] = (),
+              whole_lines: bool = False) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
     """The CSV at ``path`` as its header and its rows (line number, column → text), every cell a string.
 
     What cannot be read as the comma-separated UTF-8 table it must be is one
@@ -30,6 +31,8 @@ def read_rows(path: Path, required: tuple[str, ...] | list[str] = ()) -> tuple[l
     encoding (cp1258, UTF-16), another separator (semicolons, tabs), a missing required column (by name),
     a column named twice, a row with more or fewer fields than the header (a row cut short, a stray
     comma). A UTF-8 byte-order mark (Excel's "CSV UTF-8") is read and dropped. Empty lines are skipped.
+    With ``whole_lines`` the last row must end with a line end: a file cut in the middle of its last
+    number would otherwise read as another number.
     """
     import codecs
     import csv
@@ -50,6 +53,10 @@ def read_rows(path: Path, required: tuple[str, ...] | list[str] = ()) -> tuple[l
                                   file=path, row=line) from None
     if not text.strip():
         raise DataValidationError("the file is empty (no header, no rows)", file=path)
+    if whole_lines and not text.endswith(("\n", "\r")):
+        raise DataValidationError("the file ends in the middle of a row (no line end after its last row): was it "
+                                  "cut short? Restore it, or end its last row with a line break",
+                                  file=path, row=text.count("\n") + 1)
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = [h.strip() for h in next(reader)]
@@ -83,11 +90,11 @@ def read_rows(path: Path, required: tuple[str, ...] | list[str] = ()) -> tuple[l
     return header, out
 
 
-def read_table(path: Path, required: tuple[str, ...] | list[str]):
+def read_table(path: Path, required: tuple[str, ...] | list[str], whole_lines: bool = False):
     """The CSV at ``path`` as a pandas DataFrame of strings (empty cells stay ``""``), read and checked by
     :func:`read_rows` (encoding, separator, required columns, fields per row)."""
     import pandas as pd
-    header, rows = read_rows(path, required)
+    header, rows = read_rows(path, required, whole_lines)
     return pd.DataFrame([r for _, r in rows], columns=header, dtype=object).astype(str) if rows else \
         pd.DataFrame(columns=header, dtype=str)
 

@@ -99,7 +99,7 @@ def _read_year(path: Path, year: int, codebook: Codebook, provinces: ProvinceReg
     its sub-dimensions or none); a missing, blank or partial row is accepted only where
     ``missing_official_status.csv`` records that province-year (PAPI did not publish it).
     """
-    header, rows = read_rows(path, ("Province",))
+    header, rows = read_rows(path, ("Province",), whole_lines=True)
     for col in header:
         if col != "Province" and not SUB_COLUMN.match(col):
             raise DataValidationError("unexpected column (expected Province, SC11 ... SC83)", file=path,
@@ -168,7 +168,7 @@ def _read_year(path: Path, year: int, codebook: Codebook, provinces: ProvinceReg
 
 
 def _read_gaps(path: Path, provinces: ProvinceRegistry) -> pd.DataFrame:
-    df = read_table(path, GAP_COLUMNS)
+    df = read_table(path, GAP_COLUMNS, whole_lines=True)
     rows = []
     for i, r in enumerate(df.to_dict("records"), start=2):
         if not r["year"].strip().isdigit():

@@ -73,7 +73,7 @@ class ProvinceRegistry:
         if not path.is_file():
             raise DataValidationError("required file is missing", file=path)
         merger = _read_merger()
-        _, rows = read_rows(path, REQUIRED_COLUMNS)
+        _, rows = read_rows(path, REQUIRED_COLUMNS, whole_lines=True)
         provinces: list[Province] = []
         first: dict[tuple[str, str], int] = {}  # (what, key) → the row that had it first
         for i, row in rows:
