@@ -84,3 +84,61 @@ def test_a_write_error_publishes_nothing_and_deletes_nothing(out, monkeypatch):
     with pytest.raises(PublishError, match="nothing of it was published"):
         publish(out, out / ".staging", JobSpec(**SPEC, formats=("html", "pdf")), ok(b"v2"))
     assert folder(out) == before
+
+
+# ---------------------------------------------------------------- through the runner (real data, small notebook)
+
+def _run(nb, out, said=None, **kw):
+    from test_runner import opts
+
+    from papi_research.pipeline.run import run
+    return run(opts(nb, out, provinces=("Sơn La",), year=2024, **kw), progress=False,
+               echo=(said.append if said is not None else lambda s: None))
+
+
+def test_a_failed_rerun_keeps_the_published_briefing_and_records_the_failure_beside_it(tmp_path):
+    import json
+
+    from test_runner import make_notebook
+    good = make_notebook(tmp_path / "good.ipynb")
+    out = tmp_path / "out"
+    assert _run(good, out).exit_code == 0
+    published = (out / "2024/son-la/son-la-2024.vi.ipynb").read_bytes()
+    bad = make_notebook(tmp_path / "bad.ipynb", extra="raise RuntimeError('injected after publishing')")
+    summary = _run(bad, out)
+    assert summary.exit_code == 1
+    assert (out / "2024/son-la/son-la-2024.vi.ipynb").read_bytes() == published  # the last good set stays
+    assert (out / "2024/son-la/son-la-2024.vi.failed.ipynb").is_file()
+    rec = {r["key"]: r for r in json.loads((out / "manifest.json").read_text(encoding="utf-8"))["runs"]}["2024/son-la/vi"]
+    assert rec["status"] == "failed" and "injected after publishing" in rec["error"]
+    assert rec["outputs"] == {"failed": "2024/son-la/son-la-2024.vi.failed.ipynb",
+                              "ipynb": "2024/son-la/son-la-2024.vi.ipynb"}
+    assert rec["hashes"]["ipynb"] == sha(published)
+    assert "the last good briefing stays published" in summary.text()
+
+
+@pytest.mark.parametrize("damage", ["edited", "cut short", "deleted"])
+def test_run_repairs_a_damaged_or_edited_cached_briefing_and_says_so(tmp_path, damage):
+    from test_runner import make_notebook, opts
+
+    from papi_research.pipeline.plan import plan_run
+    nb = make_notebook(tmp_path / "nb.ipynb")
+    out = tmp_path / "out"
+    assert _run(nb, out).exit_code == 0
+    path = out / "2024/son-la/son-la-2024.vi.ipynb"
+    published = path.read_bytes()
+    assert [j.action for j in plan_run(opts(nb, out, provinces=("Sơn La",), year=2024)).jobs] == ["cached"]
+    if damage == "edited":
+        path.write_bytes(published.replace(b"complete", b"complete 99.99 rank 1", 1))
+    elif damage == "cut short":
+        path.write_bytes(published[: len(published) // 2])
+    else:
+        path.unlink()
+    said: list[str] = []
+    summary = _run(nb, out, said)
+    assert [r.status for r in summary.records] == ["ok"]
+    assert path.read_bytes() == published  # repaired: the same briefing again
+    if damage != "deleted":
+        assert any("2024/son-la/vi: run again to repair it: 2024/son-la/son-la-2024.vi.ipynb differs from what "
+                   "was published (damaged or edited)" in s for s in said), said
+    assert [j.action for j in plan_run(opts(nb, out, provinces=("Sơn La",), year=2024)).jobs] == ["cached"]

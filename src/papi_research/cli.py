@@ -253,6 +253,9 @@ def render_cmd(executed, formats, renderer):
               help="Output folder of `papi run` (holds manifest.json).")
 def site_cmd(out):
     """Build <out>/index.html: every briefing (province × year × language) with links, score, rank, group."""
-    from papi_research.render.site import build_site, collect
-    path = build_site(out)
-    click.echo(f"{path} ({len(collect(out).rows)} briefings)")
+    from papi_research.render.site import collect, write_site
+    site = collect(out)
+    path = write_site(site)
+    click.echo(f"{path} ({len(site.rows)} briefings)")
+    for line in site.skipped:  # what could not be listed, and why (the others are)
+        click.echo(f"skipped {line}", err=True)
