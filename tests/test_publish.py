@@ -142,3 +142,39 @@ def test_run_repairs_a_damaged_or_edited_cached_briefing_and_says_so(tmp_path, d
         assert any("2024/son-la/vi: run again to repair it: 2024/son-la/son-la-2024.vi.ipynb differs from what "
                    "was published (damaged or edited)" in s for s in said), said
     assert [j.action for j in plan_run(opts(nb, out, provinces=("Sơn La",), year=2024)).jobs] == ["cached"]
+
+
+@pytest.mark.slow
+def test_real_briefing_refused_target_and_fewer_formats_lose_nothing(tmp_path):
+    """Issue 24 cases 1, 2 and 8 with the real notebook, through the CLI: a bad --target is refused before
+    anything runs and touches nothing; `--format html` keeps the current PDF; a run on other inputs with
+    fewer formats removes the PDF it would contradict and says so."""
+    import subprocess
+    import sys
+    out = tmp_path / "R"
+    base = [sys.executable, "-m", "papi_research", "run", "Sơn La", "--out", str(out), "--renderer", "builtin"]
+
+    def papi(*args):
+        return subprocess.run(base + list(args), capture_output=True, text=True, timeout=600)
+
+    first = papi("--format", "html,pdf")
+    assert first.returncode == 0, first.stderr
+    folder = out / "2024/son-la"
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    assert set(before) == {"son-la-2024.vi.ipynb", "son-la-2024.vi.html", "son-la-2024.vi.pdf"}
+    for target in ("top:abc", "999"):
+        bad = papi("--target", target)
+        assert bad.returncode == 2 and bad.stderr.startswith("error: Invalid parameter target:"), bad.stderr
+        assert "Traceback" not in bad.stderr
+        assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+    fewer = papi("--format", "html")
+    assert fewer.returncode == 0, fewer.stderr
+    after = {p.name: p.read_bytes() for p in folder.iterdir()}
+    assert set(after) == set(before)  # the PDF is still current: kept, and the HTML is the same briefing
+    assert after["son-la-2024.vi.pdf"] == before["son-la-2024.vi.pdf"]
+    assert after["son-la-2024.vi.html"] == before["son-la-2024.vi.html"]
+    other = papi("--format", "html", "--comparison-year", "2022")
+    assert other.returncode == 0, other.stderr
+    assert not (folder / "son-la-2024.vi.pdf").exists()
+    assert ("2024/son-la/vi: removed 2024/son-la/son-la-2024.vi.pdf (not asked for this time, and made from other "
+            "inputs than the new briefing)") in other.stderr
