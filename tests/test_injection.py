@@ -71,3 +71,24 @@ def test_briefings_and_the_site_forbid_loading_from_outside_the_file(template):
     rules = dict((part.split()[0], part.split()[1:]) for part in csp.split("; "))
     assert rules["default-src"] == ["'none'"] and rules["img-src"] == ["data:"]
     assert all("http" not in " ".join(v) for v in rules.values())
+
+
+@pytest.mark.slow
+def test_a_real_briefing_of_a_province_named_with_markup(evil_data, tmp_path):
+    """The issue's case end to end: `papi run P09` on data whose Sơn La is named with an image, a link,
+    emphasis and code. The HTML links to nothing and loads nothing; the PDF shows the name as typed."""
+    import subprocess
+    import sys
+
+    from pypdf import PdfReader
+    out = tmp_path / "R"
+    res = subprocess.run([sys.executable, "-m", "papi_research", "run", "P09", "--out", str(out), "--renderer",
+                          "builtin", "--data-dir", str(evil_data.directory)], capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr
+    html = (out / "2024/son-la/son-la-2024.vi.html").read_text(encoding="utf-8")
+    assert "127.0.0.1:8765" in html  # the name is shown …
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", html)  # … but nothing is loaded or linked
+    assert "<em>b</em>" not in html and "<code>c</code>" not in html
+    assert "Content-Security-Policy" in html
+    pdf = "".join(page.extract_text() for page in PdfReader(out / "2024/son-la/son-la-2024.vi.pdf").pages[:1])
+    assert "*b*" in pdf and "![t](http://127.0.0.1:8765/p.png)" in pdf.replace("\n", " ")
