@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from papi_research.errors import DataValidationError, ParameterError
+from papi_research.errors import ParameterError
 from papi_research.pipeline.plan import RunOptions, plan_run
 from papi_research.render.site import collect
 
