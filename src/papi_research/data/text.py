@@ -1,4 +1,4 @@
-"""Small text helpers: diacritic folding, slugs, look-up keys."""
+"""Small text helpers: diacritic folding, slugs, look-up keys, and data-derived strings kept as text in Markdown."""
 
 from __future__ import annotations
 

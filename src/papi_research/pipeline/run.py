@@ -252,7 +252,7 @@ def execute_plan(plan: Plan, progress: bool | None = None,
                     job = by_key[res.key]
                     with _HoldInterrupt() as hold:
                         try:
-                            done = publish(out_dir, staging, job.spec, res, _current(job, res.status, out_dir))
+                            done = publish(out_dir, staging, job.spec, res, _current(job, res.status))
                         except PublishError as exc:
                             res.status, res.error = "failed", str(exc)
                             done = Published(*_kept(job, out_dir))
@@ -292,7 +292,7 @@ def execute_plan(plan: Plan, progress: bool | None = None,
     return summary
 
 
-def _current(job, status: str, out_dir: Path) -> dict[str, str]:
+def _current(job, status: str) -> dict[str, str]:
     """What the job's last good files hash to, for :func:`transfer.publish`: after a success, the formats
     made from the same inputs (all but the formats asked for), which stay published; after a failure,
     every file of the last good set (it stays published, and the manifest keeps vouching for it)."""
@@ -310,7 +310,7 @@ def _current(job, status: str, out_dir: Path) -> dict[str, str]:
 
 def _kept(job, out_dir: Path) -> tuple[dict[str, str], dict[str, str]]:
     """The outputs and hashes of a job whose new files could not be written: its last good set, as it is."""
-    outputs, hashes, current = {}, {}, _current(job, "failed", out_dir)
+    outputs, hashes, current = {}, {}, _current(job, "failed")
     for fmt in ("ipynb", "html", "pdf"):
         rel = f"{job.spec.rel_dir}/{job.spec.stem}.{fmt}"
         if (out_dir / rel).is_file():

@@ -6,7 +6,8 @@ hash the cache key uses) and the worker checks those hashes, and that its own co
 the client's, before it runs anything (:func:`materialise`). The worker hands back the executed
 notebook and the rendered files as bytes (``JobResult.files``); only the client writes into the
 output folder (:func:`publish`): each file goes to a staging folder first and is renamed into place
-when every file of the job was written, so a job publishes all of its files or none of them.
+when every file of the job was written, so a job publishes all of its files or none of them; and a
+briefing is replaced only by a complete new set, never deleted by a job that failed.
 """
 
 from __future__ import annotations
