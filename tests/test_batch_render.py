@@ -93,8 +93,8 @@ def test_a_run_renders_executed_briefings_in_chunks_and_keeps_a_failure_apart(tm
     assert all(len(call) <= stages[0].chunk for call in fake.calls)
     failed = summary.failures[0]
     assert failed.error == "render: cannot render hanoi-2024.vi.ipynb"
-    assert failed.outputs == {"ipynb": "2024/hanoi/hanoi-2024.vi.failed.ipynb"}
-    kept = nbformat.read(tmp_path / failed.outputs["ipynb"], as_version=4)
+    assert failed.outputs == {"failed": "2024/hanoi/hanoi-2024.vi.failed.ipynb"}
+    kept = nbformat.read(tmp_path / failed.outputs["failed"], as_version=4)
     assert kept.metadata.papermill.output_path == "2024/hanoi/hanoi-2024.vi.failed.ipynb"
     assert not (tmp_path / "2024/hanoi/hanoi-2024.vi.html").exists()
     for slug, name in (("son-la", "Sơn La"), ("da-nang", "Đà Nẵng")):

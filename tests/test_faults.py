@@ -160,6 +160,86 @@ def test_a_killed_kernel_fails_its_province_and_the_worker_goes_on(tmp_path):
     assert len({r.pid for r in summary.results}) == 1  # same worker, new kernel
 
 
+@pytest.mark.slow
+def test_a_worker_killed_in_a_forced_rerun_keeps_the_published_briefing(tmp_path):
+    """Issue 24: `--force` and a worker killed mid-job used to leave the folder empty."""
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    out = tmp_path / "out"
+    first = run(RunOptions(provinces=("Hà Nội",), year=2024, notebook=make_notebook(tmp_path / "nb0.ipynb"), out=out,
+                           formats=("ipynb",), jobs=1), progress=False, echo=lambda s: None)
+    assert first.exit_code == 0
+    published = (out / "2024/hanoi/hanoi-2024.vi.ipynb").read_bytes()
+    nb = pausing_notebook(tmp_path / "nb.ipynb", marks, pause=("Hà Nội",))
+    killer = kill_when_marked(marks / "Hà Nội")
+    summary = run(RunOptions(provinces=("Hà Nội",), year=2024, notebook=nb, out=out, formats=("ipynb",), jobs=1,
+                             force=True), progress=False, echo=lambda s: None)
+    killer.join(timeout=5)
+    rec = summary.records[0]
+    assert rec.status == "failed" and "killed by SIGKILL" in rec.error
+    assert (out / "2024/hanoi/hanoi-2024.vi.ipynb").read_bytes() == published
+    assert rec.outputs == {"ipynb": "2024/hanoi/hanoi-2024.vi.ipynb"}  # no notebook came back from the dead worker
+    assert leftovers(out) == []
+
+
+def _descendants(pid: int) -> list:
+    import psutil
+    try:
+        return psutil.Process(pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        return []
+
+
+def _alive(procs) -> list[str]:
+    import psutil
+    alive = []
+    for p in procs:
+        try:
+            if p.is_running() and p.status() != psutil.STATUS_ZOMBIE:
+                alive.append(f"{p.pid} {' '.join(p.cmdline())[:80]}")
+        except psutil.NoSuchProcess:
+            pass
+    return alive
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("phase, sig", [("warm-up", signal.SIGKILL), ("executing", signal.SIGKILL),
+                                        ("warm-up", signal.SIGTERM)])
+def test_no_orphans_when_papi_run_dies(tmp_path, phase, sig):
+    """Issue 24: workers, their kernels and render children, and multiprocessing's resource tracker exit
+    within seconds when the `papi run` that started them dies, whatever the signal and the phase (before:
+    SIGKILL during the warm-up left them running for about 600 s)."""
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    nb = pausing_notebook(tmp_path / "nb.ipynb", marks, pause=("Hà Nội",))
+    cmd = [sys.executable, "-m", "papi_research", "run", "Hà Nội", "Sơn La", "--year", "2024", "--format", "html,pdf",
+           "--jobs", "2", "--notebook", str(nb), "--out", str(tmp_path / "out"), "--renderer", "builtin"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "TMPDIR": str(tmp_path)},
+                            start_new_session=True)
+    try:
+        if phase == "executing":
+            wait_for(marks / "Hà Nội", proc=proc)
+        else:  # as soon as a worker exists, while it starts its kernel and render child
+            deadline = time.monotonic() + 60
+            while not any("spawn_main" in " ".join(p.cmdline()) for p in _descendants(proc.pid)):
+                assert time.monotonic() < deadline and proc.poll() is None, "no worker started"
+                time.sleep(0.05)
+            time.sleep(0.5)
+        family = _descendants(proc.pid)
+        assert len(family) >= 2, [p.cmdline() for p in family]  # a worker and the resource tracker at least
+        os.kill(proc.pid, sig)
+        proc.wait(timeout=30)
+        deadline = time.monotonic() + 8
+        while _alive(family) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert _alive(family) == [], f"still running after the run died: {_alive(family)}"
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        for p in _descendants(proc.pid):
+            p.kill()
+
+
 # ---------------------------------------------------------------- a damaged manifest
 
 @pytest.fixture(scope="module")
@@ -195,7 +275,7 @@ def test_a_damaged_manifest_is_kept_rebuilt_and_the_run_goes_on(finished, tmp_pa
     for r in good["runs"]:
         for field in ("province_code", "slug", "year", "lang", "parameters", "inputs", "versions", "status"):
             assert rebuilt[r["key"]][field] == r[field], (r["key"], field)
-    assert rebuilt["2024/cao-bang/vi"]["outputs"] == {"ipynb": "2024/cao-bang/cao-bang-2024.vi.failed.ipynb"}
+    assert rebuilt["2024/cao-bang/vi"]["outputs"] == {"failed": "2024/cao-bang/cao-bang-2024.vi.failed.ipynb"}
     # the CLI says it once and carries on
     (out / "manifest.json").write_text("{", encoding="utf-8")
     res = CliRunner().invoke(main, ["run", "Sơn La", "Hà Nội", "--year", "2024", "--format", "ipynb",

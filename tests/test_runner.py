@@ -115,6 +115,11 @@ def test_unknown_province_is_an_error_with_suggestions(test_nb, tmp_path):
     (dict(), "PROVINCE"),
     (dict(provinces=("Sơn La",), all=True), "PROVINCE"),
     (dict(provinces=("Sơn La",), comparison_year=2024, year=2024), "comparison-year"),
+    # targets are checked against the year's league before any kernel starts (issue 24)
+    (dict(provinces=("Sơn La",), target="top:abc"), "target"),
+    (dict(provinces=("Sơn La",), target="999"), "target"),
+    (dict(provinces=("Sơn La",), target="top:62"), "target"),  # 61 ranked in 2024
+    (dict(provinces=("Hưng Yên",), units="2025", target="top:34", notebook=None), "target"),  # 33 of the 34 ranked in 2024
 ])
 def test_bad_parameters_are_rejected(test_nb, tmp_path, kw, parameter):
     with pytest.raises(ParameterError) as exc:
@@ -205,7 +210,8 @@ def test_a_failing_province_leaves_the_others_complete(first_run):
         assert any("image/png" in o.get("data", {}) for c in nb.cells if c.cell_type == "code" for o in c.outputs)
     failed = summary.failures[0]
     assert "RuntimeError: injected failure" in failed.error
-    kept = out / failed.outputs["ipynb"]
+    assert set(failed.outputs) == {"failed"}  # nothing good was published before: nothing is kept
+    kept = out / failed.outputs["failed"]
     assert kept.name == "cao-bang-2024.vi.failed.ipynb" and kept.is_file()
     assert not (out / "2024/cao-bang/cao-bang-2024.vi.ipynb").exists()
     assert "FAILED  2024/cao-bang/vi" in summary.text() and "skipped 2024/vinh-phuc/vi" in summary.text()

@@ -76,8 +76,10 @@ def test_bad_manifests_give_clear_errors(tmp_path):
     (tmp_path / "manifest.json").write_text(json.dumps({"schema": 1, "runs": [
         {"key": "2024/x/vi", "province_code": "P99", "slug": "x", "year": 2024, "lang": "vi", "status": "ok",
          "parameters": {}, "inputs": {}, "versions": {}, "outputs": {}}]}))
-    with pytest.raises(DataValidationError, match=r"2024/x/vi.*no executed notebook.*column outputs"):
-        build_site(tmp_path)
+    # a run whose notebook is gone is left out and named; the index lists the others (issue 24)
+    site = collect(tmp_path)
+    assert site.rows == [] and len(site.skipped) == 1
+    assert re.match(r"2024/x/vi: run '2024/x/vi' has no executed notebook", site.skipped[0])
     (tmp_path / "manifest.json").write_text("{not json")
     with pytest.raises(DataValidationError, match="not valid JSON"):
         build_site(tmp_path)
@@ -121,12 +123,39 @@ def test_site_reads_the_records_not_the_data(reports, monkeypatch, tmp_path):
     assert build_site(copy).read_text(encoding="utf-8") == (reports / "index.html").read_text(encoding="utf-8")
 
 
-def test_a_run_that_does_not_match_its_notebook_is_an_error(reports, tmp_path):
+def test_a_run_that_does_not_match_its_notebook_is_left_out_and_named(reports, tmp_path):
     import shutil
     copy = tmp_path / "reports"
     shutil.copytree(reports, copy)
     manifest = json.loads((copy / "manifest.json").read_text(encoding="utf-8"))
     manifest["runs"][0]["year"] = 2019
     (copy / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
-    with pytest.raises(DataValidationError, match=r"does not match its notebook's record \(P09 2024, province_briefing\)"):
-        collect(copy)
+    site = collect(copy)
+    assert len(site.rows) == len(manifest["runs"]) - 1 and len(site.skipped) == 1
+    assert "does not match its notebook's record (P09 2024, province_briefing)" in site.skipped[0]
+
+
+def test_site_lists_what_it_can_and_names_edited_or_cut_short_briefings(reports, tmp_path):
+    """Issue 24: a briefing edited after papi run published it (the manifest's SHA-256 differs) and a
+    notebook cut short are left out, each named with what to do; the index lists the others."""
+    import hashlib
+    import shutil
+    copy = tmp_path / "reports"
+    shutil.copytree(reports, copy)
+    manifest = json.loads((copy / "manifest.json").read_text(encoding="utf-8"))
+    for run in manifest["runs"]:
+        run["hashes"] = {k: hashlib.sha256((copy / v).read_bytes()).hexdigest() for k, v in run["outputs"].items()}
+    (copy / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    edited, cut = manifest["runs"][0], manifest["runs"][1]
+    path = copy / edited["outputs"]["ipynb"]
+    path.write_text(path.read_text(encoding="utf-8").replace('"rank": ', '"rank": 1, "was": '), encoding="utf-8")
+    path = copy / cut["outputs"]["ipynb"]
+    path.write_bytes(path.read_bytes()[:2000])
+    res = CliRunner().invoke(main, ["site", "--out", str(copy)])
+    assert res.exit_code == 0, res.output
+    assert f"({len(manifest['runs']) - 2} briefings)" in res.output
+    assert f"skipped {edited['key']}: {edited['outputs']['ipynb']} differs from what papi run published (damaged or " \
+           f"edited); run papi run again to repair it" in res.output
+    assert f"skipped {cut['key']}: " in res.output
+    html = (copy / "index.html").read_text(encoding="utf-8")
+    assert edited["outputs"]["html"] not in html and cut["outputs"]["html"] not in html

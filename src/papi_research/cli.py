@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 import click
@@ -37,6 +38,18 @@ class PapiGroup(click.Group):
         except KeyboardInterrupt:  # before a run started (a run reports its own interruption)
             click.echo("papi: interrupted", err=True)
             sys.exit(130)
+        except OSError as exc:  # a folder that cannot be read or written (read-only, full disk, gone)
+            where = f" {exc.filename}" if exc.filename else ""
+            click.echo(f"error: cannot read or write{where}: {exc.strerror or exc}", err=True)
+            sys.exit(2)
+        except (click.exceptions.Exit, click.ClickException, SystemExit):
+            raise
+        except Exception as exc:  # a bug: one line for the user, the traceback on request
+            if os.environ.get("PAPI_DEBUG"):
+                raise
+            click.echo(f"internal error: {type(exc).__name__}: {exc} — please report it (PAPI_DEBUG=1 shows the "
+                       f"traceback)", err=True)
+            sys.exit(70)
 
 
 @click.group(cls=PapiGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -240,6 +253,9 @@ def render_cmd(executed, formats, renderer):
               help="Output folder of `papi run` (holds manifest.json).")
 def site_cmd(out):
     """Build <out>/index.html: every briefing (province × year × language) with links, score, rank, group."""
-    from papi_research.render.site import build_site, collect
-    path = build_site(out)
-    click.echo(f"{path} ({len(collect(out).rows)} briefings)")
+    from papi_research.render.site import collect, write_site
+    site = collect(out)
+    path = write_site(site)
+    click.echo(f"{path} ({len(site.rows)} briefings)")
+    for line in site.skipped:  # what could not be listed, and why (the others are)
+        click.echo(f"skipped {line}", err=True)

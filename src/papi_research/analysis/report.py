@@ -7,6 +7,7 @@ from papi_research.data.codebook import comparability_notes
 from papi_research.data.i18n import fmt_num, t
 from papi_research.data.loader import PapiData
 from papi_research.data.paths import overrides
+from papi_research.data.values import integer, num
 
 
 def data_check_text(data: PapiData) -> str:
@@ -14,13 +15,19 @@ def data_check_text(data: PapiData) -> str:
              f"years: {data.years[0]}–{data.years[-1]} ({len(data.years)} years), "
              f"{len(data.provinces)} provinces, {len(data.panel)} sub-dimension scores", "",
              "year  regime  complete  partial  missing  ranked  groups (best/high/low/poor)  basis"]
+    differ: list[str] = []
     for y in data.years:
         ys = year_scores(data, y)
         st = ys.provinces["status"].value_counts()
         g = ys.group_counts()
         lines.append(f"{y}  {ys.regime.total_max:>6}  {st.get('complete', 0):>8}  {st.get('partial', 0):>7}  "
                      f"{st.get('missing', 0):>7}  {ys.n_ranked:>6}  "
-                     f"{g['best']}/{g['high_average']}/{g['low_average']}/{g['poor']:<22}  {ys.rule.basis}")
+                     f"{g['best']}/{g['high_average']}/{g['low_average']}/{g['poor']:<22}  {ys.rule.basis}"
+                     + (f" (PAPI published {ys.rule.official_counts})" if ys.rule.counts_differ else ""))
+        if ys.rule.counts_differ:
+            differ.append(f"{y}: the groups count {ys.rule.counts_differ} where PAPI published "
+                          f"{ys.rule.official_counts} (resources/reference/group_rules.csv), so the data differ from "
+                          f"what PAPI ranked; the groups are labelled computed")
     lines += ["", "Gaps (missing or partial province-years) and their official status:"]
     for y in data.years:
         ys = year_scores(data, y)
@@ -31,7 +38,7 @@ def data_check_text(data: PapiData) -> str:
     edited = overrides()
     lines += ["", "Edited reference tables and catalogue files in use (instead of the packaged ones):"]
     lines += [f"  - {path}" for path in edited] or ["  none"]
-    lines += ["", "OK: all files valid."]
+    lines += [""] + ([f"WARNING: {d}" for d in differ] or ["OK: all files valid."])
     return "\n".join(lines)
 
 
@@ -64,11 +71,13 @@ def scorecard_text(card: Scorecard, lang: str) -> str:
     lines.append("")
     dt = card.dimension_table()
     name_col = "short_vi" if lang == "vi" else "short_en"
-    lines.append(f"{'':3}{t('dimension', lang):<28}{t('score', lang):>8}{t('rank', lang):>10}"
+    lines.append(f"{'':3}{t('dimension', lang):<28}{t('score', lang):>16}{t('rank', lang):>10}"
                  f"{t('national_median', lang):>22}{t('national_best', lang):>22}")
-    for r in dt.to_dict("records"):
-        rank = "–" if r["rank"] is None else f"{r['rank']}/{r['n']}"
-        lines.append(f"{r['number']:<3}{r[name_col]:<28}{fmt_num(r['score'], lang):>8}{rank:>10}"
+    for r in dt.to_dict("records"):  # records turn a column of ranks with gaps into floats: back to integers
+        rank, score = integer(r["rank"]), num(r["score"])
+        shown = t("not_published", lang) if score is None else fmt_num(score, lang)
+        rank_text = "–" if rank is None else f"{rank}/{int(r['n'])}"
+        lines.append(f"{r['number']:<3}{r[name_col]:<28}{shown:>16}{rank_text:>10}"
                      f"{fmt_num(r['national_median'], lang):>22}{fmt_num(r['national_best'], lang):>22}")
     lines.append("")
     label = "label_vi" if lang == "vi" else "label_en"

@@ -16,7 +16,7 @@ Rules (``../shared/papi/README.md``):
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import numpy as np
@@ -49,6 +49,7 @@ class GroupRule:
     tie_rule: str  # "at_or_above" | "strictly_above"
     basis: str  # "official" | "computed"
     official_counts: str | None
+    counts_differ: str | None = None  # the computed counts, when they differ from the official ones
 
 
 @lru_cache(maxsize=1)
@@ -155,7 +156,18 @@ def _compute_year(data: PapiData, year: int) -> YearScores:
     status = np.where(n_present == regime.n_dimensions, "complete", np.where(n_any > 0, "partial", "missing"))
     total = dims.sum(axis=1, min_count=1).where(pd.Series(status, index=codes) == "complete")
     reg = {p.code: (p.region_en, p.region_vi) for p in data.provinces}
-    return assemble_year(year, struct, sub, dims, pd.Series(status, index=codes), total, reg)
+    return _checked_counts(assemble_year(year, struct, sub, dims, pd.Series(status, index=codes), total, reg))
+
+
+def _checked_counts(ys: "YearScores") -> "YearScores":
+    """The year's groups are PAPI's only if their counts are the ones PAPI published (``group_rules.csv``);
+    otherwise the data differ from what PAPI ranked, and the groups are labelled computed."""
+    rule = ys.rule
+    if rule.official_counts:
+        counts = "/".join(str(int((ys.provinces["group"] == g).sum())) for g in GROUPS)
+        if counts != rule.official_counts:
+            ys.rule = replace(rule, basis="computed", counts_differ=counts)
+    return ys
 
 
 def regional_ranks(total: pd.Series, region: pd.Series) -> tuple[pd.Series, pd.Series]:

@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from papi_research.analysis.scores import GROUPS, year_scores
+from papi_research.data.files import number_cell, read_table
 from papi_research.data.i18n import t
 from papi_research.data.loader import PapiData
 from papi_research.errors import DataValidationError
@@ -50,17 +51,11 @@ CI_COLUMNS = ("code", "Unweighted 95% CI Low", "Unweighted 95% CI High")
 @lru_cache(maxsize=4)
 def _read_ci(path: str, mtime: float) -> pd.Series:
     p = Path(path)
-    df = pd.read_csv(p, dtype=str, keep_default_na=False)
-    for col in CI_COLUMNS:
-        if col not in df.columns:
-            raise DataValidationError(f"required column {col!r} is missing", file=p, row=1, column=col)
+    df = read_table(p, CI_COLUMNS, whole_lines=True)  # encoding, separator, columns, fields per row
     out = {}
     for i, r in enumerate(df.to_dict("records"), start=2):
-        try:
-            lo, hi = float(r["Unweighted 95% CI Low"]), float(r["Unweighted 95% CI High"])
-        except ValueError:
-            raise DataValidationError("not a number", file=p, row=i, column="Unweighted 95% CI Low",
-                                      value=r["Unweighted 95% CI Low"]) from None
+        lo = number_cell(r["Unweighted 95% CI Low"], p, i, "Unweighted 95% CI Low")
+        hi = number_cell(r["Unweighted 95% CI High"], p, i, "Unweighted 95% CI High")
         if not hi > lo:
             raise DataValidationError("the interval's high end must exceed its low end", file=p, row=i,
                                       column="Unweighted 95% CI High", value=r["Unweighted 95% CI High"])

@@ -25,7 +25,6 @@ indexed by the new codes, so every table, rank and sentence built for the 63 wor
 
 from __future__ import annotations
 
-import csv
 import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,11 +35,12 @@ import pandas as pd
 from papi_research.analysis.scores import Scorecard, assemble_year, year_scores
 from papi_research.data.codebook import same_regime
 from papi_research.data.companion import _pick, load_companion
+from papi_research.data.files import read_rows
 from papi_research.data.i18n import fmt_num, t
 from papi_research.data.loader import PapiData
 from papi_research.data.paths import find_geo_dir, resource_file
 from papi_research.data.provinces import Province
-from papi_research.data.text import lookup_key, slugify
+from papi_research.data.text import lookup_key, mark_literal, slugify
 from papi_research.data.values import jsonable
 from papi_research.errors import DataValidationError, ParameterError, UnknownProvinceError
 
@@ -131,14 +131,11 @@ class UnitRegistry:
 
 
 def _read_csv(path: Path, required: tuple[str, ...]) -> list[dict]:
-    if not path.is_file():
-        raise DataValidationError("required file is missing", file=path)
-    with path.open(encoding="utf-8", newline="") as fh:
-        reader = csv.DictReader(fh)
-        for col in required:
-            if col not in (reader.fieldnames or []):
-                raise DataValidationError(f"required column {col!r} is missing", file=path, row=1, column=col)
-        return list(reader)
+    """The rows of a boundary-join table, through the data layer's checked reader; its names are text."""
+    _, rows = read_rows(path, required, whole_lines=True)
+    out = [r for _, r in rows]
+    mark_literal(*(r[k] for r in out for k in ("name_vi", "name_en") if k in r))
+    return out
 
 
 def load_units(data: PapiData, geo_dir: str | Path | None = None) -> UnitRegistry:

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING
 
 import mistune
 
+from papi_research.data.text import escape_literals, literal, md_escape
 from papi_research.errors import ParameterError
 
 if TYPE_CHECKING:  # pandas is imported where a table is made: a render process needs none
@@ -51,7 +52,23 @@ _TYPST_TONE = {"good": ('rgb("#e8f3ec")', 'rgb("#1e7a46")'),
                "neutral": ('rgb("#f1f3f6")', 'rgb("#5b6573")'),
                "bad": ('rgb("#fbeceb")', 'rgb("#b3261e")')}
 
-_markdown_to_html = mistune.create_markdown(escape=True, plugins=["strikethrough", "table"])
+class _TextOnlyLinks(mistune.HTMLRenderer):
+    """Briefings link to nothing and load nothing: a Markdown link is its text, an image its alt text
+    (the catalogue writes neither; this keeps anything that slips into a sentence inert)."""
+
+    def link(self, text: str, url: str, title: str | None = None) -> str:
+        return text
+
+    def image(self, text: str, url: str, title: str | None = None) -> str:
+        return text
+
+
+_to_html = mistune.create_markdown(escape=True, renderer=_TextOnlyLinks(escape=True),
+                                   plugins=["strikethrough", "table"])
+
+
+def _markdown_to_html(text: str) -> str:
+    return _to_html(text)
 
 
 @dataclass(frozen=True)
@@ -107,7 +124,10 @@ def typst_str(text: str) -> str:
 def _md_cell(text: object) -> str:
     """A table cell for a Pandoc pipe table: one line, pipes escaped."""
     s = "" if text is None or (isinstance(text, float) and math.isnan(text)) else str(text)
-    return s.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ").strip()
+    s = s.replace("\n", " ").strip()
+    if literal(s):  # a cell that is a data-derived string (a name, a label): all of it escaped
+        return md_escape(s)
+    return escape_literals(s.replace("\\", "\\\\").replace("|", "\\|"))
 
 
 def _check_text(value: object, parameter: str) -> str:
@@ -120,7 +140,7 @@ def _check_text(value: object, parameter: str) -> str:
 
 def md_bundle(text: str) -> Bundle:
     """A paragraph (or several) of Markdown; HTML is rendered in-process, raw HTML escaped."""
-    text = _check_text(text, "text").strip()
+    text = escape_literals(_check_text(text, "text").strip())
     return _bundle("md", '<div class="papi-md">' + _markdown_to_html(text) + "</div>", text, text)
 
 
@@ -251,7 +271,7 @@ def tiles(items: list[dict]) -> None:
 
 def callout_bundle(text: str, kind: str = "note") -> Bundle:
     """A boxed note or warning; ``text`` is Markdown."""
-    text = _check_text(text, "text").strip()
+    text = escape_literals(_check_text(text, "text").strip())
     if kind not in CALLOUT_KINDS:
         raise ParameterError("kind", f"must be one of {', '.join(CALLOUT_KINDS)}; got {kind!r}")
     html_text = (f'<div class="papi-callout papi-callout-{kind}" role="note">' + _markdown_to_html(text) + "</div>")

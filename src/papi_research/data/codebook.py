@@ -28,6 +28,7 @@ import pandas as pd
 from papi_research.data.files import read_table
 from papi_research.data.i18n import t
 from papi_research.data.paths import resource_file
+from papi_research.data.text import mark_literal
 from papi_research.errors import DataValidationError, ParameterError
 
 LABEL_COLUMNS = ("year", "dimension", "position", "official_label_en", "official_label_vi")
@@ -135,7 +136,7 @@ class Codebook:
 
     @classmethod
     def from_csv(cls, path: Path) -> "Codebook":
-        df = read_table(path, LABEL_COLUMNS)
+        df = read_table(path, LABEL_COLUMNS, whole_lines=True)
         for col in ("year", "dimension", "position"):
             bad = ~df[col].str.fullmatch(r"\d+")
             if bad.any():
@@ -157,6 +158,7 @@ class Codebook:
             i = int(dup.to_numpy().argmax())
             raise DataValidationError("duplicated year and position", file=path, row=i + 2,
                                       column="position", value=out["code"].iloc[i])
+        mark_literal(*out["label_en"], *out["label_vi"])  # labels are text, never markup
         return cls(out[["year", "dimension", "position", "code", "label_en", "label_vi"]], source=path)
 
     def _base_year(self, year: int) -> int:

@@ -1,7 +1,8 @@
 """Files: reading a CSV table whose columns are checked, and the project's one atomic writer.
 
-:func:`read_table` reads a CSV as text (no type guessing) and names the file and the first missing
-column when one is missing. Writing: a reader never sees half of a file.
+:func:`read_rows` reads a CSV as text (no type guessing) and refuses, by name, what is not a
+comma-separated UTF-8 table with the required columns and as many fields in each row as in its header;
+:func:`read_table` is the same as a DataFrame; :func:`number_cell` reads one score. Writing: a reader never sees half of a file.
 
 A file is written to a temporary name in its own folder, flushed to disk, given the mode any new
 file gets under the process's umask (``mkstemp`` alone gives 0600) and renamed into place; on any
@@ -18,17 +19,88 @@ from pathlib import Path
 from papi_research.errors import DataValidationError
 
 
-def read_table(path: Path, required: tuple[str, ...] | list[str]):
-    """The CSV at ``path`` as a pandas DataFrame of strings (empty cells stay ``""``); a missing file or
-    a missing required column is a :class:`~papi_research.errors.DataValidationError` naming it."""
-    import pandas as pd
+SEPARATORS = ((";", "semicolons"), ("\t", "tabs"), ("|", "vertical bars"))
+
+
+def read_rows(path: Path, required: tuple[str, ...] | list[str] = (),
+              whole_lines: bool = False) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+    """The CSV at ``path`` as its header and its rows (line number, column → text), every cell a string.
+
+    What cannot be read as the comma-separated UTF-8 table it must be is one
+    :class:`~papi_research.errors.DataValidationError` naming the file, the line and what to do: another
+    encoding (cp1258, UTF-16), another separator (semicolons, tabs), a missing required column (by name),
+    a column named twice, a row with more or fewer fields than the header (a row cut short, a stray
+    comma). A UTF-8 byte-order mark (Excel's "CSV UTF-8") is read and dropped. Empty lines are skipped.
+    With ``whole_lines`` the last row must end with a line end: a file cut in the middle of its last
+    number would otherwise read as another number.
+    """
+    import codecs
+    import csv
+    import io
     if not path.is_file():
         raise DataValidationError("required file is missing", file=path)
-    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    raw = path.read_bytes()
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise DataValidationError("the file is UTF-16 text; save it as CSV in UTF-8", file=path)
+    if raw.startswith(codecs.BOM_UTF8):
+        raw = raw[len(codecs.BOM_UTF8):]
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise DataValidationError(f"the file is not UTF-8 text (byte 0x{raw[exc.start]:02x} cannot be read; "
+                                  f"another encoding such as cp1258 or Windows-1252?); save it as CSV in UTF-8",
+                                  file=path, row=line) from None
+    if not text.strip():
+        raise DataValidationError("the file is empty (no header, no rows)", file=path)
+    if whole_lines and not text.endswith(("\n", "\r")):
+        raise DataValidationError("the file ends in the middle of a row (no line end after its last row): was it "
+                                  "cut short? Restore it, or end its last row with a line break",
+                                  file=path, row=text.count("\n") + 1)
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = [h.strip() for h in next(reader)]
+        rows = []
+        for row in reader:
+            if not row:
+                continue
+            rows.append((reader.line_num, row))
+    except csv.Error as exc:
+        raise DataValidationError(f"not a readable CSV file ({exc})", file=path, row=reader.line_num) from None
+    if len(header) == 1:
+        for sep, name in SEPARATORS:
+            if sep in header[0]:
+                raise DataValidationError(f"the columns are separated by {name} ({sep!r}), not commas; save the "
+                                          f"file as comma-separated CSV", file=path, row=1)
+    seen = set()
+    for col in header:
+        if col in seen:
+            raise DataValidationError("column named twice in the header", file=path, row=1, column=col)
+        seen.add(col)
     for col in required:
-        if col not in df.columns:
+        if col not in seen:
             raise DataValidationError(f"required column {col!r} is missing", file=path, row=1, column=col)
-    return df
+    out = []
+    for line, row in rows:
+        if len(row) != len(header):
+            what = "fewer" if len(row) < len(header) else "more"
+            raise DataValidationError(f"{len(row)} fields where the header has {len(header)} ({what} than the "
+                                      f"header: a row cut short, or a stray comma)", file=path, row=line)
+        out.append((line, dict(zip(header, row))))
+    return header, out
+
+
+def read_table(path: Path, required: tuple[str, ...] | list[str], whole_lines: bool = False):
+    """The CSV at ``path`` as a pandas DataFrame of strings (empty cells stay ``""``), read and checked by
+    :func:`read_rows` (encoding, separator, required columns, fields per row)."""
+    import pandas as pd
+    header, rows = read_rows(path, required, whole_lines)
+    return pd.DataFrame([r for _, r in rows], columns=header, dtype=object).astype(str) if rows else \
+        pd.DataFrame(columns=header, dtype=str)
+
+
+MISSING_MARKERS = frozenset({"na", "n/a", "n.a.", "nan", "null", "none", "-", "–", "—", "--", ".", "..", "?", "x",
+                             "#n/a", "missing"})
 
 
 def number_cell(cell: str, path: Path, row: int, column: str, allow_empty: bool = False) -> float:
@@ -36,10 +108,14 @@ def number_cell(cell: str, path: Path, row: int, column: str, allow_empty: bool 
     :class:`~papi_research.errors.DataValidationError` naming the file, row, column and value."""
     import math
     cell = cell.strip()
-    if cell == "" or cell.upper() == "NA":
+    if cell == "" or (allow_empty and cell.upper() == "NA"):
         if allow_empty:
             return math.nan
         raise DataValidationError("empty value", file=path, row=row, column=column, value=cell)
+    if cell.lower() in MISSING_MARKERS:
+        where = "leave the cell empty" if not allow_empty else "leave the cell empty (or write NA)"
+        raise DataValidationError(f"missing marker — {where} where no value was published", file=path,
+                                  row=row, column=column, value=cell)
     try:
         v = float(cell)
     except ValueError:

@@ -16,10 +16,11 @@ from pathlib import Path
 import pandas as pd
 
 from papi_research.data.codebook import Codebook, regime_of
-from papi_research.data.files import number_cell, read_table
+from papi_research.data.files import number_cell, read_rows, read_table
 from papi_research.data.hashing import PAPI_REQUIRED, YEAR_FILE, files_version, papi_files
 from papi_research.data.paths import find_papi_dir, resource_file
 from papi_research.data.provinces import ProvinceRegistry
+from papi_research.data.text import mark_literal
 from papi_research.errors import DataValidationError, ParameterError
 
 SUB_COLUMN = re.compile(r"^SC([1-8])([1-9])$")
@@ -90,20 +91,35 @@ def _gap_summaries() -> dict[tuple[int, str], tuple[str, str]]:
     return {(int(r["year"]), r["code"]): (r["summary_vi"], r["summary_en"]) for r in df.to_dict("records")}
 
 
-def _read_year(path: Path, year: int, codebook: Codebook, provinces: ProvinceRegistry) -> pd.DataFrame:
-    raw = pd.read_csv(path, dtype=str, keep_default_na=False)
-    if "Province" not in raw.columns:
-        raise DataValidationError("required column 'Province' is missing", file=path, row=1, column="Province")
-    for col in raw.columns:
+def _read_year(path: Path, year: int, codebook: Codebook, provinces: ProvinceRegistry,
+               gaps: pd.DataFrame) -> pd.DataFrame:
+    """One year's file, checked on its own (a bad file names itself): every cell, and every province.
+
+    Each of the 63 provinces has one row holding every dimension of the year, each dimension whole (all
+    its sub-dimensions or none); a missing, blank or partial row is accepted only where
+    ``missing_official_status.csv`` records that province-year (PAPI did not publish it).
+    """
+    header, rows = read_rows(path, ("Province",), whole_lines=True)
+    for col in header:
         if col != "Province" and not SUB_COLUMN.match(col):
             raise DataValidationError("unexpected column (expected Province, SC11 ... SC83)", file=path,
                                       row=1, column=col)
+    if not rows:
+        raise DataValidationError(f"the file has a header but no rows (expected one row per province, "
+                                  f"{len(provinces)})", file=path)
     struct = codebook.table(year)
     maxima = {code: float(hi) for code, hi in zip(struct["code"], struct["max"])}  # sub-dimension → its maximum
+    for code in maxima:
+        if code not in header:
+            raise DataValidationError(f"required column {code!r} is missing ({year} has "
+                                      f"{', '.join(maxima)})", file=path, row=1, column=code)
+    by_dim: dict[str, list[str]] = {}
+    for code in maxima:
+        by_dim.setdefault(code[2], []).append(code)
     seen: dict[str, int] = {}
     records = []
-    for i, row in enumerate(raw.itertuples(index=False), start=2):
-        rec = row._asdict()
+    incomplete: dict[str, str] = {}  # province code → what is missing, for rows PAPI must have published
+    for i, rec in rows:
         code = rec.pop("Province").strip()
         if code not in provinces:
             raise DataValidationError("unknown province code", file=path, row=i, column="Province", value=code)
@@ -111,6 +127,7 @@ def _read_year(path: Path, year: int, codebook: Codebook, provinces: ProvinceReg
             raise DataValidationError(f"province listed twice (first on row {seen[code]})", file=path,
                                       row=i, column="Province", value=code)
         seen[code] = i
+        present = set()
         for col, cell in rec.items():
             cell = cell.strip()
             if cell == "":
@@ -124,11 +141,34 @@ def _read_year(path: Path, year: int, codebook: Codebook, provinces: ProvinceReg
                 raise DataValidationError(f"score outside (0, {hi:.4g}] for {year}", file=path, row=i,
                                           column=col, value=cell)
             records.append((year, code, col, value))
+            present.add(col)
+        missing_dims = []
+        for dim, codes in by_dim.items():
+            got = [c for c in codes if c in present]
+            if got and len(got) < len(codes):
+                raise DataValidationError(f"dimension {dim} is given in part ({', '.join(got)} without "
+                                          f"{', '.join(c for c in codes if c not in present)}); PAPI publishes a "
+                                          f"dimension whole or not at all", file=path, row=i, column=codes[0])
+            if not got:
+                missing_dims.append(dim)
+        if missing_dims:
+            incomplete[code] = (f"row {i}: blank" if len(missing_dims) == len(by_dim)
+                                else f"row {i}: dimension {', '.join(missing_dims)} missing")
+    for p in provinces:
+        if p.code not in seen:
+            incomplete[p.code] = "no row"
+    recorded = set(gaps.loc[gaps["year"] == year, "code"]) if len(gaps) else set()
+    unexplained = [c for c in incomplete if c not in recorded]
+    if unexplained:
+        listed = "; ".join(f"{c} {provinces.lookup(c).name_vi} ({incomplete[c]})" for c in sorted(unexplained))
+        raise DataValidationError(f"{len(unexplained)} province(s) with no row, or a blank or partial one, and no "
+                                  f"official reason recorded — add each to missing_official_status.csv if PAPI did "
+                                  f"not publish it, or restore its scores: {listed}", file=path)
     return pd.DataFrame.from_records(records, columns=["year", "code", "subcode", "score"])
 
 
 def _read_gaps(path: Path, provinces: ProvinceRegistry) -> pd.DataFrame:
-    df = read_table(path, GAP_COLUMNS)
+    df = read_table(path, GAP_COLUMNS, whole_lines=True)
     rows = []
     for i, r in enumerate(df.to_dict("records"), start=2):
         if not r["year"].strip().isdigit():
@@ -138,7 +178,8 @@ def _read_gaps(path: Path, provinces: ProvinceRegistry) -> pd.DataFrame:
             if code not in provinces:
                 raise DataValidationError("unknown province code", file=path, row=i, column="code", value=code)
             rows.append({**r, "year": int(r["year"]), "code": code})
-    return pd.DataFrame(rows)
+        mark_literal(r["official_state"].strip(), r["reason_found"].strip())  # shown as text, never markup
+    return pd.DataFrame(rows, columns=list(df.columns))
 
 
 def load(data_dir: str | Path | None = None) -> PapiData:
@@ -152,19 +193,19 @@ def load(data_dir: str | Path | None = None) -> PapiData:
         raise DataValidationError("no yearly score files (2011.csv ...) found", file=directory)
     provinces = ProvinceRegistry.from_csv(directory / "provinces.csv")
     codebook = Codebook.from_csv(directory / "labels_official_2011_2019.csv")
+    gaps = _read_gaps(directory / "missing_official_status.csv", provinces)
     frames = []
     for year, path in year_files:
         try:
             regime_of(year)
         except ParameterError:
             raise DataValidationError("year before PAPI began (2011)", file=path) from None
-        frames.append(_read_year(path, year, codebook, provinces))
+        frames.append(_read_year(path, year, codebook, provinces, gaps))
     long = pd.concat(frames, ignore_index=True)
     labels = pd.concat([codebook.table(y) for y, _ in year_files], ignore_index=True)
     panel = long.merge(labels.rename(columns={"code": "subcode"}), on=["year", "subcode"], how="left")
     panel = panel[["year", "code", "dimension", "subcode", "position", "label_vi", "label_en", "max", "score"]]
     panel = panel.sort_values(["year", "code", "dimension", "position"]).reset_index(drop=True)
-    gaps = _read_gaps(directory / "missing_official_status.csv", provinces)
     files = papi_files(directory)
     return PapiData(directory=directory, panel=panel, codebook=codebook, provinces=provinces,
                     gaps=gaps, files=files)

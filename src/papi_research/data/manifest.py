@@ -6,7 +6,11 @@ through :func:`parse_manifest`, so they agree on what a valid manifest is::
 
     {"schema": 1, "runs": [{"key": "<year>/<slug>/<lang>", "province_code", "slug", "year", "lang",
       "parameters", "inputs", "versions", "status": "ok|cached|skipped|failed", "duration_s",
-      "outputs": {"ipynb", "html", "pdf"} (relative to <out>), "error", "reason"}]}
+      "outputs": {"ipynb", "html", "pdf", "failed"} (relative to <out>), "hashes": {output key → SHA-256},
+      "error", "reason"}]}
+
+A failed run's ``outputs`` name its kept executed notebook (``failed``: ``<stem>.failed.ipynb``) and the
+last good briefing, which stays published (``ipynb``, ``html``, ``pdf``, when there is one).
 """
 
 from __future__ import annotations
@@ -51,6 +55,7 @@ class RunRecord(RunIdentity):
     outputs: dict = field(default_factory=dict)
     error: str | None = None
     reason: str | None = None
+    hashes: dict = field(default_factory=dict)  # output key → SHA-256 of the file as published
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -114,7 +119,7 @@ def parse_manifest(path: Path) -> Manifest:
             if key not in entry:
                 raise DataValidationError(f"run {entry.get('key', i)!r} has no {key!r}", file=path, row=i, column=key)
         for key, kind in (("year", int), ("parameters", dict), ("inputs", dict), ("versions", dict),
-                          ("outputs", dict)):
+                          ("outputs", dict), ("hashes", dict)):
             if key in entry and not isinstance(entry[key], kind):
                 raise DataValidationError(f"run {entry['key']!r}: {key!r} must be a {kind.__name__}", file=path,
                                           row=i, column=key, value=entry[key])

@@ -12,8 +12,9 @@ import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from papi_research.data.files import read_rows
 from papi_research.data.paths import resource_file
-from papi_research.data.text import lookup_key, slugify
+from papi_research.data.text import lookup_key, mark_literal, slugify
 from papi_research.errors import DataValidationError, UnknownProvinceError
 
 REQUIRED_COLUMNS = ("code", "name_en", "name_vi", "gso_code", "region_en", "region_vi")
@@ -62,6 +63,7 @@ class ProvinceRegistry:
         self._by_code = {p.code: p for p in provinces}
         self._keys: dict[str, Province] = {}
         for p in provinces:
+            mark_literal(p.name_vi, p.name_en, p.region_vi, p.region_en, *p.aliases)  # text, never markup
             for alias in (p.code, p.name_vi, p.name_en, p.slug, *p.aliases):
                 self._keys.setdefault(lookup_key(alias), p)
             self._keys.setdefault("gso" + p.gso_code.lstrip("0"), p)
@@ -71,33 +73,34 @@ class ProvinceRegistry:
         if not path.is_file():
             raise DataValidationError("required file is missing", file=path)
         merger = _read_merger()
-        with path.open(encoding="utf-8", newline="") as fh:
-            reader = csv.DictReader(fh)
-            missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
-            if missing:
-                raise DataValidationError(f"required column {missing[0]!r} is missing", file=path,
-                                          row=1, column=missing[0])
-            provinces, seen = [], set()
-            for i, row in enumerate(reader, start=2):
-                code = (row["code"] or "").strip()
-                if not (len(code) == 3 and code[0] == "P" and code[1:].isdigit()):
-                    raise DataValidationError("province code must look like P01...P63", file=path,
-                                              row=i, column="code", value=code)
-                if code in seen:
-                    raise DataValidationError("duplicated province code", file=path, row=i,
-                                              column="code", value=code)
-                seen.add(code)
-                for col in REQUIRED_COLUMNS:
-                    if not (row[col] or "").strip():
-                        raise DataValidationError("empty value", file=path, row=i, column=col, value=row[col])
-                aliases = tuple(v for k in ("papi_excel_name_en", "name_vi_gso_yearbook", "name_vi_vietnamcode")
-                                if (v := (row.get(k) or "").strip()))
-                m = merger.get(code, (None, None))
-                provinces.append(Province(
-                    code=code, name_vi=row["name_vi"].strip(), name_en=row["name_en"].strip(),
-                    slug=slugify(row["name_en"]), gso_code=row["gso_code"].strip(),
-                    region_vi=row["region_vi"].strip(), region_en=row["region_en"].strip(),
-                    merged_into_vi=m[0], merged_into_en=m[1], aliases=aliases))
+        _, rows = read_rows(path, REQUIRED_COLUMNS, whole_lines=True)
+        provinces: list[Province] = []
+        first: dict[tuple[str, str], int] = {}  # (what, key) → the row that had it first
+        for i, row in rows:
+            code = (row["code"] or "").strip()
+            if not (len(code) == 3 and code[0] == "P" and code[1:].isdigit()):
+                raise DataValidationError("province code must look like P01...P63", file=path,
+                                          row=i, column="code", value=code)
+            for col in REQUIRED_COLUMNS:
+                if not (row[col] or "").strip():
+                    raise DataValidationError("empty value", file=path, row=i, column=col, value=row[col])
+            # two provinces with one code, name or slug would share a briefing (one overwriting the other)
+            for what, column, key in (("code", "code", code), ("Vietnamese name", "name_vi", lookup_key(row["name_vi"])),
+                                      ("English name", "name_en", lookup_key(row["name_en"])),
+                                      ("slug", "name_en", slugify(row["name_en"])),
+                                      ("GSO code", "gso_code", row["gso_code"].strip())):
+                if (what, key) in first:
+                    raise DataValidationError(f"duplicated province {what} (first on row {first[(what, key)]})",
+                                              file=path, row=i, column=column, value=row[column].strip())
+                first[(what, key)] = i
+            aliases = tuple(v for k in ("papi_excel_name_en", "name_vi_gso_yearbook", "name_vi_vietnamcode")
+                            if (v := (row.get(k) or "").strip()))
+            m = merger.get(code, (None, None))
+            provinces.append(Province(
+                code=code, name_vi=row["name_vi"].strip(), name_en=row["name_en"].strip(),
+                slug=slugify(row["name_en"]), gso_code=row["gso_code"].strip(),
+                region_vi=row["region_vi"].strip(), region_en=row["region_en"].strip(),
+                merged_into_vi=m[0], merged_into_en=m[1], aliases=aliases))
         return cls(provinces)
 
     def __iter__(self):

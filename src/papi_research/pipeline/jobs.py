@@ -254,6 +254,21 @@ def stop_worker(signum: int | None = None, frame=None) -> None:
     os._exit(128 + (signum or 15))
 
 
+EXIT_GRACE_S = 2.0
+"""How long a worker whose parent died may spend stopping its kernels before it exits regardless."""
+
+
 def exit_with_parent() -> None:
-    """Stop this worker (kernels included) as soon as its parent process is gone."""
-    watch_parent(lambda: stop_worker(15))
+    """Stop this worker (kernels and render child included) as soon as its parent process is gone,
+    whatever the worker is doing: the clean stop runs in the watching thread, and a timer ends the
+    process after :data:`EXIT_GRACE_S` if that stop waits on something the busy main thread holds (a
+    kernel starting during warm-up)."""
+    import threading
+
+    def parent_gone() -> None:
+        timer = threading.Timer(EXIT_GRACE_S, os._exit, (128 + 15,))
+        timer.daemon = True
+        timer.start()
+        kill_render_process()
+        stop_worker(15)
+    watch_parent(parent_gone)

@@ -296,7 +296,12 @@ def abandon_kernels() -> None:
                     clean()
                 except Exception:  # noqa: BLE001 - best effort on the way out
                     pass
-    with _SERVICES_LOCK:
-        _SERVICES.clear()
+    # not a plain `with`: the thread that holds the lock may be this one (a signal handler that
+    # interrupted a kernel start) or a busy main thread, and a process on its way out must not wait
+    if _SERVICES_LOCK.acquire(timeout=1.0):
+        try:
+            _SERVICES.clear()
+        finally:
+            _SERVICES_LOCK.release()
         _PLAIN.clear()
 

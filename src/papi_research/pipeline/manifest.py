@@ -150,7 +150,8 @@ RUN_IN_NOTEBOOK = "papi"  # nb.metadata["papi"]["run"]: the manifest fields know
 
 
 def record_from_notebook(out_dir: Path, rel: str) -> RunRecord | None:
-    """The run record an executed notebook carries (``None`` when it carries none or is unreadable)."""
+    """The run record an executed notebook carries (``None`` when it carries none or is unreadable, e.g.
+    cut short). The files found beside it are hashed as they are now."""
     path = out_dir / rel
     try:
         meta = json.loads(path.read_text(encoding="utf-8")).get("metadata", {})
@@ -159,16 +160,18 @@ def record_from_notebook(out_dir: Path, rel: str) -> RunRecord | None:
         return None
     failed = rel.endswith(".failed.ipynb")
     stem = path.name[:-len(".failed.ipynb")] if failed else path.stem
-    outputs = {"ipynb": rel}
+    outputs = {"failed": rel} if failed else {"ipynb": rel}
     if not failed:
         outputs.update({fmt: f"{Path(rel).parent.as_posix()}/{stem}.{fmt}" for fmt in ("html", "pdf")
                         if (path.parent / f"{stem}.{fmt}").is_file()})
     try:
+        hashes = {k: sha256_file(out_dir / v) for k, v in outputs.items()}
         return RunRecord.from_dict({**run, "status": "failed" if failed else "ok", "outputs": outputs,
+                                    "hashes": hashes,
                                     "error": "failed; the reason was in the damaged manifest, the kept notebook "
                                              "shows it" if failed else None,
                                     "reason": "rebuilt from the executed notebook"})
-    except (TypeError, ValueError):
+    except (OSError, TypeError, ValueError):
         return None
 
 
@@ -241,8 +244,36 @@ def update_manifest(out_dir: Path, records: list[RunRecord], warn: Callable[[str
 
 
 def is_cache_hit(previous: RunRecord | None, inputs: dict, out_dir: Path, formats: tuple[str, ...]) -> bool:
-    """True when a previous successful run had exactly these inputs and its outputs are all still there."""
+    """True when a previous successful run had exactly these inputs and its outputs are all still there,
+    byte for byte as published (:func:`damaged_outputs`)."""
     if previous is None or previous.status not in ("ok", "cached") or previous.inputs != inputs:
         return False
-    wanted = ("ipynb", *formats)
-    return all(previous.outputs.get(k) and (out_dir / previous.outputs[k]).is_file() for k in wanted)
+    return not damaged_outputs(previous, out_dir, ("ipynb", *formats))
+
+
+def damaged_outputs(previous: RunRecord, out_dir: Path, wanted: tuple[str, ...]) -> list[str]:
+    """The outputs of ``previous`` among ``wanted`` that are missing, or differ from the SHA-256 the
+    manifest recorded when they were published (damaged, cut short or edited), each with what is wrong;
+    an output without a recorded hash counts as damaged (nothing vouches for it)."""
+    bad = []
+    for key in wanted:
+        rel = previous.outputs.get(key)
+        if not rel or not (out_dir / rel).is_file():
+            bad.append(f"{rel or key} is missing")
+        elif not previous.hashes.get(key):
+            bad.append(f"{rel} has no hash in the manifest")
+        elif sha256_file(out_dir / rel) != previous.hashes[key]:
+            bad.append(f"{rel} differs from what was published (damaged or edited)")
+    return bad
+
+
+def cache_action(previous: RunRecord | None, inputs: dict, out_dir: Path, formats: tuple[str, ...],
+                 force: bool) -> tuple[str, str | None]:
+    """``("cached", None)`` for a cache hit, else ``("run", why)``: ``why`` says when the only reason
+    to run again is that the published files are damaged or were edited (the run repairs them)."""
+    if force or previous is None or previous.status not in ("ok", "cached") or previous.inputs != inputs:
+        return "run", None
+    bad = damaged_outputs(previous, out_dir, ("ipynb", *formats))
+    if not bad:
+        return "cached", None
+    return "run", "run again to repair it: " + "; ".join(bad)

@@ -26,7 +26,7 @@ from papi_research.data.paths import find_companion_dir, project_dir
 from papi_research.errors import PapiError, ParameterError
 from papi_research.pipeline.jobs import JobSpec
 from papi_research.pipeline.kernel import WarmSpec
-from papi_research.pipeline.manifest import (companion_hash, is_cache_hit, library_versions, read_manifest,
+from papi_research.pipeline.manifest import (cache_action, companion_hash, library_versions, read_manifest,
                                              record_from_notebook, sha256_json, source_hash)
 
 # The notebook's parameters cell holds exactly these names (contract with notebooks/province_briefing.ipynb).
@@ -217,7 +217,15 @@ def plan_run(options: RunOptions, log: Callable[[str], None] | None = None) -> P
     out_dir = Path(options.out) if options.out else default_out()
     out_dir = out_dir.resolve()
     check_writable(out_dir)
-    statuses = year_scores(data, year).provinces["status"]
+    ys = year_scores(data, year)
+    statuses = ys.provinces["status"]
+    if not options.national:  # the target, as each job's notebook will read it (the 34 rank among themselves)
+        from papi_research.analysis.targets import parse_target
+        if options.units == "2025":
+            from papi_research.analysis.units import unit_year_scores
+            parse_target(options.target, unit_year_scores(data, year).ys)
+        else:
+            parse_target(options.target, ys)
     previous = read_manifest(out_dir, **({"warn": log} if log else {})) if out_dir.is_dir() else None
     base_inputs = {
         "notebook": sha256_file(notebook),
@@ -258,9 +266,9 @@ def plan_run(options: RunOptions, log: Callable[[str], None] | None = None) -> P
             if status == "missing":
                 job.action = "skipped"
                 job.reason = data.gap_reason(year, p.code) or "not published (no official reason recorded)"
-            elif not options.force and is_cache_hit(prev, inputs, out_dir, formats):
-                job.action = "cached"
-            elif warm_province is None and status == "complete":
+            else:
+                job.action, job.reason = cache_action(prev, inputs, out_dir, formats, options.force)
+            if job.action == "run" and warm_province is None and status == "complete":
                 warm_province = p.name_vi
             planned.append(job)
     n_run = sum(j.action == "run" for j in planned)

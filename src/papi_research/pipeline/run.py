@@ -88,9 +88,10 @@ class RunSummary:
             if r.status == "skipped":
                 lines.append(f"  skipped {r.key}: {r.reason}")
         for r in self.failures:
-            debug = r.outputs.get("ipynb")
-            lines.append(f"  FAILED  {r.key}: {r.error}" + (f" (notebook kept: {self.plan.out_dir / debug})"
-                                                              if debug else ""))
+            debug, kept = r.outputs.get("failed"), r.outputs.get("ipynb")
+            lines.append(f"  FAILED  {r.key}: {r.error}"
+                         + (f" (notebook kept: {self.plan.out_dir / debug})" if debug else "")
+                         + ("; the last good briefing stays published" if kept else ""))
         lines.append(f"manifest: {self.manifest}")
         return "\n".join(lines)
 
@@ -206,7 +207,7 @@ def execute_plan(plan: Plan, progress: bool | None = None,
     be written (full disk) stops the run the same way, with ``stopped`` saying why.
     """
     from papi_research.pipeline.executors import DaskExecutor, Interrupted, get_executor
-    from papi_research.pipeline.transfer import PublishError, build_bundle, publish
+    from papi_research.pipeline.transfer import PublishError, Published, build_bundle, publish
     t0 = time.perf_counter()
     out_dir = plan.out_dir
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -225,7 +226,10 @@ def execute_plan(plan: Plan, progress: bool | None = None,
                 records[j.key] = j.record("skipped", duration_s=0.0, reason=j.reason)
             elif j.action == "cached":
                 records[j.key] = j.record("cached", duration_s=0.0, outputs=dict(j.previous.outputs),
+                                          hashes=dict(j.previous.hashes),
                                           reason="inputs unchanged since the last successful run")
+            elif j.reason:  # a cache hit but for its files: damaged or edited since they were published
+                echo(f"papi run: {j.key}: {j.reason}")
         bar = _Progress(len(to_run), progress, echo)
         gen = stage = None
         try:
@@ -248,14 +252,16 @@ def execute_plan(plan: Plan, progress: bool | None = None,
                     job = by_key[res.key]
                     with _HoldInterrupt() as hold:
                         try:
-                            outputs = publish(out_dir, staging, job.spec, res)
+                            done = publish(out_dir, staging, job.spec, res, _current(job, res.status))
                         except PublishError as exc:
-                            res.status, res.error, outputs = "failed", str(exc), {}
+                            res.status, res.error = "failed", str(exc)
+                            done = Published(*_kept(job, out_dir))
                         res.files = {}  # published: do not keep the bytes
-                        if res.status == "ok":
-                            rec = job.record("ok", duration_s=res.duration_s, outputs=outputs)
-                        else:
-                            rec = job.record("failed", duration_s=res.duration_s, outputs=outputs, error=res.error)
+                        for rel in done.removed:
+                            echo(f"papi run: {job.key}: removed {rel} (not asked for this time, and made from "
+                                 f"other inputs than the new briefing)")
+                        rec = job.record(res.status, duration_s=res.duration_s, outputs=done.outputs,
+                                         hashes=done.hashes, error=res.error if res.status != "ok" else None)
                         records[res.key] = rec
                         _record(out_dir, [rec], echo)
                         results.append(res)
@@ -284,6 +290,34 @@ def execute_plan(plan: Plan, progress: bool | None = None,
     summary.records = [records[j.key] for j in plan.jobs if j.key in records]
     summary.duration_s = time.perf_counter() - t0
     return summary
+
+
+def _current(job, status: str) -> dict[str, str]:
+    """What the job's last good files hash to, for :func:`transfer.publish`: after a success, the formats
+    made from the same inputs (all but the formats asked for), which stay published; after a failure,
+    every file of the last good set (it stays published, and the manifest keeps vouching for it)."""
+    prev = job.previous
+    if prev is None or not prev.hashes:
+        return {}
+    if status != "ok":
+        return {k: v for k, v in prev.hashes.items() if k in ("ipynb", "html", "pdf")}
+    if prev.status not in ("ok", "cached"):
+        return {}
+    same = ({k: v for k, v in prev.inputs.items() if k != "render"}
+            == {k: v for k, v in job.inputs.items() if k != "render"})
+    return {k: v for k, v in prev.hashes.items() if k in ("html", "pdf")} if same else {}
+
+
+def _kept(job, out_dir: Path) -> tuple[dict[str, str], dict[str, str]]:
+    """The outputs and hashes of a job whose new files could not be written: its last good set, as it is."""
+    outputs, hashes, current = {}, {}, _current(job, "failed")
+    for fmt in ("ipynb", "html", "pdf"):
+        rel = f"{job.spec.rel_dir}/{job.spec.stem}.{fmt}"
+        if (out_dir / rel).is_file():
+            outputs[fmt] = rel
+            if fmt in current:
+                hashes[fmt] = current[fmt]
+    return outputs, hashes
 
 
 class _ManifestWriteError(Exception):

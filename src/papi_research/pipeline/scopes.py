@@ -88,7 +88,7 @@ def scoped_jobs(options, data, year: int, notebook: Path, out_dir: Path, base_in
                 data_dir_param: str | None, nb_label: str, formats: tuple[str, ...], previous, langs) -> list:
     """The planned jobs of a ``--units 2025`` or ``--national`` run (cache decided as for provinces)."""
     from papi_research.analysis.scores import year_scores
-    from papi_research.pipeline.manifest import is_cache_hit, sha256_json
+    from papi_research.pipeline.manifest import cache_action, sha256_json
     from papi_research.pipeline.plan import PlannedJob
 
     if options.national:
@@ -118,7 +118,6 @@ def scoped_jobs(options, data, year: int, notebook: Path, out_dir: Path, base_in
             prev = previous.get(key) if previous else None
             job = PlannedJob(key=key, action="run", province_code=code, slug=slug, year=year, lang=lang,
                              parameters=params, inputs=inputs, versions=versions, spec=spec, previous=prev)
-            if not options.force and is_cache_hit(prev, inputs, out_dir, formats):
-                job.action = "cached"
+            job.action, job.reason = cache_action(prev, inputs, out_dir, formats, options.force)
             planned.append(job)
     return planned

@@ -6,7 +6,8 @@ hash the cache key uses) and the worker checks those hashes, and that its own co
 the client's, before it runs anything (:func:`materialise`). The worker hands back the executed
 notebook and the rendered files as bytes (``JobResult.files``); only the client writes into the
 output folder (:func:`publish`): each file goes to a staging folder first and is renamed into place
-when every file of the job was written, so a job publishes all of its files or none of them.
+when every file of the job was written, so a job publishes all of its files or none of them; and a
+briefing is replaced only by a complete new set, never deleted by a job that failed.
 """
 
 from __future__ import annotations
@@ -153,18 +154,33 @@ class PublishError(PapiError):
     """A job's files could not be written into the output folder (nothing of the job was published)."""
 
 
-def publish(out_dir: Path, staging: Path, spec: JobSpec, result: JobResult) -> dict[str, str]:
-    """Write ``result.files`` into ``<out>/<year>/<slug>/``; return the outputs (paths relative to ``out_dir``).
+@dataclass
+class Published:
+    """What :func:`publish` did: the outputs the manifest records (paths relative to the output folder),
+    the SHA-256 of each (so a later run can tell a damaged or edited file), and the files it removed."""
 
-    A successful job replaces the notebook and each requested format and removes a stale
-    ``.failed.ipynb`` and any format not asked for; a failed job keeps its executed notebook as
-    ``<stem>.failed.ipynb`` and removes the job's earlier briefings (nothing stale stays published).
-    Files are written into ``staging`` first (same file system) and renamed into place once all
-    were written; a write error (disk full, permissions) raises :class:`PublishError` and leaves the
-    output folder as it was.
+    outputs: dict[str, str]
+    hashes: dict[str, str]
+    removed: list[str] = field(default_factory=list)
+
+
+def publish(out_dir: Path, staging: Path, spec: JobSpec, result: JobResult,
+            current: dict[str, str] | None = None) -> Published:
+    """Write ``result.files`` into ``<out>/<year>/<slug>/``: publish by replacement, never by deletion.
+
+    A successful job replaces the notebook and each requested format with its new files and removes a
+    stale ``.failed.ipynb``. A format not asked for this time is kept while it is *current* (``current``:
+    format → its SHA-256, the formats the caller knows were made from the same inputs) and removed
+    otherwise, and the removal is reported in ``removed``. A failed job leaves the last good set of files
+    in place and writes its executed notebook (when there is one) beside them as
+    ``<stem>.failed.ipynb``; its outputs name both (``failed`` and the kept ``ipynb``, ``html``, ``pdf``).
+    Files are written into ``staging`` first (same file system) and renamed into place once all were
+    written; a write error (disk full, permissions) raises :class:`PublishError` and leaves the output
+    folder as it was.
     """
     final_dir = out_dir / spec.rel_dir
-    names = ({fmt: f"{spec.stem}.{fmt}" for fmt in ("ipynb", *spec.formats)} if result.status == "ok"
+    ok = result.status == "ok"
+    names = ({fmt: f"{spec.stem}.{fmt}" for fmt in ("ipynb", *spec.formats)} if ok
              else {"failed.ipynb": f"{spec.stem}.failed.ipynb"} if "failed.ipynb" in result.files else {})
     staged: dict[str, Path] = {}
     try:
@@ -178,11 +194,29 @@ def publish(out_dir: Path, staging: Path, spec: JobSpec, result: JobResult) -> d
                            f"nothing of it was published") from None
     for key, name in names.items():  # notebook first: a briefing never appears without its record
         os.replace(staged[key], final_dir / name)
-    if result.status == "ok":
-        for fmt in {"html", "pdf"} - set(spec.formats):  # a format not asked for is not left stale
-            (final_dir / f"{spec.stem}.{fmt}").unlink(missing_ok=True)
+    rel = spec.rel_dir
+    if ok:
+        outputs = spec.outputs()
+        hashes = {fmt: hashlib.sha256(result.files[fmt]).hexdigest() for fmt in outputs}
+        removed = []
+        for fmt in sorted({"html", "pdf"} - set(spec.formats)):
+            path = final_dir / f"{spec.stem}.{fmt}"
+            if not path.is_file():
+                continue
+            if current and fmt in current and sha256_file(path) == current[fmt]:
+                outputs[fmt], hashes[fmt] = f"{rel}/{path.name}", current[fmt]  # still current: kept
+            else:
+                path.unlink(missing_ok=True)
+                removed.append(f"{rel}/{path.name}")
         (final_dir / f"{spec.stem}.failed.ipynb").unlink(missing_ok=True)
-        return spec.outputs()
-    for fmt in ("ipynb", "html", "pdf"):
-        (final_dir / f"{spec.stem}.{fmt}").unlink(missing_ok=True)
-    return {"ipynb": f"{spec.rel_dir}/{names['failed.ipynb']}"} if names else {}
+        return Published(outputs=outputs, hashes=hashes, removed=removed)
+    outputs, hashes = {}, {}
+    if names:
+        outputs["failed"] = f"{rel}/{names['failed.ipynb']}"
+        hashes["failed"] = hashlib.sha256(result.files["failed.ipynb"]).hexdigest()
+    for fmt in ("ipynb", "html", "pdf"):  # the last good set stays published
+        if (final_dir / f"{spec.stem}.{fmt}").is_file():
+            outputs[fmt] = f"{rel}/{spec.stem}.{fmt}"
+            if current and fmt in current:
+                hashes[fmt] = current[fmt]
+    return Published(outputs=outputs, hashes=hashes)

@@ -194,8 +194,8 @@ class _Writer:
             return "#strike[" + self.inline(tok["children"]) + "]"
         if kind == "codespan":
             return "#raw(" + typst_str(tok["raw"]) + ")"
-        if kind == "link":
-            return f"#link({typst_str(tok['attrs']['url'])})[" + self.inline(tok["children"]) + "]"
+        if kind == "link":  # a briefing links to nothing (display._TextOnlyLinks): the link's text
+            return self.inline(tok["children"])
         if kind == "image":
             return self.inline(tok.get("children", []))  # no image file in the PDF: its alt text
         if kind == "softbreak":

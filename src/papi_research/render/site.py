@@ -69,9 +69,10 @@ class Site:
     rows: list[SiteRow]
     out_dir: Path
     maps: list[dict] = field(default_factory=list)  # the national briefing's maps (:func:`site_maps`)
+    skipped: list[str] = field(default_factory=list)  # briefings left out, each with why (damaged, edited)
 
     def to_dict(self) -> dict:
-        return {"out_dir": str(self.out_dir), "rows": [r.to_dict() for r in self.rows]}
+        return {"out_dir": str(self.out_dir), "rows": [r.to_dict() for r in self.rows], "skipped": self.skipped}
 
 
 def _link(out_dir: Path, rel: object) -> str | None:
@@ -116,39 +117,70 @@ def collect(out_dir: Path | str) -> Site:
     manifest = read_manifest(out_dir)  # strict: one error naming the file, run and field
     rows: list[SiteRow] = []
     national: dict[tuple[int, str], object] = {}  # (year, lang) → executed national notebook (its maps)
+    skipped: list[str] = []
     for i, record in enumerate(manifest.runs.values()):  # in the file's order: i is the run's row
         run = record.to_dict()
         if run["status"] not in SHOWN_STATUSES:
             continue
-        rec, nb = _record(out_dir, run, i)
-        kind = RECORD_KINDS[rec["kind"]] if rec else site_kind(run)
-        if rec is not None and (rec["province"]["code"] != run.get("province_code", rec["province"]["code"])
-                                or int(rec["year"]) != int(run["year"]) or kind != site_kind(run)):
-            raise DataValidationError(f"run {run['key']!r} does not match its notebook's record "
-                                      f"({rec['province']['code']} {rec['year']}, {rec['kind']})",
-                                      file=out_dir / "manifest.json", row=i, column="province_code")
-        p = rec["province"] if rec else {"code": str(run.get("province_code") or ""), "slug": str(run["slug"]),
-                                          "name_vi": str((run.get("parameters") or {}).get("province") or run["slug"]),
-                                          "region_vi": "", "region_en": ""}
-        p.setdefault("name_en", p["name_vi"])
-        outputs = run.get("outputs") or {}
-        total = rec["total"] if rec else None
-        complete = total is not None
-        rows.append(SiteRow(
-            key=str(run["key"]), code=p["code"], slug=p["slug"], name_vi=p["name_vi"], name_en=p["name_en"],
-            region_vi=p.get("region_vi", ""), region_en=p.get("region_en", ""), year=int(run["year"]),
-            lang=run["lang"], status=run["status"], total=total,
-            total_max=rec["total_max"] if complete else None,
-            total_vi=fmt_num(total, "vi"), total_en=fmt_num(total, "en"),
-            rank=rec["rank"] if rec else None, n_ranked=rec["n_ranked"] if complete else None,
-            group=rec["group"] if rec else None,
-            html=_link(out_dir, outputs.get("html")), pdf=_link(out_dir, outputs.get("pdf")),
-            search=" ".join(sorted({fold(p["name_vi"]), fold(p["name_en"]), p["slug"], p["code"].lower()}
-                                   | ({kind} if kind != "province" else set()))), kind=kind))
-        if kind == "national" and nb is not None and run["status"] != "failed":
+        changed = _changed_since_published(out_dir, run)
+        if changed:
+            skipped.append(f"{run['key']}: {changed}")
+            continue
+        try:
+            row, nb = _row(out_dir, run, i)
+        except DataValidationError as exc:  # one damaged briefing does not take the index down
+            skipped.append(f"{run['key']}: {exc.reason}")
+            continue
+        except (KeyError, TypeError, ValueError) as exc:  # a record that is not what papi run writes
+            skipped.append(f"{run['key']}: its notebook's record is damaged ({type(exc).__name__}: {exc}); "
+                           f"run papi run again to repair it")
+            continue
+        rows.append(row)
+        if row.kind == "national" and nb is not None and run["status"] != "failed":
             national[(int(run["year"]), run["lang"])] = nb
     rows.sort(key=lambda r: (-r.year, r.rank if r.rank is not None else 10**6, fold(r.name_vi), LANGS.index(r.lang)))
-    return Site(rows=rows, out_dir=out_dir, maps=site_maps(national))
+    return Site(rows=rows, out_dir=out_dir, maps=site_maps(national), skipped=skipped)
+
+
+def _changed_since_published(out_dir: Path, run: dict) -> str | None:
+    """Why a run's files cannot be shown as published: one differs from the SHA-256 the manifest recorded
+    (damaged, cut short or edited by hand). None when they match, or the manifest recorded no hashes."""
+    from papi_research.data.hashing import sha256_file
+    hashes = run.get("hashes") or {}
+    for key in ("ipynb", "html", "pdf"):
+        rel = (run.get("outputs") or {}).get(key)
+        if rel and hashes.get(key) and (out_dir / rel).is_file() and sha256_file(out_dir / rel) != hashes[key]:
+            return f"{rel} differs from what papi run published (damaged or edited); run papi run again to repair it"
+    return None
+
+
+def _row(out_dir: Path, run: dict, i: int) -> tuple[SiteRow, object]:
+    """One run's index row, and its executed notebook."""
+    rec, nb = _record(out_dir, run, i)
+    kind = RECORD_KINDS[rec["kind"]] if rec else site_kind(run)
+    if rec is not None and (rec["province"]["code"] != run.get("province_code", rec["province"]["code"])
+                            or int(rec["year"]) != int(run["year"]) or kind != site_kind(run)):
+        raise DataValidationError(f"run {run['key']!r} does not match its notebook's record "
+                                  f"({rec['province']['code']} {rec['year']}, {rec['kind']})",
+                                  file=out_dir / "manifest.json", row=i, column="province_code")
+    p = rec["province"] if rec else {"code": str(run.get("province_code") or ""), "slug": str(run["slug"]),
+                                      "name_vi": str((run.get("parameters") or {}).get("province") or run["slug"]),
+                                      "region_vi": "", "region_en": ""}
+    p.setdefault("name_en", p["name_vi"])
+    outputs = run.get("outputs") or {}
+    total = rec["total"] if rec else None
+    complete = total is not None
+    return SiteRow(
+        key=str(run["key"]), code=p["code"], slug=p["slug"], name_vi=p["name_vi"], name_en=p["name_en"],
+        region_vi=p.get("region_vi", ""), region_en=p.get("region_en", ""), year=int(run["year"]),
+        lang=run["lang"], status=run["status"], total=total,
+        total_max=rec["total_max"] if complete else None,
+        total_vi=fmt_num(total, "vi"), total_en=fmt_num(total, "en"),
+        rank=rec["rank"] if rec else None, n_ranked=rec["n_ranked"] if complete else None,
+        group=rec["group"] if rec else None,
+        html=_link(out_dir, outputs.get("html")), pdf=_link(out_dir, outputs.get("pdf")),
+        search=" ".join(sorted({fold(p["name_vi"]), fold(p["name_en"]), p["slug"], p["code"].lower()}
+                               | ({kind} if kind != "province" else set()))), kind=kind), nb
 
 
 @lru_cache(maxsize=1)
@@ -181,9 +213,12 @@ def site_html(site: Site) -> str:
 
 def build_site(out_dir: Path | str) -> Path:
     """Write ``<out>/index.html`` for the briefings listed in ``<out>/manifest.json``; return its path."""
-    out_dir = Path(out_dir)
-    text = site_html(collect(out_dir))
-    return atomic_write_text(out_dir / "index.html", text)
+    return write_site(collect(out_dir))
+
+
+def write_site(site: Site) -> Path:
+    """Write ``site`` as ``<out>/index.html`` (atomically); return its path."""
+    return atomic_write_text(Path(site.out_dir) / "index.html", site_html(site))
 
 
 # --- the 34 new provinces, the national briefing and the maps (issue: Vietnam after the merger) ---------
