@@ -209,11 +209,14 @@ def drivers_text(report: DriversReport, lang: str = "vi") -> str:
         out.append("  " + t("an_change_none", lang))
     else:
         if ch.total_change is not None:
-            rc = ch.rank_change
+            rc, rcm = ch.rank_change, ch.rank_common
             out.append("  " + t("an_change_total", lang, a=ch.from_year, b=ch.to_year,
                                 from_=fmt_num(ch.total_from, lang), to=fmt_num(ch.total_to, lang),
                                 change=fmt_num(ch.total_change, lang, sign=True),
                                 rank_from=fmt_int(ch.rank_from, lang), rank_to=fmt_int(ch.rank_to, lang),
+                                n_common=fmt_int(rcm["n"], lang) if rcm else "–",
+                                common_from=fmt_int(rcm["from"], lang) if rcm else "–",
+                                common_to=fmt_int(rcm["to"], lang) if rcm else "–",
                                 places=_places(rc, lang)))
         elif not ch.same_regime:
             out.append("  " + t("an_change_dims_only", lang, a=ch.from_year, b=ch.to_year))

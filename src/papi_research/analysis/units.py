@@ -314,6 +314,10 @@ class UnitScorecard(Scorecard):
         """No survey interval: PAPI's intervals are the former provinces' own, not an estimate's."""
         return {}
 
+    def sensitivity(self) -> dict | None:
+        """No sensitivity rule: it concerns the survey errors of the 63 provinces' own scores."""
+        return None
+
     def components(self) -> pd.DataFrame:
         """One row per former province: code, names, population, weight, total, status, used, reason."""
         comp = self.uy.components[self.uy.components["unit"] == self.unit.code].copy()

@@ -348,7 +348,13 @@ def _change_sentence(b: Briefing) -> str:
                 after=fmt_num(ch.total_to, lang))
         if noise is not None:
             out += " " + t("br_change_noise", lang, noise=fmt_num(noise, lang))
-    if ch.rank_change is not None:
+    if ch.rank_common is not None:  # places counted among the provinces ranked in both years
+        rk = "br_rank_up" if ch.rank_change > 0 else "br_rank_down" if ch.rank_change < 0 else "br_rank_same"
+        out += " " + t(rk + "_common", lang, places=abs(ch.rank_change), n=ch.rank_common["n"],
+                       from_=ch.rank_common["from"], to=ch.rank_common["to"],
+                       before=rank_text(ch.rank_from, ch.n_ranked_from, lang),
+                       after=rank_text(ch.rank_to, ch.n_ranked_to, lang))
+    elif ch.rank_change is not None:
         rk = "br_rank_up" if ch.rank_change > 0 else "br_rank_down" if ch.rank_change < 0 else "br_rank_same"
         out += " " + t(rk, lang, places=abs(ch.rank_change), before=rank_text(ch.rank_from, ch.n_ranked_from, lang),
                        after=rank_text(ch.rank_to, ch.n_ranked_to, lang))
