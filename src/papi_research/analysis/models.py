@@ -56,6 +56,7 @@ from papi_research.data.values import num as _num
 SMALL_N = 30          # fewer observations than this: the reading says the sample is small
 SMALL_CLUSTERS = 30   # fewer clusters than this: clustered errors are unreliable, said so
 CONTEXT_TERMS = ("log_grdp_per_head", "log_density", "income")
+MIN_TREND_YEARS = 4   # fewer comparable years than this: too few for a trend (three points say little)
 
 
 
@@ -345,28 +346,44 @@ class TrendResult(RowsByOutcome):
             return None, None
         return _num(row["ci_low"]), _num(row["ci_high"])
 
+    def p_holm(self, outcome: str) -> float | None:
+        """The slope's Holm-adjusted p-value within the report's family of trend tests."""
+        row = self._rows.get(outcome)
+        return None if row is None else _num(row.get("p_holm"))
+
+    def declines(self, outcome: str) -> bool:
+        """Whether the series falls against the median and the Holm-adjusted test rejects no change."""
+        slope, p = self.slope(outcome), self.p_holm(outcome)
+        return slope is not None and slope < 0 and p is not None and p < ALPHA
+
     def to_frame(self) -> pd.DataFrame:
         return self.table.copy()
 
     def to_dict(self) -> dict:
-        return {"year": self.year, "cov_type": "HC3",
+        return {"year": self.year, "cov_type": "HC3", "min_years": MIN_TREND_YEARS,
                 "table": [{k: (_num(v) if isinstance(v, (float, np.floating)) else v) for k, v in r.items()}
                           for r in self.table.to_dict("records")],
                 "notes": [n.to_dict() for n in self.notes]}
 
 
 def _trend_one(data: PapiData, p: Province, year: int, outcome: str, level: str, dim: int | None,
-               series: pd.Series) -> tuple[dict, ModelFit | None]:
+               series: pd.Series, scale: float) -> tuple[dict, ModelFit | None]:
+    """The slope of ``series`` on year (HC3), or none (``no_trend`` says why) with fewer than
+    ``MIN_TREND_YEARS`` points or a 95 % interval wider than ``scale`` (the outcome's maximum)."""
     s = series.dropna().sort_index()
     row = {"outcome": outcome, "level": level, "dimension": dim, "n": int(s.size),
            "first_year": int(s.index.min()) if s.size else None, "last_year": int(s.index.max()) if s.size else None,
-           "slope": None, "se": None, "ci_low": None, "ci_high": None, "p": None}
-    if s.size < 3:
+           "slope": None, "se": None, "ci_low": None, "ci_high": None, "p": None, "no_trend": None}
+    if s.size < MIN_TREND_YEARS:
+        row["no_trend"] = "too_few_years"
         return row, None
     X = pd.DataFrame({"const": 1.0, "year": s.index.to_numpy(dtype=float) - year})
     res = fit_ols(s.reset_index(drop=True), X, cov="HC3")
     coefs = _coef_table(res, ["const", "year"])
     slope = coefs.iloc[1]
+    if float(slope["ci_high"]) - float(slope["ci_low"]) > scale:
+        row["no_trend"] = "interval_wider_than_scale"  # an interval wider than the scale says nothing
+        return row, None
     row.update(slope=float(slope["estimate"]), se=float(slope["se"]), ci_low=float(slope["ci_low"]),
                ci_high=float(slope["ci_high"]), p=float(slope["p"]))
     ovi, oen = _outcome_names(data, year, outcome)
@@ -389,21 +406,22 @@ def trend_models(data: PapiData, province: Province, year: int) -> TrendResult:
     mine = pt[pt["code"] == p.code].set_index("year")
     rows, fits = [], []
     n_dims = regime_of(year).n_dimensions
-    outcomes: list[tuple[str, str, int | None, pd.Series]] = []
+    outcomes: list[tuple[str, str, int | None, pd.Series, float]] = []
     med = national_medians(data)
     yrs = comparable_years(data, year, None)
-    outcomes.append(("total", "total", None, mine.loc[yrs, "total"] - med.loc[yrs, "total"]))
+    outcomes.append(("total", "total", None, mine.loc[yrs, "total"] - med.loc[yrs, "total"],
+                     float(regime_of(year).total_max)))
     for d in range(1, n_dims + 1):
         yrs = comparable_years(data, year, d)
-        outcomes.append((f"D{d}", "dimension", d, mine.loc[yrs, d] - med.loc[yrs, d]))
+        outcomes.append((f"D{d}", "dimension", d, mine.loc[yrs, d] - med.loc[yrs, d], 10.0))
     wide, medians = subdimension_wide(data, year), subdimension_medians(data, year)
     st = data.codebook.table(year).set_index("code")
     for code in data.codebook.codes(year):
         w = wide.get(code)
         s = (w.loc[p.code] - medians[code]) if w is not None and p.code in w.index else pd.Series(dtype=float)
-        outcomes.append((code, "subdimension", int(st.at[code, "dimension"]), s))
-    for outcome, level, dim, series in outcomes:
-        row, fit = _trend_one(data, p, year, outcome, level, dim, series)
+        outcomes.append((code, "subdimension", int(st.at[code, "dimension"]), s, float(st.at[code, "max"])))
+    for outcome, level, dim, series, scale in outcomes:
+        row, fit = _trend_one(data, p, year, outcome, level, dim, series, scale)
         rows.append(row)
         if fit is not None:
             fits.append(fit)
@@ -412,9 +430,13 @@ def trend_models(data: PapiData, province: Province, year: int) -> TrendResult:
     p_holm = {f.outcome: _num(f.coef("year")["p_holm"]) for f in fits}
     table["p_holm"] = [p_holm.get(o) for o in table["outcome"]]
     notes = [make_note("an_trend_short", cov="HC3"), make_note("an_trend_vs_median")]
-    short = table[table["n"] < 3]["outcome"].tolist()
+    short = table[table["no_trend"] == "too_few_years"]["outcome"].tolist()
     if short:
-        notes.append(make_note("an_trend_too_few", k=len(short), m=len(table), outcomes=", ".join(short)))
+        notes.append(make_note("an_trend_too_few", k=len(short), m=len(table), outcomes=", ".join(short),
+                               min=MIN_TREND_YEARS))
+    wide = table[table["no_trend"] == "interval_wider_than_scale"]["outcome"].tolist()
+    if wide:
+        notes.append(make_note("an_trend_too_wide", k=len(wide), m=len(table), outcomes=", ".join(wide)))
     return TrendResult(province=p, year=year, table=table, fits=fits, notes=notes)
 
 
