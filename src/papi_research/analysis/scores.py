@@ -113,7 +113,8 @@ class YearScores:
 
     @property
     def n_ranked(self) -> int:
-        return int(self.provinces["total"].notna().sum())
+        """How many are ranked (for the 63, those with a total; among the 34, whole estimates only)."""
+        return int(self.provinces["rank"].notna().sum())
 
     def group_counts(self) -> dict[str, int]:
         counts = self.provinces["group"].value_counts()
@@ -132,8 +133,8 @@ class YearScores:
 
     def ranked(self) -> pd.DataFrame:
         """The league table: ranked provinces sorted by rank."""
-        return self.provinces[self.provinces["total"].notna()].sort_values(["rank", "total"],
-                                                                           ascending=[True, False])
+        return self.provinces[self.provinces["rank"].notna()].sort_values(["rank", "total"],
+                                                                          ascending=[True, False])
 
 
 def _compute_year(data: PapiData, year: int) -> YearScores:
