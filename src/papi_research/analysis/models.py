@@ -11,7 +11,8 @@ Every fit becomes a ``ModelFit``: n, years used, coefficients with standard erro
 * ``context``: dimension (and sub-dimension) scores on context — log GRDP per head, log population
   density, monthly income per head, each taken at the row's own year where the companion data has
   it (else the nearest year, said in the notes), region — with year effects, pooled over the
-  regime's comparable years; errors clustered by province. Collinearity is reported (VIF). Gives
+  regime's comparable years; errors clustered by province. Collinearity is reported (VIF, computed
+  with the region and year terms). Gives
   each province's expected score with a 95 % prediction interval, and its residual; ``has_signal``
   says whether any context term survives the Holm correction.
 * ``momentum`` (persistence): next year's score on this year's with year effects, pairs inside the
@@ -591,8 +592,10 @@ def context_national(data: PapiData, year: int, comp: Companion | None = None) -
         if not outcome.startswith("SC"):
             designs[outcome] = (f, X)
         if outcome == "total":
-            Xv = X[["const", *CONTEXT_TERMS]].to_numpy(dtype=float)
-            vif = {c: float(variance_inflation_factor(Xv, i + 1)) for i, c in enumerate(CONTEXT_TERMS)}
+            # with the model's region and year terms, as the coefficients are estimated
+            Xv = X.to_numpy(dtype=float)
+            cols = list(X.columns)
+            vif = {c: float(variance_inflation_factor(Xv, cols.index(c))) for c in CONTEXT_TERMS}
         Xp = _design(pred_frame.assign(year=years[-1] if year not in years else year), regions, years)
         ok = Xp[list(CONTEXT_TERMS)].notna().all(axis=1)
         xp = Xp[ok].to_numpy(dtype=float)
