@@ -102,7 +102,9 @@ def test_2024_totals_are_population_weighted_means_recomputed_from_the_csvs():
     # a partial estimate (Phú Thọ without Vĩnh Phúc: 67.5 % of its population) is not ranked as if whole
     partial = [c for c in cards if c["total"] is not None and c["partial"]]
     assert [c["province"]["name_vi"] for c in partial] == ["Phú Thọ"]
-    assert partial[0]["rank"] is None and partial[0]["group"] is None and partial[0]["rank_range"] is None
+    assert partial[0]["rank"] is None and partial[0]["group"] is None and partial[0]["p_keep_group"] is None
+    assert partial[0]["rank_range_basis"] == "if_whole_missing_resampled"
+    assert partial[0]["rank_range"][1] - partial[0]["rank_range"][0] > 10  # Vĩnh Phúc's score is unknown
     assert partial[0]["coverage"] == pytest.approx(0.675, abs=1e-3)
     ranked = sorted((c for c in cards if c["total"] is not None and not c["partial"]), key=lambda c: -c["total"])
     assert [c["rank"] for c in ranked] == list(range(1, 33)) and all(c["n_ranked"] == 32 for c in ranked)
@@ -111,6 +113,7 @@ def test_2024_totals_are_population_weighted_means_recomputed_from_the_csvs():
         if c["total"] is None:
             continue
         assert c["ci_low"] < c["total"] < c["ci_high"] and c["se"] > 0
+        assert 1 <= c["rank_range"][0] <= c["rank_range"][1] <= 33
         if not c["partial"]:
             best, worst = c["rank_range"]
             assert 1 <= best <= c["rank"] <= worst <= 32

@@ -21,7 +21,8 @@ former provinces' scores**; these are estimates built from PAPI results, never P
   groups, cut-offs and regional ranks are among the whole estimates only.
 * **Uncertainty**: SE = √Σ wᵢ² SEᵢ² over the former provinces used (independent surveys; each SEᵢ as
   ``uncertainty`` sets it), a 95 % interval, and from joint seeded draws of the 63 totals the plausible
-  rank among the whole estimates and the chance of keeping the group.
+  rank among the whole estimates and the chance of keeping the group; a partial estimate's range is
+  its rank *if whole*, each missing former province's total resampled from the year's 63 totals.
 * **Ranks and groups** are among the 34 (``rank`` of the number with an estimate), with the year's group
   tie rule (``scores.group_rule``); the region of a new province is the region of its most populous
   former province.
@@ -259,7 +260,8 @@ def _estimate_uncertainty(data: PapiData, ys, comps: pd.DataFrame) -> pd.DataFra
     """Survey uncertainty of each estimate: SE = √Σ wᵢ² SEᵢ² over the former provinces used (their
     surveys are independent; each SEᵢ as ``uncertainty`` sets it for the year), the 95 % interval, and
     from joint seeded draws of the 63 totals (each N(total, SEᵢ²)) the plausible rank among the whole
-    estimates and the chance of keeping the group; partial estimates get an interval but no rank."""
+    estimates and the chance of keeping the group; partial estimates get an interval, no rank
+    and a plausible rank if whole (their missing former provinces resampled from the year's totals)."""
     from papi_research.analysis.uncertainty import N_DRAWS, SEED, Z95, year_uncertainty
     u = year_uncertainty(data, ys.year)
     if u is None:
@@ -299,6 +301,21 @@ def _estimate_uncertainty(data: PapiData, ys, comps: pd.DataFrame) -> pd.DataFra
     group_idx = 3 - above.sum(axis=0)
     now_idx = np.array([GROUPS.index(g) for g in prov.loc[whole, "group"]])
     tab.loc[whole, "p_keep_group"] = (group_idx == now_idx[None, :]).mean(axis=0)
+    # a partial estimate has no rank; its plausible rank *if whole* is drawn with each missing former
+    # province's total resampled from the year's ranked totals of the 63 (its score is unknown)
+    partial = [c for c in codes if bool(prov.at[c, "partial"])]
+    ranked63 = year_scores(data, ys.year).provinces["total"].dropna().to_numpy(dtype=float)
+    for unit in partial:
+        g = comps[comps["unit"] == unit]
+        w = (g["population"] / g["population"].sum()).to_numpy()
+        present = g["used"].to_numpy(dtype=bool)
+        parts = np.empty((N_DRAWS, len(g)))
+        for i, c in enumerate(g["code"]):
+            parts[:, i] = draws63[:, col[c]] if present[i] else rng.choice(ranked63, size=N_DRAWS)
+        whole_draw = parts @ w
+        r = 1 + (draws > whole_draw[:, None]).sum(axis=1)
+        tab.loc[unit, "rank_best"] = np.quantile(r, 0.025, method="lower")
+        tab.loc[unit, "rank_worst"] = np.quantile(r, 0.975, method="higher")
     return tab
 
 
@@ -377,20 +394,23 @@ class UnitScorecard(Scorecard):
 
     def uncertainty(self) -> dict:
         """The estimate's survey uncertainty (``_estimate_uncertainty``): se, ci_low, ci_high, margin,
-        rank_range among the whole estimates (None for a partial one), p_keep_group; empty without an
-        estimate or without intervals."""
+        rank_range among the whole estimates (for a partial one, the plausible rank if whole, its missing
+        former provinces' totals resampled: ``rank_range_basis``), p_keep_group (whole ones); empty
+        without an estimate or without intervals."""
         tab = self.uy.uncertainty
         if self.total is None or tab is None:
             return {}
         r = tab.loc[self.unit.code]
         ranked = pd.notna(r["rank_best"])
+        whole = not self.partial
         from papi_research.analysis.uncertainty import N_DRAWS, SEED, basis_of
         basis = basis_of(self.year)
         return {"se": float(r["se"]), "ci_low": float(r["ci_low"]), "ci_high": float(r["ci_high"]),
                 "margin": float(r["margin"]), "ci_level": 0.95, "ci_basis": "estimate_" + basis,
                 "ci_basis_text": {lang: t("un_ci_basis", lang, year=self.year) for lang in ("vi", "en")},
                 "rank_range": [int(r["rank_best"]), int(r["rank_worst"])] if ranked else None,
-                "p_keep_group": float(r["p_keep_group"]) if ranked else None,
+                "rank_range_basis": None if not ranked else "estimate" if whole else "if_whole_missing_resampled",
+                "p_keep_group": float(r["p_keep_group"]) if ranked and whole else None,
                 "simulation": {"draws": N_DRAWS, "seed": [SEED, self.year, UNIT_DRAW_STREAM]} if ranked else None}
 
     @property
