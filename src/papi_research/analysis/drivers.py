@@ -70,6 +70,7 @@ class DriversReport:
             "change": ch,
             "variance": self.variance.to_dict(),
             "priorities": self.priorities.lines,
+            "priority_watch": self.priorities.watch,
             "priority_table": self.priorities.to_dict()["table"],
             "priority_weights": self.priorities.to_dict()["weights"],
             "target": self.target.to_dict(),
@@ -245,6 +246,9 @@ def drivers_text(report: DriversReport, lang: str = "vi") -> str:
         out.append(f"     {line[f'sentence_{lang}']}")
     if not report.priorities.lines:
         out.append("  " + t("an_priority_none_text", lang))
+    if report.priorities.watch:
+        out.append("  " + t("an_priority_watch", lang, codes=", ".join(
+            f"[{w['code']}] {w[f'label_{lang}']}" for w in report.priorities.watch)))
     out.append("")
     plan = report.target
     out.append(t("an_h_target", lang, target=plan.spec.label(lang)))
