@@ -16,11 +16,13 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from papi_research.analysis.change import ChangeResult, decompose_change
-from papi_research.analysis.models import ModelSet, context_models, momentum_models, pci_models, trend_models
+from papi_research.analysis.models import ModelSet, context_models, momentum_models
 from papi_research.analysis.notes import Note, make_note
+from papi_research.analysis.pci import pci_models
 from papi_research.analysis.priorities import Priorities, score_priorities
 from papi_research.analysis.scores import group_name, year_scores
 from papi_research.analysis.targets import TargetPlan, parse_target, plan_target, static_cutoff
+from papi_research.analysis.trend import trend_models
 from papi_research.analysis.uncertainty import year_uncertainty
 from papi_research.analysis.variance import VarianceResult, variance_decomposition
 from papi_research.data.codebook import dimensions

@@ -41,10 +41,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from papi_research.analysis.models import ContextResult, TrendResult, subdimension_years
+from papi_research.analysis.models import ContextResult
 from papi_research.analysis.notes import Note, make_note
 from papi_research.analysis.scores import year_scores
+from papi_research.analysis.series import subdimension_years
 from papi_research.analysis.targets import TargetSpec, counterfactual_rank, target_levels
+from papi_research.analysis.trend import TrendResult
 from papi_research.analysis.uncertainty import Z95, difference_noise, year_uncertainty
 from papi_research.data.codebook import dimensions
 from papi_research.data.i18n import fmt_int, fmt_num, t
