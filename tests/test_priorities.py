@@ -200,3 +200,21 @@ def test_every_priority_line_has_stability(data):
     for province, year in [("Hưng Yên", 2019), ("Đồng Tháp", 2021), ("Hà Tĩnh", 2015), ("Bắc Ninh", 2022)]:
         for ln in drivers_report(data, province, year).priorities.lines:
             assert 0.0 <= ln["stability"] <= 1.0, (province, year, ln["code"])
+
+
+def test_priority_verdicts_under_the_sensitivity_rule(data):
+    """Issue 21 point 2: under Sơn La's own 2019 SE (1.99, the largest) none of its five 2021 priority
+    lines would be beyond the noise (its sub-dimension margins ±0.69–0.80 cover gaps of 0.15–0.59 and
+    losses of 0.16–0.20); the flips are named in a note. Đồng Tháp's own SE is the median: no flip."""
+    from papi_research.analysis.uncertainty import Z95, year_uncertainty
+    rep = drivers_report(data, "Sơn La", 2021)
+    own = year_uncertainty(data, 2021, "own")
+    code = rep.province.code
+    for ln in rep.priorities.lines:
+        assert ln["beyond_noise_own_se"] is False
+        assert ln["gap_to_reference"] <= Z95 * own.sub_se.at[code, ln["code"]]
+    note = next(n for n in rep.priorities.notes if n.key == "an_priority_sensitivity")
+    assert all(ln["code"] in note.en for ln in rep.priorities.lines)
+    dt = drivers_report(data, "Đồng Tháp", 2021)
+    assert all(ln["beyond_noise_own_se"] for ln in dt.priorities.lines)
+    assert not any(n.key == "an_priority_sensitivity" for n in dt.priorities.notes)

@@ -47,7 +47,7 @@ from papi_research.analysis.scores import year_scores
 from papi_research.analysis.series import subdimension_years
 from papi_research.analysis.targets import TargetSpec, counterfactual_rank, target_levels
 from papi_research.analysis.trend import TrendResult
-from papi_research.analysis.uncertainty import Z95, difference_noise, year_uncertainty
+from papi_research.analysis.uncertainty import CI_YEAR, RULE, Z95, difference_noise, year_uncertainty
 from papi_research.data.codebook import dimensions
 from papi_research.data.i18n import fmt_int, fmt_num, t
 from papi_research.data.loader import PapiData
@@ -163,10 +163,10 @@ def _improvement_uncached(data: PapiData, year: int, code: str) -> pd.Series:
 
 
 def _loss(data: PapiData, year: int, code: str, sub: str, score: float | None,
-          se: float | None) -> tuple[float | None, float | None]:
+          se: float | None, rule: str = RULE) -> tuple[float | None, float | None]:
     """This year's change of sub-dimension ``sub`` against the latest earlier comparable year in which
     the province has it (negative = a loss), and the change's 95 % noise margin 1.96 √(SE₁² + SE₂²)
-    (each year's own sub-dimension SE); (None, None) without an earlier comparable score."""
+    (each year's own sub-dimension SE under ``rule``); (None, None) without an earlier comparable score."""
     if score is None:
         return None, None
     yrs = subdimension_years(data, year, sub)
@@ -174,7 +174,7 @@ def _loss(data: PapiData, year: int, code: str, sub: str, score: float | None,
         before = _num(year_scores(data, y).subdimensions.at[code, yrs[y]])
         if before is None:
             continue
-        u = year_uncertainty(data, y)
+        u = year_uncertainty(data, y, rule)
         se_b = None if u is None else _num(u.sub_se.at[code, yrs[y]])
         return score - before, difference_noise(se, se_b) if se is not None and se_b is not None else None
     return None, None
@@ -216,6 +216,7 @@ def score_priorities(data: PapiData, province: Province, year: int, target: Targ
     st = ys.structure.set_index("code")
     agencies = lead_agencies()
     unc = year_uncertainty(data, year)
+    unc_own = year_uncertainty(data, year, "own")
     notes: list[Note] = []
     rows = []
     for c in st.index:
@@ -239,6 +240,12 @@ def score_priorities(data: PapiData, province: Province, year: int, target: Targ
         gap_beyond = bool(gap_ref is not None and margin is not None and gap_ref > margin)
         loss_beyond = bool(loss is not None and loss_margin is not None and loss < -loss_margin)
         trend_beyond = bool(trend is not None and trend.declines(c))
+        # the same flags under the sensitivity rule (the province's own 2019 SE in other years)
+        se_own = _num(unc_own.sub_se.at[code, c]) if unc_own is not None else None
+        _, loss_margin_own = _loss(data, year, code, c, score, se_own, "own")
+        beyond_own = bool((gap_ref is not None and se_own is not None and gap_ref > Z95 * se_own)
+                          or (loss is not None and loss_margin_own is not None and loss < -loss_margin_own)
+                          or trend_beyond)
         resid = context.residual(c) if context is not None and context.signal(c) else None
         comp = {
             "gap_to_median": None if gap_m is None else min(max(gap_m, 0.0) / sd, CAP),
@@ -263,6 +270,7 @@ def score_priorities(data: PapiData, province: Province, year: int, target: Targ
             "gap_beyond_noise": gap_beyond, "decline_beyond_noise": loss_beyond or trend_beyond,
             "loss_beyond_noise": loss_beyond, "trend_beyond_noise": trend_beyond,
             "reasons": [k for k, f in (("loss", loss_beyond), ("gap", gap_beyond), ("trend", trend_beyond)) if f],
+            "beyond_noise_own_se": beyond_own,
             **{f"c_{k}": v for k, v in comp.items()}, **{f"w_{k}": v for k, v in contrib.items()},
             "priority": None if score is None else float(sum(contrib.values())),
             "lead_agency_vi": ag.lead_vi if ag else None, "lead_agency_en": ag.lead_en if ag else None,
@@ -306,6 +314,10 @@ def score_priorities(data: PapiData, province: Province, year: int, target: Targ
         notes.append(make_note("an_priority_none_beyond_noise", year=year))
     if watch:
         notes.append(make_note("an_priority_watch", codes=", ".join(w["code"] for w in watch)))
+    line_codes = {ln["code"] for ln in lines}
+    flips = [ln["code"] for ln in lines + watch if ln["beyond_noise_own_se"] != (ln["code"] in line_codes)]
+    if flips and year != CI_YEAR:
+        notes.append(make_note("an_priority_sensitivity", codes=", ".join(flips)))
     fragile = [ln["code"] for ln in lines if ln["stability"] < FRAGILE]
     if fragile:
         notes.append(make_note("an_priority_fragile", codes=", ".join(fragile), threshold=int(100 * FRAGILE)))
@@ -396,6 +408,7 @@ def _line(data: PapiData, province: Province, year: int, r: dict) -> dict:
     line["gap_beyond_noise"] = bool(r["gap_beyond_noise"])
     line["decline_beyond_noise"] = bool(r["decline_beyond_noise"])
     line["reasons"] = list(r["reasons"])
+    line["beyond_noise_own_se"] = bool(r["beyond_noise_own_se"])
     line["lead_agency"] = {"vi": r["lead_agency_vi"], "en": r["lead_agency_en"], "suggested": True}
     line["learn_from"] = learn
     line["learn_from_names"] = {"vi": [data.provinces.by_code(c).name_vi for c in learn],
