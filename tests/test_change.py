@@ -7,7 +7,7 @@ import math
 import pytest
 
 from papi_research.analysis.change import decompose_change
-from papi_research.analysis.scores import year_scores
+from papi_research.analysis.scores import scorecard, year_scores
 from papi_research.data.loader import load_cached
 from papi_research.errors import ParameterError
 
@@ -29,9 +29,25 @@ def test_parts_sum_exactly(data, province, a, b):
     for d, g in ch.by_subdimension.groupby("dimension"):
         dim_change = ch.by_dimension.set_index("number").at[d, "change"]
         assert math.isclose(g["change"].sum(), dim_change, abs_tol=1e-9)
-    rf = year_scores(data, a).provinces.at[code, "rank"]
-    rt = year_scores(data, b).provinces.at[code, "rank"]
-    assert ch.rank_change == int(rf) - int(rt)
+    ta, tb = year_scores(data, a).provinces["total"], year_scores(data, b).provinces["total"]
+    both = ta.notna() & tb.notna()  # places are counted among the provinces ranked in both years
+    rf = int((ta[both] > ta[code]).sum()) + 1
+    rt = int((tb[both] > tb[code]).sum()) + 1
+    assert ch.rank_common == {"from": rf, "to": rt, "n": int(both.sum())}
+    assert ch.rank_change == rf - rt
+    assert (ch.rank_from, ch.rank_to) == (int(year_scores(data, a).provinces.at[code, "rank"]),
+                                          int(year_scores(data, b).provinces.at[code, "rank"]))
+
+
+def test_rank_change_between_rankings_of_different_sizes(data):
+    """Issue 21 point 4: Sơn La 2020 → 2021 went 45/63 → 50/60, but among the 60 ranked both years
+    from 42nd to 50th (down 8); Đồng Tháp from 1st to 27th (down 26, not 25)."""
+    ch = decompose_change(data, "Sơn La", 2021, 2020)
+    assert (ch.rank_from, ch.n_ranked_from, ch.rank_to, ch.n_ranked_to) == (45, 63, 50, 60)
+    assert ch.rank_common == {"from": 42, "to": 50, "n": 60} and ch.rank_change == -8
+    assert decompose_change(data, "Đồng Tháp", 2021, 2020).rank_change == -26
+    card = scorecard(data, "Sơn La", 2021).to_dict()
+    assert card["previous"]["rank_common"] == {"from": 42, "to": 50, "n": 60}
 
 
 def test_default_comparison_is_previous_year(data):

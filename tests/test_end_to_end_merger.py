@@ -65,7 +65,7 @@ def check_manifest(out):
 def check_unit_pdf(out):
     card = unit_scorecard(load_cached(), "Hưng Yên", 2024)
     text, pdf = pdf_text(out / "2024" / "units-2025" / "hung-yen" / "hung-yen-2024.vi.pdf")
-    assert f"{fmt_num(card.total, 'vi')}/80" in text and f"{card.rank}/33" in text
+    assert f"{fmt_num(card.total, 'vi')}/80" in text and f"{card.rank}/{card.ys.n_ranked}" in text
     assert f"xếp hạng {card.region_rank}/{card.n_region_ranked} so với khu vực Đồng bằng sông Hồng" in text
     assert "không phải số liệu chính thức của PAPI" in text and "Thái Bình" in text and "0,605" in text
     assert "geoBoundaries (www.geoboundaries.org)" in text and "dân số trung bình năm 2016" in text

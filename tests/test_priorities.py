@@ -36,10 +36,11 @@ def test_components_visible_and_summed(son_la):
     scored = tb[tb["priority"].notna()]
     w = scored[[f"w_{k}" for k in WEIGHTS]].sum(axis=1)
     assert np.allclose(w, scored["priority"])
-    below = scored[scored["below_reference"]]
-    rest = scored[~scored["below_reference"]]
-    assert list(scored["code"]) == list(below["code"]) + list(rest["code"])  # below the reference level first
-    for part in (below, rest):
+    # beyond the noise first, then below the reference level, then by priority
+    parts = [scored[(scored["beyond_noise"] == b) & (scored["below_reference"] == r)]
+             for b in (True, False) for r in (True, False)]
+    assert list(scored["code"]) == [c for part in parts for c in part["code"]]
+    for part in parts:
         assert list(part["priority"]) == sorted(part["priority"], reverse=True)
     ref = np.fmax(scored["national_median"].astype(float), scored["target_level"].astype(float))
     assert (scored["below_reference"] == (scored["score"] < ref)).all()
@@ -109,33 +110,111 @@ def test_missing_or_partial_gives_notes(data, province, year):
 
 
 def test_stability_is_a_share_and_recomputed_by_brute_force(data):
-    """Each line's stability is the share of seeded random weightings keeping it in the top k, in [0, 1];
-    recomputed here one weighting at a time with the table's own ordering rule."""
-    from papi_research.analysis.priorities import FRAGILE, N_WEIGHTINGS, WEIGHT_SEED
+    """Each line's stability is the share of seeded draws (a random weighting and the scores redrawn
+    within their survey noise) keeping it in the top k, in [0, 1]; recomputed here one draw at a time
+    with the table's own ordering rule (beyond the noise first, below the reference, priority, code)."""
+    from papi_research.analysis.priorities import CAP, FRAGILE, WEIGHT_SEED, stability
     rep = drivers_report(data, "Sơn La", 2021)
     lines = rep.priorities.lines
     assert all(0.0 <= ln["stability"] <= 1.0 for ln in lines)
-    assert lines[0]["stability"] == 1.0 and min(ln["stability"] for ln in lines) < 0.8
-    scored = rep.priorities.table[rep.priorities.table["priority"].notna()]
-    comp = scored[[f"c_{k}" for k in WEIGHTS]].astype(float).fillna(0.0).to_numpy()
-    w = np.random.default_rng(WEIGHT_SEED).dirichlet(np.ones(len(WEIGHTS)), size=N_WEIGHTINGS) * sum(WEIGHTS.values())
-    k = len(lines)
+    assert min(ln["stability"] for ln in lines) < 0.8
+    scored = rep.priorities.table[rep.priorities.table["priority"].notna()].reset_index(drop=True)
+    n, k, m = 300, len(lines), len(scored)
+    rng = np.random.default_rng(WEIGHT_SEED)
+    w = rng.dirichlet(np.ones(len(WEIGHTS)), size=n) * sum(WEIGHTS.values())
+    e = rng.standard_normal((n, m)) * scored["se"].astype(float).to_numpy()[None, :]
     hits = dict.fromkeys(scored["code"], 0)
-    for wi in w[:400]:  # a slice is enough to check the arithmetic
-        p = comp @ wi
-        order = sorted(range(len(scored)), key=lambda i: (not scored["below_reference"].iloc[i], -p[i],
-                                                          scored["code"].iloc[i]))
-        for i in order[:k]:
-            hits[scored["code"].iloc[i]] += 1
-    from papi_research.analysis.priorities import stability
-    part = stability(scored, k, n=400)
+    for i in range(n):  # a slice is enough to check the arithmetic
+        keys = []
+        for j, r in scored.iterrows():
+            x = r["score"] + e[i, j]
+            gm, gt = r["national_median"] - x, (r["target_level"] - x if pd.notna(r["target_level"]) else None)
+            c = {"gap_to_median": min(max(gm, 0) / r["sd"], CAP),
+                 "gap_to_target": 0.0 if gt is None else min(max(gt, 0) / r["sd"], CAP),
+                 "rank_gain": 0.0 if pd.isna(r["c_rank_gain"]) else r["c_rank_gain"],
+                 "decline": 0.0 if pd.isna(r["c_decline"]) else r["c_decline"],
+                 "below_context": (0.0 if pd.isna(r["context_residual"]) else
+                                   min(max(-(r["context_residual"] + e[i, j]), 0) / r["sd"], CAP))}
+            p = sum(w[i, q] * c[name] for q, name in enumerate(WEIGHTS))
+            ref = max(r["national_median"], r["target_level"] if pd.notna(r["target_level"]) else -np.inf)
+            gap = max(gm, gt if gt is not None else -np.inf)
+            beyond = (gap > r["margin"] or r["trend_beyond_noise"]
+                      or (pd.notna(r["loss"]) and r["loss"] + e[i, j] < -r["loss_margin"]))
+            keys.append((not beyond, not x < ref, -p, r["code"]))
+        for j in sorted(range(m), key=lambda j: keys[j])[:k]:
+            hits[scored["code"][j]] += 1
+    part = stability(scored, k, n=n)
     for c, h in hits.items():
-        assert part[c] == pytest.approx(h / 400)
+        assert part[c] == pytest.approx(h / n)
     fragile = [ln["code"] for ln in lines if ln["stability"] < FRAGILE]
     assert any(n.key == "an_priority_fragile" for n in rep.priorities.notes) == bool(fragile)
+
+
+@pytest.mark.parametrize("province,year", [("Sơn La", 2021), ("Đồng Tháp", 2021), ("Sơn La", 2024),
+                                           ("Hưng Yên", 2019), ("Hà Tĩnh", 2015)])
+def test_priorities_are_beyond_the_noise(data, province, year):
+    """Issue 21 point 6 and issue 20 point 2: every line's gap to its reference exceeds the
+    sub-dimension's own margin, or this year's loss exceeds its margin, or the trend's Holm-adjusted
+    test rejects no change; what the ranking alone would have picked and is within the noise is on
+    the watch list, with the same keys."""
+    from papi_research.analysis.uncertainty import Z95, year_uncertainty
+    rep = drivers_report(data, province, year)
+    pr = rep.priorities
+    u = year_uncertainty(data, year)
+    code = rep.province.code
+    for ln in pr.lines:
+        assert ln["gap_beyond_noise"] or ln["decline_beyond_noise"], ln["code"]
+        assert ln["margin"] == pytest.approx(Z95 * u.sub_se.at[code, ln["code"]])
+        assert ln["gap_beyond_noise"] == (ln["gap_to_reference"] > ln["margin"])
+        loss_beyond = ln["loss"] is not None and ln["loss"] < -ln["loss_margin"]
+        trend_beyond = (ln["trend"] is not None and ln["trend"] < 0 and ln["trend_p_holm"] < 0.05)
+        assert ln["decline_beyond_noise"] == (loss_beyond or trend_beyond)
+        expected = [r for r, f in (("loss", loss_beyond), ("gap", ln["gap_beyond_noise"]),
+                                   ("trend", trend_beyond)) if f]
+        assert ln["reasons"] == expected and ln["reasons"]
+    for ln in pr.watch:
+        assert not ln["gap_beyond_noise"] and not ln["decline_beyond_noise"] and ln["reasons"] == []
+        assert set(pr.lines[0]) <= set(ln) if pr.lines else True
+    assert not {ln["code"] for ln in pr.watch} & {ln["code"] for ln in pr.lines}
+
+
+def test_loss_is_this_years_change_against_the_previous_comparable_year(data):
+    """``loss`` is the score minus the previous comparable year's, ``loss_margin`` 1.96 √(SE₁² + SE₂²)."""
+    from papi_research.analysis.uncertainty import Z95, year_uncertainty
+    rep = drivers_report(data, "Đồng Tháp", 2021)
+    code = rep.province.code
+    u21, u20 = year_uncertainty(data, 2021), year_uncertainty(data, 2020)
+    for ln in rep.priorities.lines:
+        before = year_scores(data, 2020).subdimensions.at[code, ln["code"]]  # same positions 2020/2021 here
+        assert ln["loss"] == pytest.approx(ln["score"] - before)
+        assert ln["loss_margin"] == pytest.approx(Z95 * np.hypot(u21.sub_se.at[code, ln["code"]],
+                                                                 u20.sub_se.at[code, ln["code"]]))
+    codes = [ln["code"] for ln in rep.priorities.lines]
+    # the old #2 (a 0.02 gap, its decline term capped from a three-year trend of −0.207 [−3.43, +3.02]) is gone
+    assert "SC83" not in codes
+    sc71 = next(ln for ln in rep.priorities.lines if ln["code"] == "SC71")
+    assert sc71["reasons"] == ["loss"] and not sc71["gap_beyond_noise"]  # a loss beyond the noise near the median
 
 
 def test_every_priority_line_has_stability(data):
     for province, year in [("Hưng Yên", 2019), ("Đồng Tháp", 2021), ("Hà Tĩnh", 2015), ("Bắc Ninh", 2022)]:
         for ln in drivers_report(data, province, year).priorities.lines:
             assert 0.0 <= ln["stability"] <= 1.0, (province, year, ln["code"])
+
+
+def test_priority_verdicts_under_the_sensitivity_rule(data):
+    """Issue 21 point 2: under Sơn La's own 2019 SE (1.99, the largest) none of its five 2021 priority
+    lines would be beyond the noise (its sub-dimension margins ±0.69–0.80 cover gaps of 0.15–0.59 and
+    losses of 0.16–0.20); the flips are named in a note. Đồng Tháp's own SE is the median: no flip."""
+    from papi_research.analysis.uncertainty import Z95, year_uncertainty
+    rep = drivers_report(data, "Sơn La", 2021)
+    own = year_uncertainty(data, 2021, "own")
+    code = rep.province.code
+    for ln in rep.priorities.lines:
+        assert ln["beyond_noise_own_se"] is False
+        assert ln["gap_to_reference"] <= Z95 * own.sub_se.at[code, ln["code"]]
+    note = next(n for n in rep.priorities.notes if n.key == "an_priority_sensitivity")
+    assert all(ln["code"] in note.en for ln in rep.priorities.lines)
+    dt = drivers_report(data, "Đồng Tháp", 2021)
+    assert all(ln["beyond_noise_own_se"] for ln in dt.priorities.lines)
+    assert not any(n.key == "an_priority_sensitivity" for n in dt.priorities.notes)

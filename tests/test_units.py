@@ -99,8 +99,24 @@ def test_2024_totals_are_population_weighted_means_recomputed_from_the_csvs():
         assert sum(c["weight"] for c in card["components"]) == pytest.approx(1.0)
         checked += 1
     assert checked == 33
-    ranked = sorted((c for c in cards if c["total"] is not None), key=lambda c: -c["total"])
-    assert [c["rank"] for c in ranked] == list(range(1, 34)) and all(c["n_ranked"] == 33 for c in ranked)
+    # a partial estimate (Phú Thọ without Vĩnh Phúc: 67.5 % of its population) is not ranked as if whole
+    partial = [c for c in cards if c["total"] is not None and c["partial"]]
+    assert [c["province"]["name_vi"] for c in partial] == ["Phú Thọ"]
+    assert partial[0]["rank"] is None and partial[0]["group"] is None and partial[0]["p_keep_group"] is None
+    assert partial[0]["rank_range_basis"] == "if_whole_missing_resampled"
+    assert partial[0]["rank_range"][1] - partial[0]["rank_range"][0] > 10  # Vĩnh Phúc's score is unknown
+    assert partial[0]["coverage"] == pytest.approx(0.675, abs=1e-3)
+    ranked = sorted((c for c in cards if c["total"] is not None and not c["partial"]), key=lambda c: -c["total"])
+    assert [c["rank"] for c in ranked] == list(range(1, 33)) and all(c["n_ranked"] == 32 for c in ranked)
+    # issue 21 point 8: every estimate with a total carries its interval; the whole ones a rank range
+    for c in cards:
+        if c["total"] is None:
+            continue
+        assert c["ci_low"] < c["total"] < c["ci_high"] and c["se"] > 0
+        assert 1 <= c["rank_range"][0] <= c["rank_range"][1] <= 33
+        if not c["partial"]:
+            best, worst = c["rank_range"]
+            assert 1 <= best <= c["rank"] <= worst <= 32
 
 
 def test_rule_for_members_without_data_2024():
@@ -114,14 +130,32 @@ def test_rule_for_members_without_data_2024():
     assert pt.total is not None and pt.left_out() == ["P17"] and pt.coverage > MIN_COVERAGE
     # an unchanged province keeps its own figures, ranked among the 34
     sl = unit_scorecard(data, "Sơn La", 2024)
-    assert sl.total == scorecard(data, "Sơn La", 2024).total and sl.ys.n_ranked == 33
+    assert sl.total == scorecard(data, "Sơn La", 2024).total and sl.ys.n_ranked == 32
+    assert pt.partial and pt.rank is None and not sl.partial
+
+
+def test_estimate_se_is_the_weighted_root_sum_of_squares():
+    """SE of an estimate = √Σ wᵢ² SEᵢ² over the former provinces used (independent surveys); an
+    unchanged province keeps its own interval."""
+    import numpy as np
+    from papi_research.analysis.uncertainty import year_uncertainty
+    data = load_cached()
+    u = year_uncertainty(data, 2019)
+    hn = unit_scorecard(data, "79", 2019)  # TP. Hồ Chí Minh: three former provinces
+    comp = hn.components()
+    se = np.sqrt(sum((w * u.table.at[c, "se"]) ** 2 for c, w in zip(comp["code"], comp["weight"])))
+    card = hn.to_dict()
+    assert card["se"] == pytest.approx(se) and card["ci_high"] - card["ci_low"] == pytest.approx(2 * 1.959964 * se)
+    sl = unit_scorecard(data, "Sơn La", 2019).to_dict()
+    own = scorecard(data, "Sơn La", 2019).to_dict()
+    assert (sl["ci_low"], sl["ci_high"]) == pytest.approx((own["ci_low"], own["ci_high"]))
 
 
 def test_groups_among_the_34_follow_the_year_tie_rule():
     data = load_cached()
     uy = unit_year_scores(data, 2024)
     counts = uy.ys.group_counts()
-    assert sum(counts.values()) == 33 and uy.ys.rule.tie_rule == "strictly_above"
+    assert sum(counts.values()) == 32 and uy.ys.rule.tie_rule == "strictly_above"  # Phú Thọ partial, unranked
     uy19 = unit_year_scores(data, 2019)
     assert uy19.ys.rule.tie_rule == "at_or_above" and uy19.population_year == 2016
     assert unit_year_scores(data, 2012).population_year == 2015

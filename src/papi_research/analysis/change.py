@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from papi_research.analysis.notes import Note, make_note
-from papi_research.analysis.scores import previous_year, year_scores
+from papi_research.analysis.scores import previous_year, rank_common, year_scores
 from papi_research.data.codebook import comparable_dimensions, dimensions, same_regime
 from papi_research.data.loader import PapiData
 from papi_research.data.provinces import Province
@@ -52,11 +52,17 @@ class ChangeResult:
     total_change_excluding: float | None = None
     total_change_noise: float | None = None
     dimension_noise: float | None = None
+    rank_common: dict | None = None
 
     @property
     def rank_change(self) -> int | None:
-        """Places gained (positive = moved up)."""
+        """Places gained (positive = moved up) among the provinces ranked in both years
+        (``rank_common``; rankings of different sizes are not compared place for place)."""
+        if self.rank_common is not None:
+            return self.rank_common["from"] - self.rank_common["to"]
         if self.rank_from is None or self.rank_to is None:
+            return None
+        if self.n_ranked_from != self.n_ranked_to:
             return None
         return self.rank_from - self.rank_to
 
@@ -68,6 +74,7 @@ class ChangeResult:
             "from_year": self.from_year, "to_year": self.to_year, "same_regime": self.same_regime,
             "total_from": self.total_from, "total_to": self.total_to, "total_change": self.total_change,
             "rank_from": self.rank_from, "rank_to": self.rank_to, "rank_change": self.rank_change,
+            "rank_common": self.rank_common,
             "n_ranked_from": self.n_ranked_from, "n_ranked_to": self.n_ranked_to,
             "excluded_dimensions": list(self.excluded_dimensions),
             "total_change_excluding_rebuilt": self.total_change_excluding,
@@ -198,11 +205,12 @@ def decompose_change(data: PapiData, province: Province | str, year: int,
         notes.append(make_note("an_change_excluding", a=a, b=b, dims=", ".join(str(d) for d in excluded),
                                change=round(excluding, 2)))
     noise_total, noise_dim = _noise(data, p.code, a, b)
+    common = rank_common(data, p.code, a, b) if regime_ok and total_change is not None else None
     return ChangeResult(p, a, b, regime_ok, total_from if regime_ok else None, total_to if regime_ok else None,
                         total_change, rank_from, rank_to,
                         ys_from.n_ranked if regime_ok else None, ys_to.n_ranked if regime_ok else None,
                         by_dim, pd.DataFrame(subs, columns=SUB_COLUMNS), notes, excluded, excluding,
-                        noise_total if total_change is not None else None, noise_dim)
+                        noise_total if total_change is not None else None, noise_dim, common)
 
 
 def _noise(data: PapiData, code: str, a: int, b: int) -> tuple[float | None, float | None]:

@@ -106,7 +106,9 @@ def weight_sensitivity(report) -> pd.DataFrame:
 
 def measurement_error(data: PapiData, year: int) -> pd.DataFrame:
     """Reliability of each outcome's cross-province differences and the persistence coefficient
-    corrected for the survey error in this year's score (classical errors in the regressor)."""
+    corrected for the survey error in this year's score (classical errors in the regressor). A
+    reliability at or below 0 (the assumed noise as large as the spread across provinces: 2019's
+    dimension 5) gets no correction (NaN)."""
     u = year_uncertainty(data, year)
     ys = year_scores(data, year)
     nat = momentum_national(data, year)

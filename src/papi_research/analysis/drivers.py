@@ -16,11 +16,13 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from papi_research.analysis.change import ChangeResult, decompose_change
-from papi_research.analysis.models import ModelSet, context_models, momentum_models, pci_models, trend_models
+from papi_research.analysis.models import ModelSet, context_models, momentum_models
 from papi_research.analysis.notes import Note, make_note
+from papi_research.analysis.pci import pci_models
 from papi_research.analysis.priorities import Priorities, score_priorities
 from papi_research.analysis.scores import group_name, year_scores
 from papi_research.analysis.targets import TargetPlan, parse_target, plan_target, static_cutoff
+from papi_research.analysis.trend import trend_models
 from papi_research.analysis.uncertainty import year_uncertainty
 from papi_research.analysis.variance import VarianceResult, variance_decomposition
 from papi_research.data.codebook import dimensions
@@ -70,6 +72,7 @@ class DriversReport:
             "change": ch,
             "variance": self.variance.to_dict(),
             "priorities": self.priorities.lines,
+            "priority_watch": self.priorities.watch,
             "priority_table": self.priorities.to_dict()["table"],
             "priority_weights": self.priorities.to_dict()["weights"],
             "target": self.target.to_dict(),
@@ -209,11 +212,14 @@ def drivers_text(report: DriversReport, lang: str = "vi") -> str:
         out.append("  " + t("an_change_none", lang))
     else:
         if ch.total_change is not None:
-            rc = ch.rank_change
+            rc, rcm = ch.rank_change, ch.rank_common
             out.append("  " + t("an_change_total", lang, a=ch.from_year, b=ch.to_year,
                                 from_=fmt_num(ch.total_from, lang), to=fmt_num(ch.total_to, lang),
                                 change=fmt_num(ch.total_change, lang, sign=True),
                                 rank_from=fmt_int(ch.rank_from, lang), rank_to=fmt_int(ch.rank_to, lang),
+                                n_common=fmt_int(rcm["n"], lang) if rcm else "–",
+                                common_from=fmt_int(rcm["from"], lang) if rcm else "–",
+                                common_to=fmt_int(rcm["to"], lang) if rcm else "–",
                                 places=_places(rc, lang)))
         elif not ch.same_regime:
             out.append("  " + t("an_change_dims_only", lang, a=ch.from_year, b=ch.to_year))
@@ -242,6 +248,9 @@ def drivers_text(report: DriversReport, lang: str = "vi") -> str:
         out.append(f"     {line[f'sentence_{lang}']}")
     if not report.priorities.lines:
         out.append("  " + t("an_priority_none_text", lang))
+    if report.priorities.watch:
+        out.append("  " + t("an_priority_watch", lang, codes=", ".join(
+            f"[{w['code']}] {w[f'label_{lang}']}" for w in report.priorities.watch)))
     out.append("")
     plan = report.target
     out.append(t("an_h_target", lang, target=plan.spec.label(lang)))

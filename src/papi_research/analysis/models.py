@@ -1,9 +1,12 @@
-"""Regression evidence (statsmodels OLS): trend, context, momentum and PCI companion models.
+"""Regression evidence (statsmodels OLS): the fit record and the context and momentum models.
+
+The trend models (``trend.py``) and the PCI models (``pci.py``) build on the fit record and the
+conventions here; the score series they all read are in ``series.py``.
 
 Every fit becomes a ``ModelFit``: n, years used, coefficients with standard errors, 95 % intervals
 (t distribution), p-values, R² and a plain-language reading in Vietnamese and English.
 
-* ``trend``: one province's score *minus that year's national median*, on year, per dimension,
+* ``trend`` (``trend.py``): one province's score *minus that year's national median*, on year, per dimension,
   sub-dimension and total, over the current regime's comparable years up to the report year (a
   rebuilt dimension only over the years of its current construct). Measuring against the yearly
   median keeps a national drift (the median fell 44.08 → 42.27 over 2018–2021) out of the
@@ -11,7 +14,8 @@ Every fit becomes a ``ModelFit``: n, years used, coefficients with standard erro
 * ``context``: dimension (and sub-dimension) scores on context — log GRDP per head, log population
   density, monthly income per head, each taken at the row's own year where the companion data has
   it (else the nearest year, said in the notes), region — with year effects, pooled over the
-  regime's comparable years; errors clustered by province. Collinearity is reported (VIF). Gives
+  regime's comparable years; errors clustered by province. Collinearity is reported (VIF, computed
+  with the region and year terms). Gives
   each province's expected score with a 95 % prediction interval, and its residual; ``has_signal``
   says whether any context term survives the Holm correction.
 * ``momentum`` (persistence): next year's score on this year's with year effects, pairs inside the
@@ -19,7 +23,7 @@ Every fit becomes a ``ModelFit``: n, years used, coefficients with standard erro
   coefficient below 1 is regression to the mean, not momentum. Gives an expected next score with a
   95 % prediction interval and the probability of reaching a goal, with the province's own survey
   error in place of the average one.
-* ``pci``: the PCI composite (VCCI, weighted) on PAPI dimensions with province and year fixed
+* ``pci`` (``pci.py``): the PCI composite (VCCI, weighted) on PAPI dimensions with province and year fixed
   effects, over windows where the dimensions keep their construct: 2011–2017 (2, 4, 6), 2011–2019
   (4, 6: 2 changed in 2018) and 2016–2019 (1, 4, 5, 6: 2 and 3 changed in 2018).
 
@@ -28,13 +32,14 @@ Significance: "significant" means a Holm-adjusted p-value below 0.05 within each
 coefficients of one year, the PCI terms), column ``p_holm``; the 95 % intervals stay unadjusted.
 
 National models are fitted once per (data version, companion version, report year) and cached in
-module-level dictionaries, so a long-lived process (batch runner, notebook kernel) reuses them.
+module-level dictionaries (here, in ``series.py`` and ``pci.py``: ``NATIONAL_CACHES``), so a long-lived process (batch runner, notebook kernel) reuses them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -44,14 +49,16 @@ from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.outliers_influence import variance_inflation_factor
 
 from papi_research.analysis.notes import Note, make_note
-from papi_research.analysis.scores import panel_totals, year_scores
+from papi_research.analysis.series import _outcome_names, _panel, comparable_years, subdimension_panel
 from papi_research.data.codebook import comparable_dimensions, dimensions, regime_of, same_regime
 from papi_research.data.companion import BaselineContext, Companion, baseline_context, load_companion
 from papi_research.data.i18n import fmt_num, t
 from papi_research.data.loader import PapiData
 from papi_research.data.provinces import Province
-from papi_research.data.text import lookup_key
 from papi_research.data.values import num as _num
+
+if TYPE_CHECKING:
+    from papi_research.analysis.trend import TrendResult
 
 SMALL_N = 30          # fewer observations than this: the reading says the sample is small
 SMALL_CLUSTERS = 30   # fewer clusters than this: clustered errors are unreliable, said so
@@ -204,110 +211,7 @@ def _reading(kind: str, outcome_vi: str, outcome_en: str, coefs: pd.DataFrame, n
     return out[0], out[1]
 
 
-# ------------------------------------------------------------------------------------ series helpers
-
-_COMPARABLE: dict[tuple, list[int]] = {}
-
-
-def comparable_years(data: PapiData, year: int, dimension: int | None) -> list[int]:
-    """Years up to ``year`` in its regime in which ``dimension`` (None: the total) is comparable with ``year``
-    (the same for every province: computed once per data version)."""
-    key = (str(data.directory), data.version, int(year), dimension)
-    if key not in _COMPARABLE:
-        _COMPARABLE[key] = _comparable_years(data, year, dimension)
-    return list(_COMPARABLE[key])
-
-
-def _comparable_years(data: PapiData, year: int, dimension: int | None) -> list[int]:
-    reg = regime_of(year)
-    out = []
-    for y in data.years:
-        if y > year or not same_regime(y, year):
-            continue
-        comp = comparable_dimensions(y, year)
-        if dimension is None:
-            if len(comp) == reg.n_dimensions:
-                out.append(y)
-        elif dimension in comp and data.codebook.same_construct(y, year, dimension):
-            out.append(y)
-    return out
-
-
-_SUBYEARS: dict[tuple, dict[int, str]] = {}
-
-
-def subdimension_years(data: PapiData, year: int, code: str) -> dict[int, str]:
-    """Years (→ position code in that year) up to ``year`` whose structure holds the sub-dimension
-    ``code`` of ``year`` with the same label and the same maximum, and whose dimension is comparable."""
-    key = (str(data.directory), data.version, year, code)
-    if key not in _SUBYEARS:
-        _SUBYEARS[key] = _subdimension_years(data, year, code)
-    return dict(_SUBYEARS[key])
-
-
-def _subdimension_years(data: PapiData, year: int, code: str) -> dict[int, str]:
-    st = data.codebook.table(year).set_index("code")
-    dim = int(st.at[code, "dimension"])
-    label, mx = lookup_key(st.at[code, "label_en"]), float(st.at[code, "max"])
-    out = {}
-    for y in comparable_years(data, year, dim):
-        ty = data.codebook.table(y)
-        hit = ty[(ty["dimension"] == dim) & (ty["label_en"].map(lookup_key) == label)]
-        if not hit.empty and abs(float(hit["max"].iloc[0]) - mx) < 1e-9:
-            out[y] = hit["code"].iloc[0]
-    return out
-
-
-_SUBPANEL: dict[tuple, pd.DataFrame] = {}
-_SUBWIDE: dict[tuple, dict[str, pd.DataFrame]] = {}
-
-
-def subdimension_wide(data: PapiData, year: int) -> dict[str, pd.DataFrame]:
-    """Per sub-dimension code of ``year``: province × comparable-year table of scores (cached)."""
-    key = (str(data.directory), data.version, year)
-    if key not in _SUBWIDE:
-        sp = subdimension_panel(data, year)
-        _SUBWIDE[key] = {c: g.pivot(index="code", columns="year", values="score") for c, g in sp.groupby("sub")}
-    return _SUBWIDE[key]
-
-
-_SUBMEDIAN: dict[tuple, dict[str, pd.Series]] = {}
-
-
-def subdimension_medians(data: PapiData, year: int) -> dict[str, pd.Series]:
-    """Per sub-dimension code of ``year``: the national median of each comparable year (cached)."""
-    key = (str(data.directory), data.version, year)
-    if key not in _SUBMEDIAN:
-        _SUBMEDIAN[key] = {c: w.median(axis=0) for c, w in subdimension_wide(data, year).items()}
-    return _SUBMEDIAN[key]
-
-
-def subdimension_panel(data: PapiData, year: int) -> pd.DataFrame:
-    """Long table code, year, sub (the code in ``year``'s structure), score over each sub-dimension's
-    comparable years up to ``year`` (cached)."""
-    key = (str(data.directory), data.version, year)
-    if key in _SUBPANEL:
-        return _SUBPANEL[key]
-    frames = []
-    for code in data.codebook.codes(year):
-        for y, c in subdimension_years(data, year, code).items():
-            s = year_scores(data, y).subdimensions[c].dropna()
-            frames.append(pd.DataFrame({"code": s.index, "year": y, "sub": code, "score": s.to_numpy()}))
-    out = pd.concat(frames, ignore_index=True)
-    _SUBPANEL[key] = out
-    return out
-
-
-def _outcome_names(data: PapiData, year: int, outcome: str) -> tuple[str, str]:
-    if outcome == "total":
-        return t("total", "vi"), t("total", "en")
-    if outcome.startswith("D"):
-        d = dimensions()[int(outcome[1:])]
-        return d.name_vi, d.name_en
-    return data.codebook.label(year, outcome, "vi"), data.codebook.label(year, outcome, "en")
-
-
-# ---------------------------------------------------------------------------------------- trend
+# ------------------------------------------------------------------------------------- results
 
 class RowsByOutcome:
     """A result whose ``table`` has one row per ``outcome``: ``_rows`` looks a row up by outcome (the
@@ -321,122 +225,6 @@ class RowsByOutcome:
         for r in self.table.to_dict("records"):
             rows.setdefault(r["outcome"], r)
         return rows
-
-
-@dataclass
-class TrendResult(RowsByOutcome):
-    """The province's slope (points per year) per series; ``table``: outcome, level (total/dimension/
-    subdimension), dimension, n, first_year, last_year, slope, se, ci_low, ci_high, p."""
-
-    province: Province
-    year: int
-    table: pd.DataFrame
-    fits: list[ModelFit]
-    notes: list[Note] = field(default_factory=list)
-
-    def slope(self, outcome: str) -> float | None:
-        row = self._rows.get(outcome)
-        return None if row is None else _num(row["slope"])
-
-    def interval(self, outcome: str) -> tuple[float | None, float | None]:
-        """The slope's 95 % interval (None, None without a trend)."""
-        row = self._rows.get(outcome)
-        if row is None:
-            return None, None
-        return _num(row["ci_low"]), _num(row["ci_high"])
-
-    def to_frame(self) -> pd.DataFrame:
-        return self.table.copy()
-
-    def to_dict(self) -> dict:
-        return {"year": self.year, "cov_type": "HC3",
-                "table": [{k: (_num(v) if isinstance(v, (float, np.floating)) else v) for k, v in r.items()}
-                          for r in self.table.to_dict("records")],
-                "notes": [n.to_dict() for n in self.notes]}
-
-
-def _trend_one(data: PapiData, p: Province, year: int, outcome: str, level: str, dim: int | None,
-               series: pd.Series) -> tuple[dict, ModelFit | None]:
-    s = series.dropna().sort_index()
-    row = {"outcome": outcome, "level": level, "dimension": dim, "n": int(s.size),
-           "first_year": int(s.index.min()) if s.size else None, "last_year": int(s.index.max()) if s.size else None,
-           "slope": None, "se": None, "ci_low": None, "ci_high": None, "p": None}
-    if s.size < 3:
-        return row, None
-    X = pd.DataFrame({"const": 1.0, "year": s.index.to_numpy(dtype=float) - year})
-    res = fit_ols(s.reset_index(drop=True), X, cov="HC3")
-    coefs = _coef_table(res, ["const", "year"])
-    slope = coefs.iloc[1]
-    row.update(slope=float(slope["estimate"]), se=float(slope["se"]), ci_low=float(slope["ci_low"]),
-               ci_high=float(slope["ci_high"]), p=float(slope["p"]))
-    ovi, oen = _outcome_names(data, year, outcome)
-    years = [int(y) for y in s.index]
-    readings = []
-    for lang, o in (("vi", ovi), ("en", oen)):
-        readings.append(t("an_reading_trend", lang, outcome=o, slope=fmt_num(row["slope"], lang, 3, sign=True),
-                          lo=fmt_num(row["ci_low"], lang, 3, sign=True), hi=fmt_num(row["ci_high"], lang, 3, sign=True),
-                          first=years[0], last=years[-1], n=len(years)))
-    fit = ModelFit(name=f"trend:{outcome}", kind="trend", outcome=outcome, n=len(years), n_clusters=None,
-                   years=years, cov_type="HC3", coefficients=coefs, r2=float(res.rsquared), small_sample=True,
-                   reading_vi=readings[0], reading_en=readings[1], residuals=[float(e) for e in res.resid])
-    return row, fit
-
-
-def trend_models(data: PapiData, province: Province, year: int) -> TrendResult:
-    """The province's trend per total, dimension and sub-dimension over the comparable years of the regime."""
-    p = province
-    pt = _panel(data)
-    mine = pt[pt["code"] == p.code].set_index("year")
-    rows, fits = [], []
-    n_dims = regime_of(year).n_dimensions
-    outcomes: list[tuple[str, str, int | None, pd.Series]] = []
-    med = national_medians(data)
-    yrs = comparable_years(data, year, None)
-    outcomes.append(("total", "total", None, mine.loc[yrs, "total"] - med.loc[yrs, "total"]))
-    for d in range(1, n_dims + 1):
-        yrs = comparable_years(data, year, d)
-        outcomes.append((f"D{d}", "dimension", d, mine.loc[yrs, d] - med.loc[yrs, d]))
-    wide, medians = subdimension_wide(data, year), subdimension_medians(data, year)
-    st = data.codebook.table(year).set_index("code")
-    for code in data.codebook.codes(year):
-        w = wide.get(code)
-        s = (w.loc[p.code] - medians[code]) if w is not None and p.code in w.index else pd.Series(dtype=float)
-        outcomes.append((code, "subdimension", int(st.at[code, "dimension"]), s))
-    for outcome, level, dim, series in outcomes:
-        row, fit = _trend_one(data, p, year, outcome, level, dim, series)
-        rows.append(row)
-        if fit is not None:
-            fits.append(fit)
-    holm(fits, ["year"])
-    table = pd.DataFrame(rows)
-    p_holm = {f.outcome: _num(f.coef("year")["p_holm"]) for f in fits}
-    table["p_holm"] = [p_holm.get(o) for o in table["outcome"]]
-    notes = [make_note("an_trend_short", cov="HC3"), make_note("an_trend_vs_median")]
-    short = table[table["n"] < 3]["outcome"].tolist()
-    if short:
-        notes.append(make_note("an_trend_too_few", k=len(short), m=len(table), outcomes=", ".join(short)))
-    return TrendResult(province=p, year=year, table=table, fits=fits, notes=notes)
-
-
-_PANEL: dict[tuple, pd.DataFrame] = {}
-_MEDIANS: dict[tuple, pd.DataFrame] = {}
-
-
-def national_medians(data: PapiData) -> pd.DataFrame:
-    """National median of the total (``"total"``) and of each dimension (1..8) by year (index year)."""
-    key = (str(data.directory), data.version)
-    if key not in _MEDIANS:
-        pt = _panel(data)
-        cols = ["total", *[c for c in range(1, 9) if c in pt.columns]]
-        _MEDIANS[key] = pt.groupby("year")[cols].median()
-    return _MEDIANS[key]
-
-
-def _panel(data: PapiData) -> pd.DataFrame:
-    key = (str(data.directory), data.version)
-    if key not in _PANEL:
-        _PANEL[key] = panel_totals(data)
-    return _PANEL[key]
 
 
 # -------------------------------------------------------------------------------------- context
@@ -569,8 +357,10 @@ def context_national(data: PapiData, year: int, comp: Companion | None = None) -
         if not outcome.startswith("SC"):
             designs[outcome] = (f, X)
         if outcome == "total":
-            Xv = X[["const", *CONTEXT_TERMS]].to_numpy(dtype=float)
-            vif = {c: float(variance_inflation_factor(Xv, i + 1)) for i, c in enumerate(CONTEXT_TERMS)}
+            # with the model's region and year terms, as the coefficients are estimated
+            Xv = X.to_numpy(dtype=float)
+            cols = list(X.columns)
+            vif = {c: float(variance_inflation_factor(Xv, cols.index(c))) for c in CONTEXT_TERMS}
         Xp = _design(pred_frame.assign(year=years[-1] if year not in years else year), regions, years)
         ok = Xp[list(CONTEXT_TERMS)].notna().all(axis=1)
         xp = Xp[ok].to_numpy(dtype=float)
@@ -792,77 +582,6 @@ def momentum_models(data: PapiData, province: Province, year: int,
                           notes=notes)
 
 
-# ------------------------------------------------------------------------------------------ PCI
-
-_PCI: dict[tuple, list[ModelFit]] = {}
-PCI_WINDOWS = ((2011, 2017), (2011, 2019), (2016, 2019))
-
-
-def _pci_specs() -> list[tuple[str, int, int, tuple[int, ...]]]:
-    """Each window with the dimensions comparable (same construct) over all of it."""
-    out = []
-    for first, last in PCI_WINDOWS:
-        dims = tuple(comparable_dimensions(first, last))
-        out.append((f"pci:{first}-{last}:" + ",".join(f"D{d}" for d in dims), first, last, dims))
-    return out
-
-
-PCI_SPECS = tuple(_pci_specs())
-
-
-def pci_models(data: PapiData, year: int, comp: Companion | None = None) -> tuple[list[ModelFit], list[Note]]:
-    """PCI composite on PAPI dimensions with province and year fixed effects (years ≤ ``year``)."""
-    comp = comp or load_companion(data.provinces, papi_dir=data.directory)
-    key = (str(data.directory), data.version, comp.version, year)
-    notes: list[Note] = []
-    if key in _PCI:
-        fits = _PCI[key]
-    else:
-        fits = []
-        pt = _panel(data)
-        pci = comp.pci[["code", "year", "pci_weighted"]]
-        for name, first, last, dims in PCI_SPECS:
-            last = min(last, year)
-            if last - first < 1:
-                continue
-            f = pt[(pt["year"] >= first) & (pt["year"] <= last)][["code", "year", *dims]]
-            f = f.merge(pci, on=["code", "year"]).dropna().sort_values(["year", "code"]).reset_index(drop=True)
-            provs = sorted(f["code"].unique().tolist())
-            years = sorted(f["year"].unique().tolist())
-            X = pd.DataFrame({"const": 1.0}, index=f.index)
-            for d in dims:
-                X[f"D{d}"] = f[d].astype(float)
-            for c in provs[1:]:
-                X[f"province:{c}"] = (f["code"] == c).astype(float)
-            for y in years[1:]:
-                X[f"year:{y}"] = (f["year"] == y).astype(float)
-            res = fit_ols(f["pci_weighted"], X, cov="cluster", groups=f["code"])
-            terms = [f"D{d}" for d in dims]
-            coefs = _coef_table(res, list(X.columns), keep=terms)
-            # within R²: the same slopes on two-way demeaned data
-            dm = f[["pci_weighted", *dims]].astype(float)
-            dm = dm - dm.groupby(f["code"]).transform("mean") - dm.groupby(f["year"]).transform("mean") + dm.mean()
-            resid = dm["pci_weighted"] - dm[list(dims)].to_numpy() @ coefs["estimate"].to_numpy()
-            r2w = float(1 - (resid ** 2).sum() / (dm["pci_weighted"] ** 2).sum())
-            n_cl = len(provs)
-            small = len(f) < SMALL_N or n_cl < SMALL_CLUSTERS
-            args = dict(kind="pci", outcome_vi="PCI", outcome_en="PCI", n=len(f), r2=r2w, terms=terms, small=small,
-                        first=years[0], last=years[-1])
-            fits.append(ModelFit(name=name, kind="pci", outcome="pci_weighted", n=len(f), n_clusters=n_cl,
-                                 years=years, cov_type="cluster(province)", coefficients=coefs,
-                                 r2=float(res.rsquared), r2_within=r2w, small_sample=small,
-                                 absorbed=["province effects", "year effects"], reading_args=args))
-        holm(fits, [f"D{d}" for d in range(1, 9)])
-        for fit in fits:
-            fit.reword()
-        _PCI[key] = fits
-    if year > 2019:
-        notes.append(make_note("an_pci_years", year=year))
-    if not fits:
-        notes.append(make_note("an_pci_none", year=year))
-    return fits, notes
-
-
 # ------------------------------------------------------------------------------------- model set
 
 @dataclass
@@ -899,10 +618,23 @@ NATIONAL_CACHES = ("_SUBPANEL", "_SUBWIDE", "_SUBMEDIAN", "_PANEL", "_MEDIANS", 
 """The module caches that hold national fits and panels: the same for every province."""
 
 
+def cache_owner(name: str):
+    """The module that keeps the national cache ``name`` (``series``, ``pci`` or this one)."""
+    import sys
+
+    from papi_research.analysis import pci, series
+    return next((m for m in (series, pci) if name in vars(m)), sys.modules[__name__])
+
+
+def _national_caches() -> dict[str, dict]:
+    """Each of ``NATIONAL_CACHES`` by name, as its module holds it now."""
+    return {name: getattr(cache_owner(name), name) for name in NATIONAL_CACHES}
+
+
 def national_fits() -> dict[str, dict]:
     """Everything this process has fitted and cached for the whole country (keyed as in the caches,
     by data folder, data version, companion version and year), as one picklable value."""
-    return {name: dict(globals()[name]) for name in NATIONAL_CACHES}
+    return {name: dict(cache) for name, cache in _national_caches().items()}
 
 
 def restore_national_fits(fits: dict[str, dict]) -> int:
@@ -910,8 +642,7 @@ def restore_national_fits(fits: dict[str, dict]) -> int:
     return how many entries were added. Restored fits are the saved objects, so every number that
     comes from them is the one a fresh fit gives."""
     added = 0
-    for name in NATIONAL_CACHES:
-        cache = globals()[name]
+    for name, cache in _national_caches().items():
         for key, value in fits.get(name, {}).items():
             if key not in cache:
                 cache[key] = value

@@ -41,10 +41,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from papi_research.analysis.models import ContextResult, TrendResult, subdimension_years
+from papi_research.analysis.models import ContextResult
 from papi_research.analysis.notes import Note, make_note
 from papi_research.analysis.scores import year_scores
+from papi_research.analysis.series import subdimension_years
 from papi_research.analysis.targets import TargetSpec, counterfactual_rank, target_levels
+from papi_research.analysis.trend import TrendResult
+from papi_research.analysis.uncertainty import CI_YEAR, RULE, Z95, difference_noise, year_uncertainty
 from papi_research.data.codebook import dimensions
 from papi_research.data.i18n import fmt_int, fmt_num, t
 from papi_research.data.loader import PapiData
@@ -116,13 +119,14 @@ class Priorities:
     table: pd.DataFrame
     lines: list[dict]
     notes: list[Note] = field(default_factory=list)
+    watch: list[dict] = field(default_factory=list)
 
     def to_frame(self) -> pd.DataFrame:
         return self.table.copy()
 
     def to_dict(self) -> dict:
         return {"year": self.year, "target": self.target.text, "weights": dict(WEIGHTS), "cap": CAP,
-                "lines": self.lines,
+                "lines": self.lines, "watch": self.watch,
                 "table": [{k: (_num(v) if isinstance(v, (float, np.floating)) else
                                (int(v) if isinstance(v, (np.integer,)) else v)) for k, v in r.items()}
                           for r in self.table.to_dict("records")],
@@ -143,7 +147,6 @@ def _improvement(data: PapiData, year: int, code: str) -> pd.Series:
 def _improvement_uncached(data: PapiData, year: int, code: str) -> pd.Series:
     """Latest score against the national median minus the mean of the earlier comparable years'
     (at least ``MIN_EARLIER``), kept only where it exceeds its 95 % survey noise (else NaN)."""
-    from papi_research.analysis.uncertainty import Z95, year_uncertainty
     yrs = subdimension_years(data, year, code)
     earlier = [y for y in yrs if y < year]
     cur = year_scores(data, year).subdimensions[code]
@@ -157,6 +160,33 @@ def _improvement_uncached(data: PapiData, year: int, code: str) -> pd.Series:
         return imp
     noise = Z95 * u.sub_se[code] * np.sqrt(1 + 1 / len(earlier))
     return imp.where(imp > noise)
+
+
+def _loss(data: PapiData, year: int, code: str, sub: str, score: float | None,
+          se: float | None, rule: str = RULE) -> tuple[float | None, float | None]:
+    """This year's change of sub-dimension ``sub`` against the latest earlier comparable year in which
+    the province has it (negative = a loss), and the change's 95 % noise margin 1.96 √(SE₁² + SE₂²)
+    (each year's own sub-dimension SE under ``rule``); (None, None) without an earlier comparable score."""
+    if score is None:
+        return None, None
+    yrs = subdimension_years(data, year, sub)
+    for y in sorted((y for y in yrs if y < year), reverse=True):
+        before = _num(year_scores(data, y).subdimensions.at[code, yrs[y]])
+        if before is None:
+            continue
+        u = year_uncertainty(data, y, rule)
+        se_b = None if u is None else _num(u.sub_se.at[code, yrs[y]])
+        return score - before, difference_noise(se, se_b) if se is not None and se_b is not None else None
+    return None, None
+
+
+def _trend_none(trend: TrendResult | None, sub: str) -> str | None:
+    """Why the sub-dimension has no trend ("too_few_years", "interval_wider_than_scale") or None."""
+    if trend is None:
+        return "too_few_years"
+    row = trend._rows.get(sub)
+    reason = None if row is None else row.get("no_trend")
+    return reason if isinstance(reason, str) else None
 
 
 def learn_from(data: PapiData, province: Province, year: int, code: str, n: int = N_LEARN) -> list[str]:
@@ -185,6 +215,8 @@ def score_priorities(data: PapiData, province: Province, year: int, target: Targ
     levels = target_levels(target, ys)
     st = ys.structure.set_index("code")
     agencies = lead_agencies()
+    unc = year_uncertainty(data, year)
+    unc_own = year_uncertainty(data, year, "own")
     notes: list[Note] = []
     rows = []
     for c in st.index:
@@ -201,6 +233,19 @@ def score_priorities(data: PapiData, province: Province, year: int, target: Targ
                                              - counterfactual_rank(totals, code, total + gap_m))
         slope = trend.slope(c) if trend is not None else None
         tci = trend.interval(c) if trend is not None else (None, None)
+        se = _num(unc.sub_se.at[code, c]) if unc is not None else None
+        margin = None if se is None else Z95 * se
+        loss, loss_margin = _loss(data, year, code, c, score, se)
+        gap_ref = None if score is None else max(gap_m, gap_t if gap_t is not None else -np.inf)
+        gap_beyond = bool(gap_ref is not None and margin is not None and gap_ref > margin)
+        loss_beyond = bool(loss is not None and loss_margin is not None and loss < -loss_margin)
+        trend_beyond = bool(trend is not None and trend.declines(c))
+        # the same flags under the sensitivity rule (the province's own 2019 SE in other years)
+        se_own = _num(unc_own.sub_se.at[code, c]) if unc_own is not None else None
+        _, loss_margin_own = _loss(data, year, code, c, score, se_own, "own")
+        beyond_own = bool((gap_ref is not None and se_own is not None and gap_ref > Z95 * se_own)
+                          or (loss is not None and loss_margin_own is not None and loss < -loss_margin_own)
+                          or trend_beyond)
         resid = context.residual(c) if context is not None and context.signal(c) else None
         comp = {
             "gap_to_median": None if gap_m is None else min(max(gap_m, 0.0) / sd, CAP),
@@ -219,7 +264,13 @@ def score_priorities(data: PapiData, province: Province, year: int, target: Targ
             "max": float(st.at[c, "max"]), "score": score, "national_median": med, "sd": sd,
             "target_level": None if np.isnan(tgt) else tgt, "gap_to_median": gap_m, "gap_to_target": gap_t,
             "rank_gain_at_median": gain, "trend": slope, "trend_ci_low": tci[0], "trend_ci_high": tci[1],
-            "context_residual": resid,
+            "context_residual": resid, "trend_p_holm": trend.p_holm(c) if trend is not None else None,
+            "trend_none": _trend_none(trend, c),
+            "se": se, "margin": margin, "gap_to_reference": gap_ref, "loss": loss, "loss_margin": loss_margin,
+            "gap_beyond_noise": gap_beyond, "decline_beyond_noise": loss_beyond or trend_beyond,
+            "loss_beyond_noise": loss_beyond, "trend_beyond_noise": trend_beyond,
+            "reasons": [k for k, f in (("loss", loss_beyond), ("gap", gap_beyond), ("trend", trend_beyond)) if f],
+            "beyond_noise_own_se": beyond_own,
             **{f"c_{k}": v for k, v in comp.items()}, **{f"w_{k}": v for k, v in contrib.items()},
             "priority": None if score is None else float(sum(contrib.values())),
             "lead_agency_vi": ag.lead_vi if ag else None, "lead_agency_en": ag.lead_en if ag else None,
@@ -228,11 +279,12 @@ def score_priorities(data: PapiData, province: Province, year: int, target: Targ
         if ag is None:
             notes.append(make_note("an_priority_no_agency", label=lab_en))
     table = pd.DataFrame(rows)
-    # below the national median or the target group's level first, then by priority score
+    # beyond the noise first, then below the national median or the target group's level, then by priority
     ref = table[["national_median", "target_level"]].astype(float).max(axis=1)
     table["below_reference"] = table["score"].astype(float) < ref
+    table["beyond_noise"] = table["gap_beyond_noise"] | table["decline_beyond_noise"]
     table["_p"] = table["priority"].fillna(-np.inf)
-    table = table.sort_values(["below_reference", "_p", "code"], ascending=[False, False, True],
+    table = table.sort_values(["beyond_noise", "below_reference", "_p", "code"], ascending=[False, False, False, True],
                               kind="mergesort").drop(columns="_p")
     table = table.reset_index(drop=True)
     table.insert(0, "priority_rank", [i + 1 if pd.notna(p) else None for i, p in enumerate(table["priority"])])
@@ -243,49 +295,101 @@ def score_priorities(data: PapiData, province: Province, year: int, target: Targ
         notes.append(make_note("an_priority_no_rank_gain", year=year))
     if scored["trend"].isna().all() and not scored.empty:
         notes.append(make_note("an_priority_no_trend", year=year))
-    positive = scored[scored["priority"] > 0]
-    k = min(MAX_LINES, max(MIN_LINES, len(positive)), len(scored))
-    lines = [_line(data, province, year, r) for r in scored.head(k).to_dict("records")]
+    beyond = scored[scored["beyond_noise"]]
+    k = min(MAX_LINES, len(beyond))
+    lines = [_line(data, province, year, r) for r in beyond.head(k).to_dict("records")]
+    # the watch list: what the ranking alone would have made a line (the top 3–5 by the components,
+    # below the reference first), left out because neither its gap nor its decline exceeds the noise
+    old_order = scored.sort_values(["below_reference", "priority", "code"], ascending=[False, False, True],
+                                   kind="mergesort")
+    k_old = min(MAX_LINES, max(MIN_LINES, int((scored["priority"] > 0).sum())), len(scored))
+    watch = [_line(data, province, year, r) for r in old_order.head(k_old).to_dict("records")
+             if not r["beyond_noise"]]
     stab = stability(scored, k)
     for line in lines:
         line["stability"] = stab[line["code"]]
+    for line in watch:
+        line["stability"] = None
+    if not scored.empty and not lines:
+        notes.append(make_note("an_priority_none_beyond_noise", year=year))
+    if watch:
+        notes.append(make_note("an_priority_watch", codes=", ".join(w["code"] for w in watch)))
+    line_codes = {ln["code"] for ln in lines}
+    flips = [ln["code"] for ln in lines + watch if ln["beyond_noise_own_se"] != (ln["code"] in line_codes)]
+    if flips and year != CI_YEAR:
+        notes.append(make_note("an_priority_sensitivity", codes=", ".join(flips)))
     fragile = [ln["code"] for ln in lines if ln["stability"] < FRAGILE]
     if fragile:
         notes.append(make_note("an_priority_fragile", codes=", ".join(fragile), threshold=int(100 * FRAGILE)))
     if context is not None and not any(context.signal(c) for c in st.index):
         notes.append(make_note("an_priority_no_context_signal"))
     notes.append(make_note("an_priority_agency_suggested"))
-    return Priorities(province=province, year=year, target=target, table=table, lines=lines, notes=notes)
+    return Priorities(province=province, year=year, target=target, table=table, lines=lines, notes=notes,
+                      watch=watch)
 
 
 def rank_under(scored: pd.DataFrame, weights: dict[str, float]) -> pd.Series:
     """Each scored sub-dimension's priority rank (1 = first) under other ``weights`` of the same
-    components, with the table's ordering rule (below the reference first, then priority, then code)."""
+    components, with the table's ordering rule (beyond the noise first, then below the reference, then
+    priority, then code)."""
     comp = scored[[f"c_{c}" for c in WEIGHTS]].astype(float).fillna(0.0).to_numpy()
     p = comp @ np.array([float(weights.get(c, 0.0)) for c in WEIGHTS])
-    order = np.lexsort((scored["code"].to_numpy(), -p, ~scored["below_reference"].to_numpy(dtype=bool)))
+    beyond = scored["beyond_noise"].to_numpy(dtype=bool) if "beyond_noise" in scored else np.zeros(len(p), bool)
+    order = np.lexsort((scored["code"].to_numpy(), -p, ~scored["below_reference"].to_numpy(dtype=bool), ~beyond))
     ranks = np.empty(len(order), dtype=int)
     ranks[order] = np.arange(1, len(order) + 1)
     return pd.Series(ranks, index=scored["code"].to_numpy())
 
 
+def _col(frame: pd.DataFrame, name: str, default: float = np.nan) -> np.ndarray:
+    if name not in frame.columns:
+        return np.full(len(frame), default)
+    return pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=float)
+
+
 def stability(scored: pd.DataFrame, k: int, n: int = N_WEIGHTINGS, seed: int = WEIGHT_SEED) -> dict[str, float]:
-    """Share of ``n`` random weightings of the components (seeded; uniform on the simplex, scaled to
-    the default total weight) under which each sub-dimension stays among the top ``k``, with the same
-    ordering rule as the table (below the reference first, then by priority, then by code)."""
+    """Share of ``n`` seeded draws under which each sub-dimension stays among the top ``k`` lines.
+
+    Each draw takes a random weighting of the components (uniform on the simplex, scaled to the default
+    total weight) **and** redraws the province's scores within their survey noise (score + N(0, SE²),
+    each sub-dimension's own SE): the gap components, the context shortfall, the below-the-reference
+    split, the gap's and this year's loss's beyond-the-noise flags follow the drawn score (the rank gain
+    and the trend are held). The ordering rule is the table's: beyond the noise first, then below the
+    reference, then by priority, then by code."""
     if scored.empty or k == 0:
         return {}
     keys = list(WEIGHTS)
-    comp = scored[[f"c_{c}" for c in keys]].astype(float).fillna(0.0).to_numpy()  # subs × components
-    w = np.random.default_rng(seed).dirichlet(np.ones(len(keys)), size=n) * sum(WEIGHTS.values())
-    score = w @ comp.T  # weightings × subs
-    first = scored["below_reference"].to_numpy(dtype=bool)
+    rng = np.random.default_rng(seed)
+    w = rng.dirichlet(np.ones(len(keys)), size=n) * sum(WEIGHTS.values())  # draws × components
+    m = len(scored)
+    se = np.nan_to_num(_col(scored, "se", 0.0))
+    e = rng.standard_normal((n, m)) * se[None, :]  # draws × subs
+    score = _col(scored, "score")[None, :] + e
+    sd = _col(scored, "sd", 1.0)
+    med, tgt = _col(scored, "national_median"), _col(scored, "target_level")
+    gap_m, gap_t = med[None, :] - score, tgt[None, :] - score
+    comp = {"gap_to_median": np.minimum(np.maximum(gap_m, 0) / sd, CAP),
+            "gap_to_target": np.where(np.isnan(gap_t), 0.0, np.minimum(np.maximum(np.nan_to_num(gap_t), 0) / sd, CAP)),
+            "rank_gain": np.broadcast_to(np.nan_to_num(_col(scored, "c_rank_gain", 0.0)), (n, m)),
+            "decline": np.broadcast_to(np.nan_to_num(_col(scored, "c_decline", 0.0)), (n, m))}
+    resid = _col(scored, "context_residual")
+    has_resid = ~np.isnan(resid)
+    comp["below_context"] = np.where(has_resid[None, :],
+                                     np.minimum(np.maximum(-(np.nan_to_num(resid)[None, :] + e), 0) / sd, CAP), 0.0)
+    p = sum(w[:, [i]] * comp[c] for i, c in enumerate(keys))  # draws × subs
+    ref = np.fmax(med, tgt)
+    below = score < ref[None, :]
+    gap_ref = np.fmax(gap_m, np.where(np.isnan(gap_t), -np.inf, gap_t))
+    margin, loss, loss_margin = _col(scored, "margin"), _col(scored, "loss"), _col(scored, "loss_margin")
+    gap_beyond = gap_ref > np.where(np.isnan(margin), np.inf, margin)[None, :]
+    loss_beyond = (np.nan_to_num(loss, nan=np.inf)[None, :] + e) < -np.where(np.isnan(loss_margin), np.inf, loss_margin)
+    trend_beyond = scored["trend_beyond_noise"].to_numpy(dtype=bool) if "trend_beyond_noise" in scored \
+        else np.zeros(m, dtype=bool)
+    beyond = gap_beyond | loss_beyond | trend_beyond[None, :]
     codes = scored["code"].to_numpy()
-    # sort key per weighting: below-reference lines first, higher score first, then code
     code_rank = np.argsort(np.argsort(codes, kind="stable"), kind="stable")
-    order = np.lexsort((np.broadcast_to(code_rank, score.shape), -score,
-                        np.broadcast_to(~first, score.shape)), axis=1)
-    top = np.zeros(score.shape, dtype=bool)
+    order = np.lexsort((np.broadcast_to(code_rank, p.shape), -p, ~below, ~beyond), axis=1)
+    top = np.zeros(p.shape, dtype=bool)
     np.put_along_axis(top, order[:, :k], True, axis=1)
     share = top.mean(axis=0)
     return {c: float(v) for c, v in zip(codes, share)}
@@ -295,10 +399,16 @@ def _line(data: PapiData, province: Province, year: int, r: dict) -> dict:
     learn = learn_from(data, province, year, r["code"])
     line = {k: r[k] for k in ("code", "dimension", "dimension_vi", "dimension_en", "label_vi", "label_en", "max",
                               "score", "national_median", "target_level", "gap_to_median", "gap_to_target",
-                              "trend", "trend_ci_low", "trend_ci_high", "rank_gain_at_median", "context_residual", "priority", "priority_rank",
-                              "lead_agency_vi", "lead_agency_en", "support_vi", "support_en")}
+                              "trend", "trend_ci_low", "trend_ci_high", "trend_p_holm", "trend_none",
+                              "rank_gain_at_median", "context_residual", "priority", "priority_rank",
+                              "lead_agency_vi", "lead_agency_en", "support_vi", "support_en",
+                              "margin", "gap_to_reference", "loss", "loss_margin")}
     line = {k: (_num(v) if isinstance(v, (float, np.floating)) else (int(v) if isinstance(v, np.integer) else v))
             for k, v in line.items()}
+    line["gap_beyond_noise"] = bool(r["gap_beyond_noise"])
+    line["decline_beyond_noise"] = bool(r["decline_beyond_noise"])
+    line["reasons"] = list(r["reasons"])
+    line["beyond_noise_own_se"] = bool(r["beyond_noise_own_se"])
     line["lead_agency"] = {"vi": r["lead_agency_vi"], "en": r["lead_agency_en"], "suggested": True}
     line["learn_from"] = learn
     line["learn_from_names"] = {"vi": [data.provinces.by_code(c).name_vi for c in learn],
@@ -318,11 +428,18 @@ def action_sentence(province: Province, line: dict, lang: str) -> str:
                   gap=fmt_num(abs(gap) if gap is not None else None, lang))
     parts.append(t("an_line_below" if gap is not None and gap > 0 else "an_line_above", lang, **fields))
     if line["trend"] is None:
-        parts.append(t("an_line_trend_none", lang))
+        parts.append(t("an_line_trend_too_wide" if line.get("trend_none") == "interval_wider_than_scale"
+                       else "an_line_trend_none", lang))
     else:
         parts.append(t("an_line_trend", lang, slope=fmt_num(line["trend"], lang, 3, sign=True),
                        lo=fmt_num(line.get("trend_ci_low"), lang, 3, sign=True),
                        hi=fmt_num(line.get("trend_ci_high"), lang, 3, sign=True)))
+    if "loss" in line.get("reasons", []):
+        parts.append(t("an_line_loss_beyond", lang, loss=fmt_num(-line["loss"], lang),
+                       margin=fmt_num(line["loss_margin"], lang)))
+    if line.get("margin") is not None and line.get("gap_to_reference") is not None and line["gap_to_reference"] > 0:
+        key = "an_line_gap_beyond" if line["gap_beyond_noise"] else "an_line_gap_within"
+        parts.append(t(key, lang, gap=fmt_num(line["gap_to_reference"], lang), margin=fmt_num(line["margin"], lang)))
     g = line["rank_gain_at_median"]
     if g is not None and g > 0:
         parts.append(t("an_line_gain", lang, gain=fmt_int(g, lang)))

@@ -51,7 +51,7 @@ def scorecard_text(card: Scorecard, lang: str) -> str:
                      f"{t('rank', lang)}: {t('rank_of', lang, rank=card.rank, n=card.ys.n_ranked)}   "
                      f"{t('group', lang)}: {group_name(card.group, lang)}")
         u = card.uncertainty()
-        if u.get("ci_low") is not None:
+        if u.get("ci_low") is not None and u.get("p_keep_group") is not None:
             lines.append(t("unc_scorecard_line", lang, lo=fmt_num(u["ci_low"], lang), hi=fmt_num(u["ci_high"], lang),
                            best=u["rank_range"][0], worst=u["rank_range"][1],
                            p=fmt_num(100 * u["p_keep_group"], lang, 0)))
@@ -59,6 +59,9 @@ def scorecard_text(card: Scorecard, lang: str) -> str:
         if card.region_rank is not None:
             lines.append(t("region_rank_line", lang, rank=card.region_rank, n=card.n_region_ranked,
                            region=p.region(lang)))
+            if u.get("region_rank_range"):
+                lines.append(t("unc_region_rank_line", lang, best=u["region_rank_range"][0],
+                               worst=u["region_rank_range"][1], p=fmt_num(100 * u["p_region_rank"], lang, 0)))
         if card.previous:
             pv = card.previous
             lines.append(f"{pv['year']}: {fmt_num(pv['total'], lang)}/{card.total_max}, "

@@ -114,7 +114,8 @@ class YearScores:
 
     @property
     def n_ranked(self) -> int:
-        return int(self.provinces["total"].notna().sum())
+        """How many are ranked (for the 63, those with a total; among the 34, whole estimates only)."""
+        return int(self.provinces["rank"].notna().sum())
 
     def group_counts(self) -> dict[str, int]:
         counts = self.provinces["group"].value_counts()
@@ -133,8 +134,8 @@ class YearScores:
 
     def ranked(self) -> pd.DataFrame:
         """The league table: ranked provinces sorted by rank."""
-        return self.provinces[self.provinces["total"].notna()].sort_values(["rank", "total"],
-                                                                           ascending=[True, False])
+        return self.provinces[self.provinces["rank"].notna()].sort_values(["rank", "total"],
+                                                                          ascending=[True, False])
 
 
 def _compute_year(data: PapiData, year: int) -> YearScores:
@@ -241,6 +242,17 @@ def previous_year(data: PapiData, code: str, year: int) -> int | None:
     return None
 
 
+def rank_common(data: PapiData, code: str, a: int, b: int) -> dict | None:
+    """The province's rank in years ``a`` and ``b`` among the provinces ranked in both (rankings of
+    different sizes are not compared place for place): ``{"from", "to", "n"}``; None when it is not
+    ranked in both years."""
+    ta, tb = year_scores(data, a).provinces["total"], year_scores(data, b).provinces["total"]
+    both = ta.notna() & tb.notna()
+    if not both.get(code, False):
+        return None
+    return {"from": int(rank_desc(ta[both])[code]), "to": int(rank_desc(tb[both])[code]), "n": int(both.sum())}
+
+
 @dataclass
 class Scorecard:
     """One province's exact scores for one year, ready for a table, a sentence or JSON."""
@@ -294,6 +306,15 @@ class Scorecard:
         u = year_uncertainty(self.data, self.year) if self.data is not None else None
         return {} if u is None else u.row(self.province.code)
 
+    def sensitivity(self) -> dict | None:
+        """The total's interval under the sensitivity rule for years without intervals, and the
+        province's verdicts that flip (``uncertainty.sensitivity``); None in 2019, without a total or
+        without intervals."""
+        from papi_research.analysis.uncertainty import sensitivity
+        if self.total is None or self.data is None:
+            return None
+        return sensitivity(self.data, self.province.code, self.year)
+
     def dimension_table(self) -> pd.DataFrame:
         """One row per dimension: score, rank, group and national/regional reference values."""
         code = self.province.code
@@ -335,6 +356,7 @@ class Scorecard:
             "region_rank": self.region_rank, "n_region_ranked": self.n_region_ranked,
             "group_basis": self.ys.rule.basis,
             **self.uncertainty(),
+            "ci_sensitivity": self.sensitivity(),
             "previous": self.previous,
             "dimensions": [{**{k: r[k] for k in ("number", "name_vi", "name_en", "score", "rank", "n", "group",
                                                  "national_min", "national_median", "national_mean",
@@ -372,7 +394,8 @@ def scorecard(data: PapiData, province: Province | str, year: int | None = None)
     if prev is not None:
         pr = year_scores(data, prev).provinces.loc[p.code]
         previous = {"year": prev, "total": float(pr["total"]), "rank": int(pr["rank"]),
-                    "n_ranked": year_scores(data, prev).n_ranked, "group": pr["group"]}
+                    "n_ranked": year_scores(data, prev).n_ranked, "group": pr["group"],
+                    "rank_common": rank_common(data, p.code, prev, year)}
     status = ys.provinces.at[p.code, "status"]
     reason = data.gap_reason(year, p.code) if status != "complete" else None
     if status != "complete" and reason is None:

@@ -3,8 +3,10 @@
 Targets: ``group:best``, ``group:high_average``, ``group:low_average``, ``top:N`` or a plain score
 (``"45.5"``). Everything is computed against the latest year's totals with every other province
 held where it is: a group target is solved exactly (the quartile cut-offs are recomputed with the
-province's new total, as PAPI would), a ``top:N`` target needs the N-th best of the other totals
-(ties share a rank), a score needs the score. The path closes the same share of the gap to the
+province's new total, as PAPI would), a ``top:N`` target needs the N-th best of the other totals, a
+score needs the score. No amount lands on a tie: a group or top-N target not yet met needs the new
+total to clear the re-ranked cut-off by at least ``CLEAR`` (0.005, half the display precision), under
+the year's tie rule. The path closes the same share of the gap to the
 target group's level on the top priority sub-dimensions (at least the top three, more only when
 needed), and its counterfactual rank is recomputed by brute force.
 """
@@ -27,6 +29,7 @@ TARGET_GROUPS = ("best", "high_average", "low_average")
 MIN_PATH = 3
 MIN_GAP = 0.01  # gaps smaller than this (points) are not worth a line of the path
 SHOWN_DECIMALS = 2  # the precision points are printed at
+CLEAR = 0.5 * 10 ** -SHOWN_DECIMALS  # how far a new total must clear a cut-off (no ties at the display precision)
 TOLERANCE = 1e-9  # floating-point slack when a path's total is checked against its target
 
 
@@ -105,10 +108,9 @@ def _lerp(a: np.ndarray, b: np.ndarray, t: float) -> np.ndarray:
     return b - diff * (1 - t) if t >= 0.5 else a + diff * t
 
 
-def _group_index(others: np.ndarray, xs: np.ndarray, tie_rule: str) -> np.ndarray:
-    """Group index (0 = best … 3 = poor, as ``GROUPS``) of each candidate total in ``xs`` among
-    ``others``, the cut-offs recomputed with it: the 25th/50th/75th percentiles of ``others`` plus the
-    candidate, by inserting each candidate into the sorted totals (vectorised over candidates; the
+def _cut_values(others: np.ndarray, xs: np.ndarray) -> np.ndarray:
+    """The 25th/50th/75th percentiles (rows) of ``others`` plus each candidate total in ``xs``
+    (columns), by inserting each candidate into the sorted totals (vectorised over candidates; the
     same arithmetic as ``np.percentile`` in ``scores.assign_groups``)."""
     xs = np.atleast_1d(np.asarray(xs, dtype=float))
     o = np.sort(others)
@@ -120,14 +122,22 @@ def _group_index(others: np.ndarray, xs: np.ndarray, tie_rule: str) -> np.ndarra
         upper = o[j - 1] if j >= 1 else np.nan
         return np.where(j < k, lower, np.where(j == k, xs, upper))
 
-    count = np.zeros(xs.size, dtype=int)
-    for q in (0.25, 0.5, 0.75):
+    out = np.empty((3, xs.size))
+    for row, q in enumerate((0.25, 0.5, 0.75)):
         h = (n - 1) * q
         i = int(np.floor(h))
         t = h - i
-        c = merged(i) if i + 1 >= n else _lerp(merged(i), merged(i + 1), t)
-        count += (xs >= c) if tie_rule == "at_or_above" else (xs > c)
-    return 3 - count
+        out[row] = merged(i) if i + 1 >= n else _lerp(merged(i), merged(i + 1), t)
+    return out
+
+
+def _group_index(others: np.ndarray, xs: np.ndarray, tie_rule: str) -> np.ndarray:
+    """Group index (0 = best … 3 = poor, as ``GROUPS``) of each candidate total in ``xs`` among
+    ``others``, the cut-offs recomputed with it (``_cut_values``)."""
+    xs = np.atleast_1d(np.asarray(xs, dtype=float))
+    cut = _cut_values(others, xs)
+    above = (xs[None, :] >= cut) if tie_rule == "at_or_above" else (xs[None, :] > cut)
+    return 3 - above.sum(axis=0)
 
 
 def _group_of(others: np.ndarray, x: float, tie_rule: str) -> str:
@@ -149,32 +159,45 @@ def _group_ok(group: str, target: str) -> bool:
     return GROUPS.index(group) <= GROUPS.index(target)
 
 
+CUT_ROW = {"low_average": 0, "high_average": 1, "best": 2}  # the row of ``_cut_values`` a group starts at
+
+
 def points_needed(spec: TargetSpec, ys: YearScores, code: str) -> float:
-    """Minimum points to add to the province's total to meet the target, others held (0 if met)."""
+    """Minimum points to add to the province's total to meet the target, others held (0 if met).
+
+    No ties at the cut-off: a group or ``top:N`` target that is not yet met needs the new total to
+    clear the (re-ranked) cut-off — the group's quartile recomputed with the new total, or the N-th
+    best of the other totals — by at least ``CLEAR`` (half the display precision), so the amount shown,
+    rounded up, is never a tie that the year's tie rule could send the other way. A score target needs
+    the score itself."""
     totals = ys.provinces["total"]
     total = float(totals[code])
     if spec.kind == "score":
         return max(0.0, float(spec.value) - total)
+    others = _others(totals, code)
     if spec.kind == "top":
-        others = np.sort(_others(totals, code))[::-1]
+        ranked = np.sort(others)[::-1]
         n = int(spec.value)
-        if n > len(others):
+        if n > len(ranked) or total >= ranked[n - 1]:
             return 0.0
-        return max(0.0, float(others[n - 1]) - total)
+        return float(ranked[n - 1]) + CLEAR - total
     goal = GROUPS.index(str(spec.value))
     rule = ys.rule.tie_rule
-    others = _others(totals, code)
-    lo, hi = 0.0, float(ys.regime.total_max) - total
-    ends = _group_index(others, np.array([total, total + hi]), rule) <= goal
-    if ends[0]:
+    if _group_index(others, np.array([total]), rule)[0] <= goal:
         return 0.0
-    if not ends[1]:
+    row = CUT_ROW[str(spec.value)]
+
+    def clears(xs: np.ndarray) -> np.ndarray:  # monotone in xs: a cut-off moves at most as fast as the total
+        return xs - _cut_values(others, xs)[row] >= CLEAR
+
+    lo, hi = 0.0, float(ys.regime.total_max) - total
+    if not clears(np.array([total + hi]))[0]:
         return hi
     for _ in range(8):  # 64 candidates a round: the bracket shrinks to ~1e-13 of the range
         grid = np.linspace(lo, hi, 65)
-        ok = _group_index(others, total + grid, rule) <= goal  # monotone: False … False True … True
+        ok = clears(total + grid)  # False … False True … True
         first = int(np.argmax(ok))
-        lo, hi = float(grid[first - 1]), float(grid[first])
+        lo, hi = float(grid[max(first - 1, 0)]), float(grid[first])
     return hi
 
 
@@ -182,7 +205,7 @@ def points_needed(spec: TargetSpec, ys: YearScores, code: str) -> float:
 class TargetPlan:
     """The plan towards one target. ``path``: code, label_vi, label_en, gap, share, points.
 
-    ``needed_points`` is exact; ``needed_shown`` is it rounded up at the printed precision and
+    ``needed_points`` is the least amount that clears the cut-off by ``CLEAR``; ``needed_shown`` is it rounded up at the printed precision and
     ``goal`` (= total + needed) the total at which the target is reached, others held: the moving
     cut-off, since the province's own total moves the quartiles. ``margin`` is the province's
     survey margin (1.96 × its standard error, see ``uncertainty``) for comparison with the points

@@ -8,12 +8,21 @@ former provinces' scores**; these are estimates built from PAPI results, never P
   which must agree with the reference table ``merger_2025.csv`` (:func:`check_membership`).
 * **Weights**: population (thousand persons) from the General Statistics Office yearbook panel
   (``gso_covariates_2005_2016_long.csv`` in the companion folder), taken from the nearest year with data
-  (2015 for 2011–2015, 2016 from 2016 on); the year used is named in every output.
+  (2015 for 2011–2015, 2016 from 2016 on); the year used is named in every output. Total population,
+  not the survey year's adult population (PAPI samples citizens of 18 and over): the data here has no
+  adult population by province and no population after 2016; a source of either would replace it.
 * **Members without data** (the rule): a former province without a value that year (a missing row, or a
   dimension PAPI did not publish) is left out and the weights of the others are rescaled; the estimate is
   given only when the former provinces with data hold at least half (:data:`MIN_COVERAGE`) of the new
   province's population, otherwise there is no estimate (it would be unrepresentative). Every estimate
   that leaves a member out says which one and why.
+* **Partial estimates**: an estimate from former provinces holding less than the whole population
+  (Phú Thọ 2024 without Vĩnh Phúc: 67.5 %) is given and flagged ``partial`` but not ranked: ranks,
+  groups, cut-offs and regional ranks are among the whole estimates only.
+* **Uncertainty**: SE = √Σ wᵢ² SEᵢ² over the former provinces used (independent surveys; each SEᵢ as
+  ``uncertainty`` sets it), a 95 % interval, and from joint seeded draws of the 63 totals the plausible
+  rank among the whole estimates and the chance of keeping the group; a partial estimate's range is
+  its rank *if whole*, each missing former province's total resampled from the year's 63 totals.
 * **Ranks and groups** are among the 34 (``rank`` of the number with an estimate), with the year's group
   tie rule (``scores.group_rule``); the region of a new province is the region of its most populous
   former province.
@@ -32,7 +41,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from papi_research.analysis.scores import Scorecard, assemble_year, year_scores
+from papi_research.analysis.scores import GROUPS, Scorecard, assemble_year, year_scores
 from papi_research.data.codebook import same_regime
 from papi_research.data.companion import _pick, load_companion
 from papi_research.data.files import read_rows
@@ -204,6 +213,7 @@ class UnitYear:
     components: pd.DataFrame
     coverage: pd.Series
     population_year: int
+    uncertainty: pd.DataFrame | None = None
 
 
 _CACHE: dict[tuple, UnitYear] = {}
@@ -240,6 +250,72 @@ def _weighted(frame: pd.DataFrame, members: dict[str, tuple[str, ...]], pop: pd.
     return pd.DataFrame(est).T, pd.DataFrame(cov).T
 
 
+UNIT_DRAW_STREAM = 34  # the seed stream of the joint draws for the 34 (``uncertainty.SEED``, year, 34)
+
+
+def _estimate_uncertainty(data: PapiData, ys, comps: pd.DataFrame) -> pd.DataFrame | None:
+    """Survey uncertainty of each estimate: SE = √Σ wᵢ² SEᵢ² over the former provinces used (their
+    surveys are independent; each SEᵢ as ``uncertainty`` sets it for the year), the 95 % interval, and
+    from joint seeded draws of the 63 totals (each N(total, SEᵢ²)) the plausible rank among the whole
+    estimates and the chance of keeping the group; partial estimates get an interval, no rank
+    and a plausible rank if whole (their missing former provinces resampled from the year's totals)."""
+    from papi_research.analysis.uncertainty import N_DRAWS, SEED, Z95, year_uncertainty
+    u = year_uncertainty(data, ys.year)
+    if u is None:
+        return None
+    prov = ys.provinces
+    used = comps[comps["used"]]
+    se63 = u.table["se"]
+    codes = list(prov.index)
+    tab = pd.DataFrame(index=pd.Index(codes, name="code"),
+                       columns=["se", "ci_low", "ci_high", "margin", "rank_best", "rank_worst", "p_keep_group"],
+                       dtype=float)
+    for unit, g in used.groupby("unit"):
+        se = float(np.sqrt(((g["weight"] * se63[g["code"]].to_numpy()) ** 2).sum()))
+        tot = float(prov.at[unit, "total"])
+        tab.loc[unit, ["se", "ci_low", "ci_high", "margin"]] = [se, tot - Z95 * se, tot + Z95 * se, Z95 * se]
+    whole = [c for c in codes if pd.notna(prov.at[c, "rank"])]
+    if not whole:
+        return tab
+    members = sorted(set(used["code"]))
+    col = {c: i for i, c in enumerate(members)}
+    rng = np.random.default_rng([SEED, ys.year, UNIT_DRAW_STREAM])
+    ys_totals = year_scores(data, ys.year).provinces.loc[members, "total"].to_numpy(dtype=float)
+    draws63 = ys_totals[None, :] + rng.standard_normal((N_DRAWS, len(members))) * se63[members].to_numpy()[None, :]
+    W = np.zeros((len(members), len(whole)))
+    for j, unit in enumerate(whole):
+        for c, w in zip(used.loc[used["unit"] == unit, "code"], used.loc[used["unit"] == unit, "weight"]):
+            W[col[c], j] = w
+    draws = draws63 @ W  # draws × whole estimates
+    order = np.argsort(-draws, axis=1, kind="stable")
+    ranks = np.empty_like(order)
+    np.put_along_axis(ranks, order, np.arange(1, len(whole) + 1)[None, :].repeat(N_DRAWS, axis=0), axis=1)
+    rank_now = prov.loc[whole, "rank"].astype(int).to_numpy()
+    tab.loc[whole, "rank_best"] = np.minimum(np.quantile(ranks, 0.025, axis=0, method="lower"), rank_now)
+    tab.loc[whole, "rank_worst"] = np.maximum(np.quantile(ranks, 0.975, axis=0, method="higher"), rank_now)
+    cut = np.percentile(draws, [25, 50, 75], axis=1)
+    above = (draws[None] >= cut[:, :, None]) if ys.rule.tie_rule == "at_or_above" else (draws[None] > cut[:, :, None])
+    group_idx = 3 - above.sum(axis=0)
+    now_idx = np.array([GROUPS.index(g) for g in prov.loc[whole, "group"]])
+    tab.loc[whole, "p_keep_group"] = (group_idx == now_idx[None, :]).mean(axis=0)
+    # a partial estimate has no rank; its plausible rank *if whole* is drawn with each missing former
+    # province's total resampled from the year's ranked totals of the 63 (its score is unknown)
+    partial = [c for c in codes if bool(prov.at[c, "partial"])]
+    ranked63 = year_scores(data, ys.year).provinces["total"].dropna().to_numpy(dtype=float)
+    for unit in partial:
+        g = comps[comps["unit"] == unit]
+        w = (g["population"] / g["population"].sum()).to_numpy()
+        present = g["used"].to_numpy(dtype=bool)
+        parts = np.empty((N_DRAWS, len(g)))
+        for i, c in enumerate(g["code"]):
+            parts[:, i] = draws63[:, col[c]] if present[i] else rng.choice(ranked63, size=N_DRAWS)
+        whole_draw = parts @ w
+        r = 1 + (draws > whole_draw[:, None]).sum(axis=1)
+        tab.loc[unit, "rank_best"] = np.quantile(r, 0.025, method="lower")
+        tab.loc[unit, "rank_worst"] = np.quantile(r, 0.975, method="higher")
+    return tab
+
+
 def unit_year_scores(data: PapiData, year: int, geo_dir: str | Path | None = None) -> UnitYear:
     """Estimates, ranks and groups of the 34 new provinces in ``year`` (cached per data version and year)."""
     year = data.check_year(int(year))
@@ -265,7 +341,13 @@ def unit_year_scores(data: PapiData, year: int, geo_dir: str | Path | None = Non
         lead = max(u.members, key=lambda c: (pop[c], c))
         p = data.provinces.by_code(lead)
         reg[u.code] = (p.region_en, p.region_vi)
-    ys = assemble_year(year, ys63.structure, sub, dims, status, total, reg)
+    # an estimate covering less than the whole new province is given, but not ranked as if whole:
+    # ranks, groups, cut-offs and regional ranks are among the whole estimates only
+    partial = total.notna() & (cov["total"].reindex(codes) < 1 - 1e-9)
+    ys = assemble_year(year, ys63.structure, sub, dims, status, total.where(~partial), reg)
+    ys.provinces["total"] = total
+    ys.provinces["partial"] = partial
+    ys.provinces["coverage"] = cov["total"].reindex(codes)
     rows = []
     for u in units:
         have = [c for c in u.members if pd.notna(ys63.provinces.at[c, "total"])]
@@ -280,7 +362,7 @@ def unit_year_scores(data: PapiData, year: int, geo_dir: str | Path | None = Non
                          "used": bool(used)})
     comps = pd.DataFrame(rows)
     out = UnitYear(year=year, units=units, ys=ys, components=comps, coverage=cov["total"].reindex(codes),
-                   population_year=pop_year)
+                   population_year=pop_year, uncertainty=_estimate_uncertainty(data, ys, comps))
     _CACHE[key] = out
     return out
 
@@ -308,8 +390,34 @@ class UnitScorecard(Scorecard):
     data: PapiData = field(default=None, repr=False)
 
     def uncertainty(self) -> dict:
-        """No survey interval: PAPI's intervals are the former provinces' own, not an estimate's."""
-        return {}
+        """The estimate's survey uncertainty (``_estimate_uncertainty``): se, ci_low, ci_high, margin,
+        rank_range among the whole estimates (for a partial one, the plausible rank if whole, its missing
+        former provinces' totals resampled: ``rank_range_basis``), p_keep_group (whole ones); empty
+        without an estimate or without intervals."""
+        tab = self.uy.uncertainty
+        if self.total is None or tab is None:
+            return {}
+        r = tab.loc[self.unit.code]
+        ranked = pd.notna(r["rank_best"])
+        whole = not self.partial
+        from papi_research.analysis.uncertainty import N_DRAWS, SEED, basis_of
+        basis = basis_of(self.year)
+        return {"se": float(r["se"]), "ci_low": float(r["ci_low"]), "ci_high": float(r["ci_high"]),
+                "margin": float(r["margin"]), "ci_level": 0.95, "ci_basis": "estimate_" + basis,
+                "ci_basis_text": {lang: t("un_ci_basis", lang, year=self.year) for lang in ("vi", "en")},
+                "rank_range": [int(r["rank_best"]), int(r["rank_worst"])] if ranked else None,
+                "rank_range_basis": None if not ranked else "estimate" if whole else "if_whole_missing_resampled",
+                "p_keep_group": float(r["p_keep_group"]) if ranked and whole else None,
+                "simulation": {"draws": N_DRAWS, "seed": [SEED, self.year, UNIT_DRAW_STREAM]} if ranked else None}
+
+    @property
+    def partial(self) -> bool:
+        """An estimate from former provinces holding less than the whole population (not ranked)."""
+        return self.total is not None and bool(self.ys.provinces.at[self.unit.code, "partial"])
+
+    def sensitivity(self) -> dict | None:
+        """No sensitivity rule: it concerns the survey errors of the 63 provinces' own scores."""
+        return None
 
     def components(self) -> pd.DataFrame:
         """One row per former province: code, names, population, weight, total, status, used, reason."""
@@ -350,6 +458,9 @@ class UnitScorecard(Scorecard):
         base["weight_source_vi"] = weight_source(self.uy, "vi")
         base["population_year"] = self.uy.population_year
         base["coverage"] = self.coverage
+        base["partial"] = self.partial
+        if self.partial:
+            base["ranked"] = False
         base["components"] = jsonable([{"code": r["code"], "name_vi": r["name_vi"], "name_en": r["name_en"],
                                      "weight": r["weight"], "population": r["population"],
                                      "population_share": r["population_share"], "total": r["total"],
@@ -359,9 +470,9 @@ class UnitScorecard(Scorecard):
 
 
 def unit_previous_year(data: PapiData, code: str, year: int) -> int | None:
-    """The latest earlier year of the same regime in which the new province has a total estimate."""
+    """The latest earlier year of the same regime in which the new province has a whole (ranked) estimate."""
     for y in sorted((y for y in data.years if y < year and same_regime(y, year)), reverse=True):
-        if pd.notna(unit_year_scores(data, y).ys.provinces.at[code, "total"]):
+        if pd.notna(unit_year_scores(data, y).ys.provinces.at[code, "rank"]):
             return y
     return None
 

@@ -284,6 +284,9 @@ def headline_section(b: Briefing) -> Section:
         if c.region_rank is not None:
             s.md(t("region_rank_sentence", lang, province=name, rank=c.region_rank, n=c.n_region_ranked,
                    region=p.region(lang)))
+            if u.get("region_rank_range"):
+                s.md(t("unc_region_rank_range", lang, rank=c.region_rank, p=fmt_num(100 * u["p_region_rank"], lang, 0),
+                       best=u["region_rank_range"][0], worst=u["region_rank_range"][1]))
         s.md(_change_sentence(b))
         if ys.rule.basis == "computed":
             s.note(t("br_group_computed_note", lang, year=b.year))
@@ -348,7 +351,13 @@ def _change_sentence(b: Briefing) -> str:
                 after=fmt_num(ch.total_to, lang))
         if noise is not None:
             out += " " + t("br_change_noise", lang, noise=fmt_num(noise, lang))
-    if ch.rank_change is not None:
+    if ch.rank_common is not None:  # places counted among the provinces ranked in both years
+        rk = "br_rank_up" if ch.rank_change > 0 else "br_rank_down" if ch.rank_change < 0 else "br_rank_same"
+        out += " " + t(rk + "_common", lang, places=abs(ch.rank_change), n=ch.rank_common["n"],
+                       from_=ch.rank_common["from"], to=ch.rank_common["to"],
+                       before=rank_text(ch.rank_from, ch.n_ranked_from, lang),
+                       after=rank_text(ch.rank_to, ch.n_ranked_to, lang))
+    elif ch.rank_change is not None:
         rk = "br_rank_up" if ch.rank_change > 0 else "br_rank_down" if ch.rank_change < 0 else "br_rank_same"
         out += " " + t(rk, lang, places=abs(ch.rank_change), before=rank_text(ch.rank_from, ch.n_ranked_from, lang),
                        after=rank_text(ch.rank_to, ch.n_ranked_to, lang))
@@ -592,7 +601,10 @@ def priorities_section(b: Briefing) -> Section:
     s = Section("priorities", t("br_h_priorities", lang))
     lines = rep.priorities.lines
     if not lines:
-        s.note(t("br_priorities_none", lang, year=b.year))
+        if rep.priorities.table["priority"].notna().any():  # scored, but nothing beyond the survey noise
+            s.note(t("an_priority_none_beyond_noise", lang, year=b.year))
+        else:
+            s.note(t("br_priorities_none", lang, year=b.year))
         for n in rep.priorities.notes:
             s.note(n.text(lang))
         return s
@@ -746,6 +758,7 @@ def notes_section(b: Briefing) -> Section:
         s.md(t("br_notes_groups_strict", lang, year=b.year, counts=ys.rule.official_counts or ""))
     else:
         s.md(t("br_notes_groups_default", lang, year=b.year))
+    s.md(" ".join(uncertainty_notes(b)))
     gaps = ys.provinces[ys.provinces["status"] != "complete"]
     if len(gaps):
         rows = []
@@ -769,6 +782,35 @@ def notes_section(b: Briefing) -> Section:
         s.md(t("br_notes_companion", lang))
     s.md(t("br_notes_versions", lang, version=__version__, data_version=b.data.version))
     return s
+
+
+def uncertainty_notes(b: Briefing) -> list[str]:
+    """How the survey margins are set (the interval's basis, how a dimension's and a sub-dimension's
+    margin follow from the total's) and which verdicts the rule for years without intervals decides."""
+    lang, c = b.lang, b.card
+    u = c.uncertainty()
+    if u.get("se") is None:
+        return []
+    out = [u["ci_basis_text"][lang],
+           t("unc_margins_derived", lang, n_dims=c.ys.regime.n_dimensions, dim_margin=fmt_num(u["dimension_margin"], lang))]
+    sens = c.sensitivity()
+    if sens is None:
+        return out
+    items = []
+    labels = dict(zip(c.ys.structure["code"], c.ys.structure[f"label_{lang}"]))
+    for f in sens["flips"]:
+        if f["kind"] == "total_change":
+            name, pre = t("unc_flip_total_change", lang), "unc_verdict_change_"
+        elif f["kind"] == "dimension":
+            name, pre = dim_name(int(f["item"][1:]), lang), "unc_verdict_"
+        else:
+            name, pre = labels.get(f["item"], f["item"]), "unc_verdict_"
+        items.append(t("unc_flip_item", lang, item=name, a=t(pre + f["verdict_national"], lang),
+                       b=t(pre + f["verdict_own"], lang)))
+    fields = dict(margin=fmt_num(sens["margin"], lang), margin_main=fmt_num(u["margin"], lang))
+    out.append(t("unc_sensitivity_flips", lang, k=len(items), items="; ".join(items), **fields) if items
+               else t("unc_sensitivity_none", lang, **fields))
+    return out
 
 
 _NOTES_SHOWN_ELSEWHERE = ("an_change_", "an_boundaries", "an_status_", "an_groups_computed", "an_target_",

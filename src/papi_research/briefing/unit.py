@@ -86,7 +86,11 @@ def unit_title_facts(card: UnitScorecard, data: PapiData, lang: str) -> dict[str
     """The title block and footer sentences of a new province's briefing (``province.title_facts``'s keys):
     estimate, rank among the 34 and in the region, change since the previous estimate, former provinces."""
     name = card.province.name(lang)
-    if card.total is not None:
+    if card.partial:
+        score = t("un_partial_score_line", lang, total=fmt_num(card.total, lang), max=card.total_max,
+                  share=fmt_num(100 * card.coverage, lang, 1))
+        score = score[:1].upper() + score[1:]
+    elif card.total is not None:
         score = t("un_score_line", lang, total=fmt_num(card.total, lang), max=card.total_max, rank=card.rank,
                   n=card.ys.n_ranked, group=group_name(card.group, lang), region_rank=card.region_rank,
                   n_region=card.n_region_ranked)
@@ -172,7 +176,16 @@ def headline_section(b: UnitBriefing) -> Section:
         s.md(t("un_members", lang, province=name, members=members, n=len(c.unit.members)))
     else:
         s.md(t("un_unchanged", lang, province=name))
-    if c.status == "complete":
+    if c.partial:  # an estimate for part of the new province: given with its interval, not ranked
+        u = c.uncertainty()
+        s.add("tiles", items=[{"label": t("un_tile_total", lang), "value": fmt_num(c.total, lang),
+                               "sub": t("un_tile_partial", lang), "tone": "neutral"}])
+        s.md(t("un_partial_headline", lang, year=b.year, province=name, total=fmt_num(c.total, lang),
+               max=c.total_max, lo=fmt_num(u.get("ci_low"), lang), hi=fmt_num(u.get("ci_high"), lang),
+               share=fmt_num(100 * c.coverage, lang, 1)))
+        s.note(t("un_left_out", lang, members=join_words([_left_out_name(b, m) for m in c.left_out()], lang),
+                 share=fmt_num(100 * c.coverage, lang, 1)), warning=True)
+    elif c.status == "complete":
         tone = TONE[c.group]
         s.add("tiles", items=[
             {"label": t("un_tile_total", lang), "value": fmt_num(c.total, lang),
@@ -188,6 +201,11 @@ def headline_section(b: UnitBriefing) -> Section:
         s.md(t("un_headline", lang, year=b.year, province=name, total=fmt_num(c.total, lang), max=c.total_max,
                rank=c.rank, n=ys.n_ranked, group=group_name(c.group, lang), region=b.province.region(lang),
                region_rank=c.region_rank, n_region=c.n_region_ranked))
+        u = c.uncertainty()
+        if u.get("rank_range"):
+            s.md(t("un_ci_line", lang, lo=fmt_num(u["ci_low"], lang), hi=fmt_num(u["ci_high"], lang), n=ys.n_ranked,
+                   best=u["rank_range"][0], worst=u["rank_range"][1]))
+            s.note(u["ci_basis_text"][lang])
         left = c.left_out()
         if left:
             s.note(t("un_left_out", lang, members=join_words([_left_out_name(b, m) for m in left], lang),
