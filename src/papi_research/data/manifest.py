@@ -6,7 +6,8 @@ through :func:`parse_manifest`, so they agree on what a valid manifest is::
 
     {"schema": 1, "runs": [{"key": "<year>/<slug>/<lang>", "province_code", "slug", "year", "lang",
       "parameters", "inputs", "versions", "status": "ok|cached|skipped|failed", "duration_s",
-      "outputs": {"ipynb", "html", "pdf"} (relative to <out>), "error", "reason"}]}
+      "outputs": {"ipynb", "html", "pdf"} (relative to <out>), "error", "reason",
+      "renderer": {"name", "version"} (null when nothing was rendered)}]}
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ class RunRecord(RunIdentity):
     outputs: dict = field(default_factory=dict)
     error: str | None = None
     reason: str | None = None
+    renderer: dict | None = None  # {"name", "version"} of the renderer that drew html/pdf (Quarto's version)
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:

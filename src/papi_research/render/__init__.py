@@ -45,6 +45,13 @@ def resolve_renderer(renderer: str = "auto") -> str:
     return renderer
 
 
+def renderer_info(name: str) -> dict[str, str]:
+    """``{"name", "version"}`` of a renderer, for the manifest (Quarto's own version where Quarto renders)."""
+    cls = load("renderer", name)
+    version = getattr(cls, "version", None)
+    return {"name": name, "version": version() if callable(version) else "unknown"}
+
+
 def get_renderer(name: str):
     if name not in _INSTANCES:
         _INSTANCES[name] = load("renderer", name)()
@@ -121,5 +128,6 @@ def render_many(executed: Iterable[Path | str], formats: str | Iterable[str] = F
 
 
 __all__ = ["render", "render_many", "prepare", "PreparedBriefing", "RenderError", "resolve_renderer", "get_renderer",
+           "renderer_info",
            "check_formats", "output_paths", "FORMATS"]
 
