@@ -166,3 +166,14 @@ def test_the_record_names_exactly_the_data_files_a_briefing_reads(kind, tmp_path
     opened = {p for p in got["opened"] if not p.endswith("README.md")}
     assert "papi/2021.csv" in opened and "companion/pci_2005_2019.csv" in opened
     assert opened == set(got["recorded"]), (sorted(opened ^ set(got["recorded"])))
+
+
+def test_the_renderer_and_its_version_for_the_manifest(tmp_path, monkeypatch):
+    from papi_research.render import renderer_info
+    builtin = renderer_info("builtin")
+    assert builtin["name"] == "builtin" and f"typst {metadata.version('typst')}" in builtin["version"]
+    quarto = tmp_path / "quarto"
+    quarto.write_text("#!/bin/sh\n[ \"$1\" = --version ] && echo 1.11.3\n", encoding="utf-8")
+    quarto.chmod(0o755)
+    monkeypatch.setenv("QUARTO_PATH", str(quarto))
+    assert renderer_info("quarto") == {"name": "quarto", "version": "1.11.3"}

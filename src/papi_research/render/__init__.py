@@ -47,8 +47,7 @@ def resolve_renderer(renderer: str = "auto") -> str:
 
 def renderer_info(name: str) -> dict[str, str]:
     """``{"name", "version"}`` of a renderer, for the manifest (Quarto's own version where Quarto renders)."""
-    cls = load("renderer", name)
-    version = getattr(cls, "version", None)
+    version = getattr(get_renderer(name), "version", None)
     return {"name": name, "version": version() if callable(version) else "unknown"}
 
 
