@@ -248,6 +248,31 @@ def render_cmd(executed, formats, renderer):
         sys.exit(2)
 
 
+@main.command("verify")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("--data-dir", type=click.Path(file_okay=False), default=None,
+              help="Verify against the PAPI data in this folder (default: the folder each record names, "
+                   "else the usual search).")
+@click.option("--jobs", "-j", type=int, default=None, help="Worker processes (default: the number of cores).")
+@click.option("--json", "as_json", is_flag=True, help="Print the verdicts as JSON.")
+def verify_cmd(paths, data_dir, jobs, as_json):
+    """Re-execute briefings from their records and compare: PATH is an executed notebook, a folder or a
+    manifest.json.
+
+    Exit status 0 when every briefing matches, 1 when one differs (the differences are printed per
+    section, old → new), 2 when one cannot be verified (e.g. a data file whose hash differs: named)."""
+    from papi_research.pipeline.verify import verify
+    if jobs is not None and jobs < 1:
+        raise click.BadParameter("must be at least 1", param_hint="--jobs")
+    report = verify(list(paths), jobs=jobs, data_dir=data_dir,
+                    echo=None if as_json else (lambda line: click.echo(line, err=True)))
+    if as_json:
+        _dump(report.to_dict())
+    else:
+        click.echo(report.text())
+    sys.exit(report.exit_code)
+
+
 @main.command("site")
 @click.option("--out", type=click.Path(file_okay=False), default="reports", show_default=True,
               help="Output folder of `papi run` (holds manifest.json).")

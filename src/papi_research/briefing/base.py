@@ -264,8 +264,14 @@ def record(b) -> dict:
     ``group`` are null, ``n_ranked`` is the number of provinces ranked that year and ``median`` the
     median total. A new province's record (``unit_briefing``) adds ``units`` ("2025"), ``members``
     (former provinces' codes) and ``coverage``; its ranks are among the 34.
+
+    ``provenance`` (:func:`papi_research.briefing.provenance.provenance`): the code (version, git commit,
+    dirty), Python, the libraries' versions, the data version and every data file read with its SHA-256,
+    and the parameters the document was built with.
     """
-    return b.to_record()
+    from papi_research.briefing.provenance import provenance
+    rec = b.to_record()
+    return {**rec, "provenance": provenance(b, rec["kind"])}
 
 
 def show_record(b) -> None:
@@ -295,8 +301,10 @@ def show_figure(b, name: str) -> None:
         return
     cap, alt = keys[name]
     fields = b.caption_fields()
-    display.show_bundle(display.figure_bundle(figures.to_image(fig)[1], label="fig-" + name.replace("_", "-"),
-                                              caption=t(cap, b.lang, **fields), alt=t(alt, b.lang, **fields)))
+    image = figures.to_image(fig)[1]  # drawn: its tick labels are set for figures.plotted
+    display.show_bundle(display.figure_bundle(image, label="fig-" + name.replace("_", "-"),
+                                              caption=t(cap, b.lang, **fields), alt=t(alt, b.lang, **fields),
+                                              plotted=figures.plotted(fig)))
 
 
 def say(doc, vi: str, en: str, **fields) -> None:

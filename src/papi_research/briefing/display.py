@@ -356,9 +356,10 @@ def footer_bundle(title: Mapping[str, str]) -> Bundle:
                   metadata={"papi": {"kind": "footer"}})
 
 
-def figure_bundle(image: bytes | str, label: str, caption: str, alt: str) -> Bundle:
+def figure_bundle(image: bytes | str, label: str, caption: str, alt: str, plotted: dict | None = None) -> Bundle:
     """A numbered figure: PNG (``bytes``) or SVG (``str``), with its label (``fig-...``), caption and alt
-    text in the metadata."""
+    text in the metadata, and what it plots (``plotted``: ``figures.plotted``, the numbers and words
+    ``papi verify`` compares figures by) when given."""
     for name, value in (("label", label), ("caption", caption), ("alt", alt)):
         _check_text(value, name)
     if not re.fullmatch(r"fig-[A-Za-z0-9_-]+", label):
@@ -371,8 +372,10 @@ def figure_bundle(image: bytes | str, label: str, caption: str, alt: str) -> Bun
         data = {"image/png": base64.b64encode(image).decode("ascii")}
     else:
         raise ParameterError("image", f"must be PNG bytes or SVG text; got {type(image).__name__}")
-    return Bundle(kind="figure", data={**data, "text/plain": caption},
-                  metadata={"papi": {"kind": "figure", "label": label, "caption": caption, "alt": alt}})
+    papi = {"kind": "figure", "label": label, "caption": caption, "alt": alt}
+    if plotted is not None:
+        papi["plotted"] = plotted
+    return Bundle(kind="figure", data={**data, "text/plain": caption}, metadata={"papi": papi})
 
 
 def _md_escape(text: str) -> str:

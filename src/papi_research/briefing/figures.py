@@ -150,6 +150,54 @@ def to_image(fig: Figure) -> tuple[str, bytes | str]:
     return "image/svg+xml", to_svg(fig)
 
 
+def _values(a) -> list:
+    """An array as nested lists of floats, NaN (and masked values) as None: JSON, the same for the same array."""
+    arr = np.ma.filled(np.ma.asarray(a, dtype=float), np.nan)
+    return [None if not np.isfinite(v) else float(v) for v in arr] if arr.ndim == 1 else [_values(r) for r in arr]
+
+
+def _texts(artists) -> list[str]:
+    return [t.get_text() for t in artists if t.get_visible() and t.get_text()]
+
+
+def plotted(fig: Figure) -> dict:
+    """What a drawn figure shows, as plain values: per visible axes its title, axis labels, tick labels,
+    lines (x and y), points (scatter offsets), segments (``hlines``), bars (x, y, width, height), the fill
+    colours of shapes (map polygons) and its texts; then the legend entries and the figure's own texts.
+
+    ``papi verify`` compares figures by this, not by their pixels: the numbers and words a chart draws.
+    Call it after the figure was drawn (:func:`to_image`), when tick labels are set."""
+    from matplotlib.collections import LineCollection, PathCollection
+    from matplotlib.colors import to_hex
+    from matplotlib.patches import Rectangle
+    axes = []
+    for ax in fig.axes:
+        if not ax.get_visible():
+            continue
+        entry: dict = {"title": ax.get_title(loc="left") or ax.get_title(), "xlabel": ax.get_xlabel(),
+                       "ylabel": ax.get_ylabel(), "xticks": _texts(ax.get_xticklabels()),
+                       "yticks": _texts(ax.get_yticklabels())}
+        entry["lines"] = [{"x": _values(ln.get_xdata(orig=True)), "y": _values(ln.get_ydata(orig=True))}
+                          for ln in ax.lines if ln.get_visible()]
+        points, segments, shapes = [], [], []
+        for c in ax.collections:
+            if not c.get_visible():
+                continue
+            if isinstance(c, PathCollection):
+                points.append(_values(c.get_offsets()))
+            elif isinstance(c, LineCollection):
+                segments.append([_values(seg) for seg in c.get_segments()])
+            else:
+                shapes.append([to_hex(rgba, keep_alpha=True) for rgba in c.get_facecolors()])
+        entry.update(points=points, segments=segments, shapes=shapes)
+        entry["bars"] = [_values([p.get_x(), p.get_y(), p.get_width(), p.get_height()])
+                         for p in ax.patches if isinstance(p, Rectangle) and p.get_visible()]
+        entry["texts"] = _texts(ax.texts)
+        axes.append(entry)
+    legends = [_texts(leg.get_texts()) for leg in [*fig.legends, *(ax.get_legend() for ax in fig.axes)] if leg]
+    return {"axes": axes, "legends": legends, "texts": _texts(fig.texts)}
+
+
 def save_png(fig: Figure, path: str | os.PathLike) -> Path:
     """Write :func:`to_png` to ``path`` atomically (a temporary file renamed into place)."""
     path = Path(path)
@@ -460,5 +508,5 @@ def dimension_trends(data: pd.DataFrame, *, x: str = "year", y: str = "median", 
 
 
 __all__ = ["DPI", "WIDTH", "FONT", "GROUP_COLORS", "ROLE_COLORS", "HouseFigure", "style", "house_style",
-           "apply", "to_png", "to_svg", "to_image", "save_png", "dimension_profile", "score_trend", "change_bars",
+           "apply", "to_png", "to_svg", "to_image", "plotted", "save_png", "dimension_profile", "score_trend", "change_bars",
            "gap_bars", "league_chart", "dimension_trends"]

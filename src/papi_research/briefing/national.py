@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from papi_research import __version__
 from papi_research.analysis.scores import GROUPS, group_name, year_scores
 from papi_research.briefing.base import (RECORD_SCHEMA, Section, SectionAccess, dim_name, library_warnings, rank_text,
                                          signed, title_common)
+from papi_research.briefing.provenance import records_parameters, versions_line
 from papi_research.data.codebook import comparability_notes, comparable_dimensions, regime_of, same_regime
 from papi_research.data.i18n import check_lang, fmt_num, t
 from papi_research.data.loader import PapiData, load_cached
@@ -249,7 +249,7 @@ def _nat_notes(o: NationalOverview) -> Section:
         s.md(t("br_notes_no_gaps", lang, year=o.year, ranked=ys.n_ranked))
     s.md(t("boundaries_note", lang))
     s.md(t("citation", lang, year=o.year))
-    s.md(t("br_notes_versions", lang, version=__version__, data_version=o.data.version))
+    s.md(versions_line(lang, o.data.version))  # package version, commit, data version
     return s
 
 
@@ -326,6 +326,7 @@ def national_title_facts(o: NationalBriefing) -> dict[str, str]:
             "change_line": change, "merged": "", "contents_note": t("rd_contents_note", lang)}
 
 
+@records_parameters
 def build_national_briefing(year: int | None = None, lang: str = "vi", data_dir: str | None = None,
                             map_dimension: int | None = None, data: PapiData | None = None) -> NationalBriefing:
     """Every section of the national briefing of ``year`` (None: the latest year with data)."""

@@ -21,13 +21,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from papi_research import __version__
 from papi_research.analysis.drivers import shared_drivers_report
 from papi_research.analysis.scores import Scorecard, group_name, scorecard, year_scores
 from papi_research.analysis.targets import round_up
 from papi_research.analysis.uncertainty import difference_noise, within_noise, year_uncertainty
 from papi_research.briefing.base import (RECORD_SCHEMA, TONE, Section, SectionAccess, change_line, dim_name,
                                          join_words, library_warnings, rank_text, record_subject, signed, title_common)
+from papi_research.briefing.provenance import records_parameters, versions_line
 from papi_research.data.codebook import comparability_notes, regime_of, same_regime
 from papi_research.data.i18n import check_lang, fmt_int, fmt_num, t
 from papi_research.data.loader import PapiData, load_cached
@@ -80,8 +80,11 @@ class Briefing(SectionAccess):
         """Keep what the libraries warned about while the briefing was built, and quote it in the data notes."""
         self.warnings = list(texts)
         if self.warnings:
-            self.sections["notes"].md(t("br_notes_warnings", self.lang, n=len(self.warnings)))
-            self.sections["notes"].md("\n".join(f"- `{text}`" for text in self.warnings))
+            notes = self.sections["notes"]
+            last = notes.blocks.pop()  # the versions line stays the last line of the notes
+            notes.md(t("br_notes_warnings", self.lang, n=len(self.warnings)))
+            notes.md("\n".join(f"- `{text}`" for text in self.warnings))
+            notes.blocks.append(last)
 
     @property
     def comparison_year(self) -> int | None:
@@ -179,6 +182,7 @@ def trend_frame(data: PapiData, province: Province, year: int) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+@records_parameters
 def build(province: str | Province, year: int | None = None, comparison_year: int | None = None,
           lang: str = "vi", target: str = "group:high_average", data_dir: str | None = None,
           data: PapiData | None = None) -> Briefing:
@@ -780,7 +784,7 @@ def notes_section(b: Briefing) -> Section:
     s.md(t("citation", lang, year=b.year))
     if b.report is not None and _uses_companion(b.report):
         s.md(t("br_notes_companion", lang))
-    s.md(t("br_notes_versions", lang, version=__version__, data_version=b.data.version))
+    s.md(versions_line(lang, b.data.version))  # package version, commit, data version
     return s
 
 

@@ -16,13 +16,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from papi_research import __version__
 from papi_research.analysis.scores import group_name
 from papi_research.analysis.targets import parse_target, plan_target
 from papi_research.analysis.units import MIN_COVERAGE, UnitScorecard, unit_scorecard, unit_year_scores, weight_source
 from papi_research.briefing.base import (RECORD_SCHEMA, TONE, Section, change_line, dim_name, join_words,
                                          library_warnings, rank_text, record_subject, signed, title_common)
 from papi_research.briefing.province import Briefing, profile_section, subdimension_section
+from papi_research.briefing.provenance import records_parameters, versions_line
 from papi_research.data.codebook import comparable_dimensions, regime_of, same_regime
 from papi_research.data.i18n import check_lang, fmt_num, t
 from papi_research.data.loader import PapiData, load_cached
@@ -139,6 +139,7 @@ def component_gap_frame(card: UnitScorecard, lang: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+@records_parameters
 def build_unit(province: str, year: int | None = None, lang: str = "vi", target: str = "group:high_average",
                data_dir: str | None = None, data: PapiData | None = None) -> UnitBriefing:
     """Every section of the briefing of the new province ``province`` (a new or a former province's name)."""
@@ -455,5 +456,5 @@ def notes_section(b: UnitBriefing) -> Section:
     s.md(t("map_credit", lang))
     s.md(t("boundaries_note", lang))
     s.md(t("citation", lang, year=b.year) + " " + t("un_notes_gso", lang))
-    s.md(t("br_notes_versions", lang, version=__version__, data_version=b.data.version))
+    s.md(versions_line(lang, b.data.version))  # package version, commit, data version
     return s

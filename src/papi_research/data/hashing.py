@@ -20,6 +20,20 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
+_DIGESTS: dict[tuple, str] = {}
+
+
+def sha256_file_cached(path: Path) -> str:
+    """:func:`sha256_file`, remembered per process while the file's size, change time and inode stay the
+    same (a file rewritten or replaced is hashed again)."""
+    st = Path(path).stat()
+    key = (str(Path(path).resolve()), st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+    digest = _DIGESTS.get(key)
+    if digest is None:
+        digest = _DIGESTS[key] = sha256_file(path)
+    return digest
+
+
 def files_version(files: dict[str, str]) -> str:
     """A short hash over (file name, sha256) pairs: the version of a data directory."""
     h = hashlib.sha256()

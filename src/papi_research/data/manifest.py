@@ -7,7 +7,7 @@ through :func:`parse_manifest`, so they agree on what a valid manifest is::
     {"schema": 1, "runs": [{"key": "<year>/<slug>/<lang>", "province_code", "slug", "year", "lang",
       "parameters", "inputs", "versions", "status": "ok|cached|skipped|failed", "duration_s",
       "outputs": {"ipynb", "html", "pdf", "failed"} (relative to <out>), "hashes": {output key → SHA-256},
-      "error", "reason"}]}
+      "error", "reason", "renderer": {"name", "version"} (null when nothing was rendered)}]}
 
 A failed run's ``outputs`` name its kept executed notebook (``failed``: ``<stem>.failed.ipynb``) and the
 last good briefing, which stays published (``ipynb``, ``html``, ``pdf``, when there is one).
@@ -56,6 +56,7 @@ class RunRecord(RunIdentity):
     error: str | None = None
     reason: str | None = None
     hashes: dict = field(default_factory=dict)  # output key → SHA-256 of the file as published
+    renderer: dict | None = None  # {"name", "version"} of the renderer that drew html/pdf (Quarto's version)
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:

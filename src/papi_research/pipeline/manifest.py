@@ -11,6 +11,7 @@ A run's *inputs* are the hashes of everything that changes its output:
 * ``companion``  – every file of the companion-panel directory;
 * ``source``     – the package's own files (code, reference tables, catalogue) and any user overrides;
 * ``package``    – the package version; ``versions`` – the libraries that shape the output;
+* ``commit``     – the git commit of the checkout, ``+dirty`` with uncommitted changes (:func:`code_key`);
 * ``render``     – the requested formats and renderer.
 
 The manifest's format (``<out>/manifest.json``) and its strict reader are in
@@ -31,7 +32,6 @@ import sys
 import time
 from contextlib import contextmanager
 from functools import lru_cache
-from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -40,10 +40,12 @@ from papi_research.data.files import atomic_write_text
 from papi_research.data.hashing import sha256_file
 from papi_research.data.manifest import Manifest, RunRecord, manifest_path, parse_manifest
 from papi_research.data.paths import PACKAGE_DIR, overrides
+from papi_research.data.provenance import PACKAGES, code_identity, package_versions, python_version
 
-# Libraries whose version can change a briefing (numbers, figures, HTML or PDF bytes).
-OUTPUT_LIBRARIES = ("numpy", "pandas", "statsmodels", "matplotlib", "seaborn", "papermill", "nbclient",
-                    "nbconvert", "ipykernel", "typst", "jinja2")
+# Libraries whose version can change a briefing (numbers, figures, HTML or PDF bytes): the record's list.
+OUTPUT_LIBRARIES = PACKAGES
+
+
 def sha256_json(obj: Any) -> str:
     """Hex SHA-256 of an object's canonical JSON (sorted keys, no whitespace)."""
     text = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
@@ -91,13 +93,17 @@ def source_hash() -> str:
 @lru_cache(maxsize=1)
 def library_versions() -> dict[str, str]:
     """Versions of Python, the package and the libraries that shape a briefing (read from metadata, no imports)."""
-    out = {"python": ".".join(map(str, sys.version_info[:3])), "papi_research": __version__}
-    for name in OUTPUT_LIBRARIES:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = "absent"
-    return out
+    return {"python": python_version(), "papi_research": __version__, **package_versions()}
+
+
+def code_key() -> str:
+    """The git commit the code runs from, with ``+dirty`` when the checkout has uncommitted changes
+    (``"none"`` outside a checkout): part of the cache key, so every published record names the commit
+    that made it."""
+    code = code_identity()
+    if not code["commit"]:
+        return "none"
+    return code["commit"] + ("+dirty" if code["dirty"] else "")
 
 
 def _warn(message: str) -> None:

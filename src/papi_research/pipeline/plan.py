@@ -26,7 +26,7 @@ from papi_research.data.paths import find_companion_dir, project_dir
 from papi_research.errors import PapiError, ParameterError
 from papi_research.pipeline.jobs import JobSpec
 from papi_research.pipeline.kernel import WarmSpec
-from papi_research.pipeline.manifest import (cache_action, companion_hash, library_versions, read_manifest,
+from papi_research.pipeline.manifest import (cache_action, code_key, companion_hash, library_versions, read_manifest,
                                              record_from_notebook, sha256_json, source_hash)
 
 # The notebook's parameters cell holds exactly these names (contract with notebooks/province_briefing.ipynb).
@@ -79,8 +79,11 @@ class PlannedJob(RunIdentity):
     spec: JobSpec
     reason: str | None = None
     previous: RunRecord | None = None
+    renderer: dict | None = None  # render.renderer_info of the renderer that draws its html/pdf
 
     def record(self, status: str, **kw) -> RunRecord:
+        if self.renderer is not None and status != "skipped":
+            kw.setdefault("renderer", self.renderer)
         return RunRecord(**self.identity(), status=status, **kw)
 
 
@@ -234,6 +237,7 @@ def plan_run(options: RunOptions, log: Callable[[str], None] | None = None) -> P
         "geo": companion_hash(_geo(data.directory)),  # boundaries and 2025 membership (maps, --units 2025)
         "source": source_hash(),
         "package": __version__,
+        "commit": code_key(),  # the record names the commit: a briefing of another commit is run again
     }
     versions = library_versions()
     base_inputs["versions"] = sha256_json(versions)[:16]
@@ -274,7 +278,10 @@ def plan_run(options: RunOptions, log: Callable[[str], None] | None = None) -> P
     n_run = sum(j.action == "run" for j in planned)
     warm = WarmSpec(kernel_name=_kernel_name(notebook), data_dir=data_dir_param, years=(year,),
                     target=options.target, province=warm_province)
+    from papi_research.render import renderer_info
+    drawn_by = renderer_info(renderer) if renderer else None
     for j in planned:
+        j.renderer = drawn_by
         j.spec.warm = warm
         j.spec.run_record = {"key": j.key, "province_code": j.province_code, "slug": j.slug, "year": j.year,
                              "lang": j.lang, "parameters": j.parameters, "inputs": j.inputs, "versions": j.versions}

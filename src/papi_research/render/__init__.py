@@ -45,6 +45,12 @@ def resolve_renderer(renderer: str = "auto") -> str:
     return renderer
 
 
+def renderer_info(name: str) -> dict[str, str]:
+    """``{"name", "version"}`` of a renderer, for the manifest (Quarto's own version where Quarto renders)."""
+    version = getattr(get_renderer(name), "version", None)
+    return {"name": name, "version": version() if callable(version) else "unknown"}
+
+
 def get_renderer(name: str):
     if name not in _INSTANCES:
         _INSTANCES[name] = load("renderer", name)()
@@ -121,5 +127,6 @@ def render_many(executed: Iterable[Path | str], formats: str | Iterable[str] = F
 
 
 __all__ = ["render", "render_many", "prepare", "PreparedBriefing", "RenderError", "resolve_renderer", "get_renderer",
+           "renderer_info",
            "check_formats", "output_paths", "FORMATS"]
 

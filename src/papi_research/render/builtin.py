@@ -219,6 +219,13 @@ class BuiltinRenderer:
     def available() -> tuple[bool, str]:
         return True, "always available (nbconvert, mistune, typst)"
 
+    @staticmethod
+    def version() -> str:
+        """The renderer's version for the manifest: the package's, with the libraries that write the files."""
+        from papi_research.data.provenance import package_versions
+        v = package_versions()
+        return f"papi-research {__version__} (nbconvert {v['nbconvert']}, mistune {v['mistune']}, typst {v['typst']})"
+
     def render(self, b: PreparedBriefing, formats: tuple[str, ...], outputs: dict[str, Path]) -> dict[str, Path]:
         done: dict[str, Path] = {}
         if "html" in formats:

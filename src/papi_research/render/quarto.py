@@ -56,6 +56,20 @@ def quarto_path() -> str | None:
     return shutil.which("quarto")
 
 
+def quarto_version() -> str:
+    """What ``quarto --version`` prints (``1.11.3``), or ``"unknown"``."""
+    q = quarto_path()
+    if q is None:
+        return "unknown"
+    try:
+        out = subprocess.run([q, "--version"], capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    if out.returncode != 0 or not out.stdout.strip():
+        return "unknown"
+    return out.stdout.strip()
+
+
 def front_matter(b: PreparedBriefing) -> dict:
     """The document front matter of the Quarto-ready briefing (the rest is in ``_quarto.yml``)."""
     fm: dict = {"pagetitle": b.title.title, "lang": b.lang}
@@ -192,6 +206,11 @@ class QuartoRenderer:
         q = quarto_path()
         return (True, f"quarto at {q}") if q else (False, "quarto is not on PATH (conda install -c conda-forge "
                                                           "quarto, pip install -e \".[quarto]\", or quarto.org)")
+
+    @staticmethod
+    def version() -> str:
+        """``quarto --version`` (for the manifest); ``"unknown"`` when Quarto does not say."""
+        return quarto_version()
 
     def render(self, b: PreparedBriefing, formats: tuple[str, ...], outputs: dict[str, Path]) -> dict[str, Path]:
         work = Path(tempfile.mkdtemp(prefix="papi-quarto-"))
