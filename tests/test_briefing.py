@@ -57,7 +57,7 @@ def test_headline_matches_the_scorecard(papi, son_la, lang):
     assert b.comparison_year == card.previous["year"] == 2023
     delta = card.total - card.previous["total"]
     assert fmt_num(abs(delta), lang) in text
-    tiles = _tiles(b.headline)
+    tiles = _tiles(b.action)  # the headline numbers open the action brief
     assert [t["value"] for t in tiles][:2] == [fmt_num(card.total, lang), rank]
     # a rise inside the survey margin of the change is shown, but not coloured as a gain
     beyond = abs(delta) > b.change_result.total_change_noise
@@ -71,7 +71,9 @@ def test_published_figure_dong_thap_2021(papi):
     text = b.headline.text()
     assert "42.43 out of 80" in text and "27 of 60" in text
     u = b.card.uncertainty()
-    assert f"95% interval {fmt_num(u['ci_low'], 'en')}–{fmt_num(u['ci_high'], 'en')}" in text
+    assert f"95% interval is {fmt_num(u['ci_low'], 'en')} to {fmt_num(u['ci_high'], 'en')}" in text
+    # the action brief says the same margin in plain words
+    assert f"up to {fmt_num(u['margin'], 'en')} points off either way" in b.action.text()
     # a 0.02 gap to the median is inside the survey margin: "on par", never "above"
     profile = b.profile.text()
     above = next(line for line in profile.splitlines() if line.startswith("Furthest above"))
@@ -125,7 +127,7 @@ def test_missing_or_partial_province_year_still_builds_with_a_clear_note(papi, p
             "partial": {"vi": "chỉ công bố", "en": "published only"}}[status][lang]
     assert word in warnings_[0].text
     assert tuple(b.sections) == briefing.SECTIONS
-    tiles = _tiles(b.headline)
+    tiles = _tiles(b.action)  # the headline numbers open the action brief
     assert tiles[0]["value"] == "–"
     official = [x.text for x in b.headline.blocks if x.kind == "callout" and x.tone == "note"][0]
     assert papi.gap_summary(year, b.province.code, lang) in official

@@ -132,7 +132,9 @@ def _stop_like_ctrl_c(signum, frame):
 @click.option("--region", default=None, help="Every province of a region (English or Vietnamese name).")
 @click.option("--year", type=int, default=None, help="Year (default: the latest with data).")
 @click.option("--comparison-year", type=int, default=None, help="Year to compare with (default: the notebook's).")
-@click.option("--target", default="group:high_average", show_default=True, help="Target passed to the notebook.")
+@click.option("--target", default=None,
+              help="Target of every province: group:best | group:high_average | group:low_average | top:N | a score "
+                   "(default: the next group up; the best group keeps it).")
 @click.option("--lang", "langs", default="vi", show_default=True, help="Languages, comma-separated: vi,en.")
 @click.option("--format", "formats", default="html,pdf", show_default=True,
               help="Briefing formats, comma-separated (html,pdf); 'ipynb' keeps only the executed notebooks.")

@@ -196,3 +196,12 @@ def difference_noise(se_a: float | None, se_b: float | None = None) -> float | N
 def within_noise(diff: float | None, noise: float | None) -> bool:
     """Whether a difference is inside its noise band (then it reads "on par", not a gain or a lead)."""
     return diff is not None and noise is not None and abs(diff) <= noise
+
+
+def p_at_or_above(score: float | None, se: float | None, threshold: float | None) -> float | None:
+    """Chance that a province whose measured score is ``score`` (survey standard error ``se``) truly
+    lies at or above ``threshold`` (normal sampling error); None when a value is missing."""
+    if score is None or se is None or threshold is None or not se > 0:
+        return None
+    from statistics import NormalDist
+    return float(1.0 - NormalDist(score, se).cdf(threshold))

@@ -24,7 +24,7 @@ import pandas as pd
 from papi_research import __version__
 from papi_research.analysis.drivers import shared_drivers_report
 from papi_research.analysis.scores import Scorecard, group_name, scorecard, year_scores
-from papi_research.analysis.targets import round_up
+from papi_research.analysis.targets import default_target, round_up
 from papi_research.analysis.uncertainty import difference_noise, within_noise, year_uncertainty
 from papi_research.briefing.base import (RECORD_SCHEMA, TONE, Section, SectionAccess, change_line, dim_name,
                                          join_words, library_warnings, rank_text, record_subject, signed, title_common)
@@ -35,7 +35,7 @@ from papi_research.data.provinces import Province
 from papi_research.data.values import num as _num
 from papi_research.errors import ParameterError
 
-SECTIONS = ("headline", "profile", "subdimensions", "change", "drivers", "priorities", "target", "peers",
+SECTIONS = ("action", "headline", "profile", "subdimensions", "change", "drivers", "priorities", "target", "peers",
             "notes")
 """Section keys of a provincial briefing, in reading order."""
 
@@ -75,6 +75,7 @@ class Briefing(SectionAccess):
     change_result: Any = field(default=None, repr=False)  # change.ChangeResult
     sections: dict[str, Section] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)  # what the libraries warned about, once each
+    target_given: bool = True  # False: the default target (the next group up) was used
 
     def keep_warnings(self, texts: list[str]) -> None:
         """Keep what the libraries warned about while the briefing was built, and quote it in the data notes."""
@@ -180,7 +181,7 @@ def trend_frame(data: PapiData, province: Province, year: int) -> pd.DataFrame:
 
 
 def build(province: str | Province, year: int | None = None, comparison_year: int | None = None,
-          lang: str = "vi", target: str = "group:high_average", data_dir: str | None = None,
+          lang: str = "vi", target: str | None = None, data_dir: str | None = None,
           data: PapiData | None = None) -> Briefing:
     """Every section of the briefing of ``province`` in ``year``, in one language.
 
@@ -192,7 +193,7 @@ def build(province: str | Province, year: int | None = None, comparison_year: in
         the same regime with a total).
     lang : "vi" or "en": every sentence, number and label of the briefing.
     target : "group:best" | "group:high_average" | "group:low_average" | "top:N" | a score, for the
-        target section and the priorities.
+        target section and the priorities; None: the next group up (for the best group, keeping it).
     data_dir, data : where the PAPI data is (see ``paths``), or data already loaded.
 
     Returns
@@ -215,11 +216,14 @@ def build(province: str | Province, year: int | None = None, comparison_year: in
         if year is not None and int(comparison_year) == int(year):
             raise ParameterError("comparison_year", f"must differ from year ({year})")
     card = scorecard(data, province, year)
+    given = target is not None and str(target).strip() != ""
+    if not given:
+        target = default_target(card.group)
     with library_warnings(f"{card.province.name_en} {card.year}") as caught:
         report = shared_drivers_report(data, card.province, card.year, target=target,
                                        comparison_year=comparison_year)
         b = Briefing(province=card.province, year=card.year, lang=lang, target_spec=target, card=card,
-                     data=data, report=report, change_result=report.change)
+                     data=data, report=report, change_result=report.change, target_given=given)
         _fill_sections(b)
     b.keep_warnings(caught)
     return b
@@ -236,6 +240,8 @@ def _fill_sections(b: Briefing) -> None:
     }
     b.sections.update(_analysis_sections(b))
     b.sections["notes"] = notes_section(b)
+    from papi_research.briefing.action import action_section
+    b.sections = {"action": action_section(b), **b.sections}
 
 
 # --- sections: scores -----------------------------------------------------------------------------
@@ -252,28 +258,6 @@ def headline_section(b: Briefing) -> Section:
     if c.status == "complete":
         u = c.uncertainty()
         has_ci = u.get("ci_low") is not None
-        tiles = [
-            {"label": t("br_tile_total", lang), "value": fmt_num(c.total, lang),
-             "sub": (t("br_tile_total_ci", lang, lo=fmt_num(u["ci_low"], lang), hi=fmt_num(u["ci_high"], lang),
-                       max=c.total_max, median=fmt_num(nat_median, lang)) if has_ci else
-                     t("br_tile_total_sub", lang, max=c.total_max, median=fmt_num(nat_median, lang))),
-             "tone": TONE[c.group]},
-            {"label": t("br_tile_rank", lang), "value": rank_text(c.rank, ys.n_ranked, lang),
-             "sub": (t("br_tile_rank_range", lang, n=ys.n_ranked, best=u["rank_range"][0], worst=u["rank_range"][1])
-                     if has_ci else t("br_tile_rank_sub", lang, n=ys.n_ranked)), "tone": TONE[c.group]},
-            {"label": t("br_tile_group", lang), "value": t(f"br_group_{c.group}", lang),
-             "sub": (t("br_tile_group_keep", lang, p=fmt_num(100 * u["p_keep_group"], lang, 0)) if has_ci
-                     else t("br_tile_group_sub", lang)), "tone": TONE[c.group]},
-        ]
-        ch = b.change_result
-        if ch is not None and ch.total_change is not None:
-            tone = "good" if ch.total_change > 0 else "bad" if ch.total_change < 0 else "neutral"
-            if within_noise(ch.total_change, ch.total_change_noise):
-                tone = "neutral"
-            tiles.append({"label": t("br_tile_change", lang, year=ch.from_year),
-                          "value": signed(ch.total_change, lang),
-                          "sub": _rank_move_short(ch, lang), "tone": tone})
-        s.add("tiles", items=tiles)
         s.md(t("br_headline", lang, year=b.year, province=name, total=fmt_num(c.total, lang), max=c.total_max,
                rank=c.rank, n=ys.n_ranked, group=group_name(c.group, lang)))
         if has_ci:
@@ -296,16 +280,6 @@ def headline_section(b: Briefing) -> Section:
                warning=True)
         s.note(t("br_official_reason", lang,
                  reason=b.data.gap_summary(b.year, p.code, lang) or t("br_no_reason", lang)))
-        tiles = [{"label": t("br_tile_total", lang), "value": "–", "sub": t("br_tile_no_total", lang),
-                  "tone": "neutral"},
-                 {"label": t("br_tile_rank", lang), "value": "–",
-                  "sub": t("br_tile_rank_sub", lang, n=ys.n_ranked), "tone": "neutral"}]
-        if c.previous:
-            pv = c.previous
-            tiles.append({"label": t("br_tile_last_total", lang, year=pv["year"]),
-                          "value": fmt_num(pv["total"], lang),
-                          "sub": rank_text(pv["rank"], pv["n_ranked"], lang), "tone": "neutral"})
-        s.add("tiles", items=tiles)
         if c.previous:
             pv = c.previous
             s.md(t("br_last_complete", lang, province=name, year=pv["year"], total=fmt_num(pv["total"], lang),
@@ -316,14 +290,18 @@ def headline_section(b: Briefing) -> Section:
     return s
 
 
-def _rank_move_short(ch, lang: str) -> str:
-    if ch.rank_change is None:
-        return ""
-    if ch.rank_change > 0:
-        return t("br_places_up", lang, places=ch.rank_change)
-    if ch.rank_change < 0:
-        return t("br_places_down", lang, places=-ch.rank_change)
-    return t("br_places_same", lang)
+def status_tiles(b: Briefing) -> list[dict]:
+    """Tiles of a province-year without a total: none, the rank's reference and the last total."""
+    lang, c = b.lang, b.card
+    tiles = [{"label": t("br_tile_total", lang), "value": "–", "sub": t("br_tile_no_total", lang),
+              "tone": "neutral"},
+             {"label": t("br_tile_rank", lang), "value": "–",
+              "sub": t("br_tile_rank_sub", lang, n=c.ys.n_ranked), "tone": "neutral"}]
+    if c.previous:
+        pv = c.previous
+        tiles.append({"label": t("br_tile_last_total", lang, year=pv["year"]), "value": fmt_num(pv["total"], lang),
+                      "sub": rank_text(pv["rank"], pv["n_ranked"], lang), "tone": "neutral"})
+    return tiles
 
 
 def _change_sentence(b: Briefing) -> str:

@@ -62,7 +62,7 @@ class RunOptions:
     renderer: str = "auto"
     notebook: Path | None = None
     data_dir: str | None = None
-    target: str = "group:high_average"
+    target: str | None = None  # None: each province's default (the next group up; the best group keeps it)
     comparison_year: int | None = None
     fresh: bool = False  # one new kernel per notebook (slow; for checking the fast path)
     execution_timeout: int = 600
@@ -265,7 +265,7 @@ def plan_run(options: RunOptions, log: Callable[[str], None] | None = None) -> P
             planned.append(job)
     n_run = sum(j.action == "run" for j in planned)
     warm = WarmSpec(kernel_name=_kernel_name(notebook), data_dir=data_dir_param, years=(year,),
-                    target=options.target, province=warm_province)
+                    target=options.target or "group:high_average", province=warm_province)
     for j in planned:
         j.spec.warm = warm
         j.spec.run_record = {"key": j.key, "province_code": j.province_code, "slug": j.slug, "year": j.year,
