@@ -290,3 +290,16 @@ def test_say_prints_a_researchers_paragraph_in_the_briefing_language(papi, capsy
         say(b, vi="Tổng điểm: {total}.", en="Total.", total=1.0)
     with pytest.raises(ParameterError, match="rank"):
         say(b, vi="Hạng {rank}.", en="Rank {rank}.")
+
+
+def test_english_agrees_in_number_and_uses_a_minus_sign():
+    from papi_research.data.i18n import t
+    assert fmt_num(-3.864, "en") == "−3.86" and fmt_num(-3.864, "vi") == "−3,86"
+    one = t("an_line_gain", "en", gain="1")
+    assert "1 place in" in one and "(s)" not in one
+    assert "3 places in" in t("an_line_gain", "en", gain="3")
+    assert t("an_change_restructured", "en", dims="5", a=2020, b=2021).startswith("Dimension 5 changed")
+    assert t("an_change_restructured", "en", dims="5, 8", a=2018, b=2019).startswith("Dimensions 5, 8 changed")
+    assert "1 technical warning," in t("br_notes_warnings", "en", n=1)
+    counts = t("br_profile_counts", "en", year=2021, above=1, par=5, below=2, noise="0.22")
+    assert "1 dimensions" not in counts

@@ -102,7 +102,7 @@ def _standing(b, s: Section) -> None:
         s.md(t("ab_margin", lang, margin=fmt_num(u["margin"], lang), best=u["rank_range"][0],
                worst=u["rank_range"][1], p=fmt_num(100 * u["p_keep_group"], lang, 0)))
     s.md(_change_words(b))
-    s.md(_position_words(b, dimension_frame(c)))
+    s.md(position_words(b, dimension_frame(c)))
 
 
 def _change_words(b) -> str:
@@ -122,7 +122,7 @@ def _change_words(b) -> str:
     return t(f"ab_change_{'within' if within else 'beyond'}_{way}", lang, **fields)
 
 
-def _position_words(b, dt: pd.DataFrame) -> str:
+def position_words(b, dt: pd.DataFrame) -> str:
     """The dimensions' position (group) said together with whether their gaps to the median are beyond
     the survey margin, so the two never contradict."""
     lang = b.lang

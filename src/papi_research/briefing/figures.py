@@ -54,6 +54,7 @@ ROLE_COLORS: dict[str, str] = {
     "range": "#d9dde3",         # national min–max range
     "up": "#1b7a4b",
     "down": "#c8433a",
+    "within": "#9aa3ae",        # a change within the survey margin: neither a gain nor a loss
 }
 """Roles on a provincial chart: the province, the national median, the best province, the region."""
 
@@ -330,8 +331,10 @@ def score_trend(data: pd.DataFrame, *, lang: str = "vi", x: str = "year",
 
 
 def change_bars(data: pd.DataFrame, *, x: str = "change", y: str = "label", lang: str = "vi",
-                xlabel: str | None = None) -> HouseFigure:
-    """Horizontal bars of signed changes (points), green up and red down, labelled with the value.
+                xlabel: str | None = None, noise: float | None = None) -> HouseFigure:
+    """Horizontal bars of signed changes (points), green up and red down, labelled with the value; with
+    ``noise`` (the survey margin of a change), a change within ±noise is grey, neither a gain nor a loss,
+    and the margin is shaded around zero.
 
     ``data``: one row per bar, ``y`` the label and ``x`` the signed value (a missing value draws
     no bar and is labelled "–").
@@ -345,11 +348,14 @@ def change_bars(data: pd.DataFrame, *, x: str = "change", y: str = "label", lang
         ax = fig.add_subplot()
         pos = np.arange(n)[::-1]
         vals = pd.to_numeric(df[x], errors="coerce")
-        colors = [ROLE_COLORS["up"] if v >= 0 else ROLE_COLORS["down"] for v in vals.fillna(0)]
+        colors = [ROLE_COLORS["within"] if noise is not None and abs(v) <= noise else
+                  ROLE_COLORS["up"] if v >= 0 else ROLE_COLORS["down"] for v in vals.fillna(0)]
+        if noise is not None:
+            ax.axvspan(-noise, noise, color=ROLE_COLORS["range"], alpha=0.6, lw=0, zorder=1)
         ax.barh(pos, vals.fillna(0), color=colors, height=0.62, zorder=2)
         ax.axvline(0, color="#5b6573", lw=0.9, zorder=3)
         span = float(np.nanmax(np.abs(vals))) if vals.notna().any() else 0.0
-        span = span or 1.0
+        span = max(span, noise or 0.0) or 1.0
         for p, v in zip(pos, vals):
             ax.annotate(fmt_num(v, lang, sign=True) if pd.notna(v) else "–", (v if pd.notna(v) else 0, p),
                         xytext=(3 if not (v < 0) else -3, 0), textcoords="offset points",

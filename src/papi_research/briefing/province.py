@@ -115,7 +115,9 @@ class Briefing(SectionAccess):
             return figures.score_trend(trend_frame(self.data, self.province, self.year), lang=lang, label=label,
                                        ylabel=t("br_fig_total_of", lang, max=self.card.total_max))
         if name == "change":
-            return figures.change_bars(self.change_frame(), lang=lang)
+            ch = self.change_result
+            return figures.change_bars(self.change_frame(), lang=lang,
+                                       noise=None if ch is None else ch.dimension_noise)
         if name == "locator":
             from papi_research.briefing import maps
             return maps.locator([self.province.code], lang=lang, papi_dir=self.data.directory)
@@ -345,7 +347,7 @@ def profile_section(b: Briefing) -> Section:
                if r["score"] is not None and pd.notna(r["score"])
                else t("br_tile_dim_missing", lang, median=fmt_num(r["national_median"], lang)))
         items.append({"label": f"{r['number']}. {r['short_' + lang]}", "value": fmt_num(r["score"], lang),
-                      "sub": sub, "tone": TONE.get(r["group"] if isinstance(r["group"], str) else None, "neutral")})
+                      "sub": sub, "tone": _dimension_tone(r, noise)})
     s.add("tiles", items=items)
     have = dt[dt["score"].notna()].copy()
     if have.empty:
@@ -373,13 +375,19 @@ def profile_section(b: Briefing) -> Section:
         s.md(t("br_profile_weak", lang, dims=named(weak)))
     if noise is not None and len(par):
         s.md(t("br_profile_on_par", lang, dims=named(par)))
-    best_groups = [r["short_" + lang] for r in dt.to_dict("records") if r["group"] == "best"]
-    poor_groups = [r["short_" + lang] for r in dt.to_dict("records") if r["group"] == "poor"]
-    if best_groups:
-        s.md(t("br_profile_best_group", lang, dims=join_words(best_groups, lang)))
-    if poor_groups:
-        s.md(t("br_profile_poor_group", lang, dims=join_words(poor_groups, lang)))
+    from papi_research.briefing.action import position_words
+    s.md(position_words(b, dt))  # the groups said with whether their gaps are beyond the margin
     return s
+
+
+def _dimension_tone(r: dict, noise: float | None) -> str:
+    """A dimension tile's colour: its group's (best green, poor red) only when its gap to the national median
+    is beyond the survey margin, so a tile never looks like a loss the words call "on par"."""
+    group = r["group"] if isinstance(r["group"], str) else None
+    score, median = _num(r["score"]), _num(r["national_median"])
+    if noise is not None and score is not None and median is not None and abs(score - median) <= noise:
+        return "neutral"
+    return TONE.get(group, "neutral")
 
 
 def subdimension_section(b: Briefing) -> Section:
