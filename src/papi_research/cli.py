@@ -135,6 +135,9 @@ def _stop_like_ctrl_c(signum, frame):
 @click.option("--target", default=None,
               help="Target of every province: group:best | group:high_average | group:low_average | top:N | a score "
                    "(default: the next group up; the best group keeps it).")
+@click.option("--targets", "targets_file", type=click.Path(dir_okay=False), default=None,
+              help="CSV of per-province targets: province,target[,year] (same syntax as --target); "
+                   "provinces not in it take --target or the default.")
 @click.option("--lang", "langs", default="vi", show_default=True, help="Languages, comma-separated: vi,en.")
 @click.option("--format", "formats", default="html,pdf", show_default=True,
               help="Briefing formats, comma-separated (html,pdf); 'ipynb' keeps only the executed notebooks.")
@@ -155,7 +158,7 @@ def _stop_like_ctrl_c(signum, frame):
 @click.option("--map-dimension", type=int, default=None,
               help="With --national: also map the groups of this dimension (1–8).")
 @data_dir_option
-def run_cmd(province, all_, region, year, comparison_year, target, langs, formats, jobs, force, out, executor,
+def run_cmd(province, all_, region, year, comparison_year, target, targets_file, langs, formats, jobs, force, out, executor,
             scheduler, renderer, notebook, fresh_kernels, timeout, as_json, dry_run, units, national, map_dimension,
             data_dir):
     """Execute the briefing notebook per province (papermill) and render HTML/PDF briefings."""
@@ -167,6 +170,7 @@ def run_cmd(province, all_, region, year, comparison_year, target, langs, format
                          formats=parse_list(formats), jobs=jobs, force=force, out=Path(out) if out else None,
                          executor=executor, scheduler=scheduler, renderer=renderer,
                          notebook=Path(notebook) if notebook else None, data_dir=data_dir, target=target,
+                         targets=Path(targets_file) if targets_file else None,
                          comparison_year=comparison_year, fresh=fresh_kernels, execution_timeout=timeout,
                          units=units, national=national, map_dimension=map_dimension)
     plan = plan_run(options)

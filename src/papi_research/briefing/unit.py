@@ -18,7 +18,7 @@ import pandas as pd
 
 from papi_research import __version__
 from papi_research.analysis.scores import group_name
-from papi_research.analysis.targets import parse_target, plan_target
+from papi_research.analysis.targets import default_target, parse_target, plan_target
 from papi_research.analysis.units import MIN_COVERAGE, UnitScorecard, unit_scorecard, unit_year_scores, weight_source
 from papi_research.briefing.base import (RECORD_SCHEMA, TONE, Section, change_line, dim_name, join_words,
                                          library_warnings, rank_text, record_subject, signed, title_common)
@@ -135,15 +135,18 @@ def component_gap_frame(card: UnitScorecard, lang: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def build_unit(province: str, year: int | None = None, lang: str = "vi", target: str = "group:high_average",
+def build_unit(province: str, year: int | None = None, lang: str = "vi", target: str | None = None,
                data_dir: str | None = None, data: PapiData | None = None) -> UnitBriefing:
-    """Every section of the briefing of the new province ``province`` (a new or a former province's name)."""
+    """Every section of the briefing of the new province ``province`` (a new or a former province's name);
+    ``target`` None: the next group up (for the best group, keeping it)."""
     lang = check_lang(lang)
     if data is None:
         data = load_cached(None if data_dir is None else str(data_dir))
     if year is not None and (isinstance(year, bool) or not isinstance(year, (int, np.integer))):
         raise ParameterError("year", f"must be a year such as {data.latest_year} or None; got {year!r}")
     card = unit_scorecard(data, province, year)
+    if target is None or not str(target).strip():
+        target = default_target(card.group)
     b = UnitBriefing(province=card.province, year=card.year, lang=lang, target_spec=target, card=card, data=data)
     with library_warnings(f"{card.province.name_en} {card.year} (new province)") as caught:
         priorities = unit_priorities(card, target)

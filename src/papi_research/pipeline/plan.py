@@ -63,6 +63,7 @@ class RunOptions:
     notebook: Path | None = None
     data_dir: str | None = None
     target: str | None = None  # None: each province's default (the next group up; the best group keeps it)
+    targets: Path | None = None  # a CSV of per-province targets (province,target[,year]; targets_file.py)
     comparison_year: int | None = None
     fresh: bool = False  # one new kernel per notebook (slow; for checking the fast path)
     execution_timeout: int = 600
@@ -195,6 +196,7 @@ def plan_run(options: RunOptions, log: Callable[[str], None] | None = None) -> P
         data.check_year(int(options.comparison_year))
         if options.comparison_year >= year:
             raise ParameterError("comparison-year", f"must be before {year}; got {options.comparison_year}")
+    targets = _targets(options, data, year, scoped)
     given = [bool(options.provinces), options.all, options.region is not None]
     if sum(given) != 1 and not options.national:
         raise ParameterError("PROVINCE", "give provinces, or --all, or --region (exactly one of them)")
@@ -243,7 +245,7 @@ def plan_run(options: RunOptions, log: Callable[[str], None] | None = None) -> P
         for lang in langs:
             key = f"{year}/{p.slug}/{lang}"
             params = {"province": p.name_vi, "year": year, "comparison_year": options.comparison_year,
-                      "lang": lang, "target": options.target, "data_dir": data_dir_param}
+                      "lang": lang, "target": targets.get(p.code, options.target), "data_dir": data_dir_param}
             inputs = {**base_inputs, "parameters": sha256_json(params)[:16]}
             spec = JobSpec(key=key, notebook=str(notebook.resolve()), out_dir=str(out_dir),
                            rel_dir=f"{year}/{p.slug}", stem=f"{p.slug}-{year}.{lang}", parameters=params,
@@ -272,6 +274,22 @@ def plan_run(options: RunOptions, log: Callable[[str], None] | None = None) -> P
                              "lang": j.lang, "parameters": j.parameters, "inputs": j.inputs, "versions": j.versions}
     return Plan(options=options, out_dir=out_dir, notebook=notebook, year=year, jobs=planned, warm=warm,
                 n_workers=max(1, min(jobs, n_run)) if n_run else 0)
+
+
+def _targets(options: RunOptions, data, year: int, scoped: bool) -> dict[str, str]:
+    """``--target`` checked against the year's scores, and the per-province targets of ``--targets``
+    (province code → target), checked row by row, before anything runs."""
+    from papi_research.analysis.scores import year_scores
+    from papi_research.analysis.targets import parse_target
+    if options.target is not None:
+        parse_target(options.target, year_scores(data, year))
+    if options.targets is None:
+        return {}
+    if scoped:
+        raise ParameterError("targets", "per-province targets apply to the 63 provinces (not with --units or "
+                                        "--national); use --target")
+    from papi_research.pipeline.targets_file import read_targets
+    return read_targets(options.targets, data, year)
 
 
 def check_writable(out_dir: Path) -> None:
