@@ -129,7 +129,7 @@ def test_same_inputs_give_identical_files(tmp_path, rendered):
 
 def test_bad_inputs_give_one_clear_error(tmp_path, executed_nb):
     with pytest.raises(ParameterError, match="formats"):
-        render(executed_nb, "html,docx")
+        render(executed_nb, "html,odt")
     with pytest.raises(ParameterError, match="renderer"):
         render(executed_nb, renderer="latex")
     with pytest.raises(RenderError, match="not found"):

@@ -107,7 +107,7 @@ def test_unknown_province_is_an_error_with_suggestions(test_nb, tmp_path):
 @pytest.mark.parametrize("kw, parameter", [
     (dict(provinces=("Sơn La",), year=2030), "year"),
     (dict(provinces=("Sơn La",), langs=("fr",)), "lang"),
-    (dict(provinces=("Sơn La",), formats=("docx",)), "format"),
+    (dict(provinces=("Sơn La",), formats=("odt",)), "format"),
     (dict(provinces=("Sơn La",), jobs=0), "jobs"),
     (dict(provinces=("Sơn La",), executor="spark"), "executor"),
     (dict(provinces=("Sơn La",), scheduler="tcp://x:1"), "scheduler"),

@@ -140,7 +140,7 @@ def _stop_like_ctrl_c(signum, frame):
                    "provinces not in it take --target or the default.")
 @click.option("--lang", "langs", default="vi", show_default=True, help="Languages, comma-separated: vi,en.")
 @click.option("--format", "formats", default="html,pdf", show_default=True,
-              help="Briefing formats, comma-separated (html,pdf); 'ipynb' keeps only the executed notebooks.")
+              help="Briefing formats, comma-separated (html,pdf,docx); 'ipynb' keeps only the executed notebooks.")
 @click.option("--jobs", "-j", type=int, default=None, help="Parallel workers (default: the number of cores).")
 @click.option("--force", is_flag=True, help="Run even when the cache says nothing changed.")
 @click.option("--out", type=click.Path(file_okay=False), default=None, help="Output folder (default: reports/).")
@@ -214,7 +214,7 @@ def drivers_cmd(province, year, comparison_year, target, lang, as_json, data_dir
 
 @main.command("render")
 @click.argument("executed", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("--format", "formats", default="html,pdf", show_default=True, help="Formats, comma-separated: html,pdf.")
+@click.option("--format", "formats", default="html,pdf", show_default=True, help="Formats, comma-separated: html,pdf,docx.")
 @click.option("--renderer", type=RENDERER, default="auto", show_default=True,
               help="auto = Quarto when `quarto` is on PATH, else builtin (nbconvert HTML, Typst PDF).")
 def render_cmd(executed, formats, renderer):

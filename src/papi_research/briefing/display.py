@@ -145,11 +145,17 @@ def table_bundle(df: pd.DataFrame, caption: str | None = None, widths: list[int]
     import pandas as pd
     if not isinstance(df, pd.DataFrame):
         raise ParameterError("df", f"must be a pandas DataFrame; got {type(df).__name__}")
-    if caption is not None:
-        caption = _check_text(caption, "caption")
     cols = [str(c) for c in df.columns]
     rows = [["" if (v is None or (isinstance(v, float) and math.isnan(v))) else str(v) for v in r]
             for r in df.itertuples(index=False, name=None)]
+    return rows_bundle(cols, rows, caption, widths)
+
+
+def rows_bundle(cols: list[str], rows: list[list[str]], caption: str | None = None,
+                widths: list[int] | None = None) -> Bundle:
+    """:func:`table_bundle` of column names and rows of strings (no pandas: a render process uses it)."""
+    if caption is not None:
+        caption = _check_text(caption, "caption")
     numeric = [_is_numeric_column(r[i] for r in rows) for i in range(len(cols))]
 
     # HTML

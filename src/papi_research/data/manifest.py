@@ -6,7 +6,7 @@ through :func:`parse_manifest`, so they agree on what a valid manifest is::
 
     {"schema": 1, "runs": [{"key": "<year>/<slug>/<lang>", "province_code", "slug", "year", "lang",
       "parameters", "inputs", "versions", "status": "ok|cached|skipped|failed", "duration_s",
-      "outputs": {"ipynb", "html", "pdf"} (relative to <out>), "error", "reason"}]}
+      "outputs": {"ipynb", "html", "pdf", "docx"} (relative to <out>), "error", "reason"}]}
 """
 
 from __future__ import annotations

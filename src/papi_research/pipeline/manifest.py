@@ -161,7 +161,7 @@ def record_from_notebook(out_dir: Path, rel: str) -> RunRecord | None:
     stem = path.name[:-len(".failed.ipynb")] if failed else path.stem
     outputs = {"ipynb": rel}
     if not failed:
-        outputs.update({fmt: f"{Path(rel).parent.as_posix()}/{stem}.{fmt}" for fmt in ("html", "pdf")
+        outputs.update({fmt: f"{Path(rel).parent.as_posix()}/{stem}.{fmt}" for fmt in ("html", "pdf", "docx")
                         if (path.parent / f"{stem}.{fmt}").is_file()})
     try:
         return RunRecord.from_dict({**run, "status": "failed" if failed else "ok", "outputs": outputs,

@@ -31,7 +31,8 @@ from papi_research.pipeline.manifest import (companion_hash, is_cache_hit, libra
 
 # The notebook's parameters cell holds exactly these names (contract with notebooks/province_briefing.ipynb).
 NOTEBOOK_PARAMETERS = ("province", "year", "comparison_year", "lang", "target", "data_dir")
-FORMATS = ("html", "pdf")
+FORMATS = ("html", "pdf", "docx")
+DEFAULT_FORMATS = ("html", "pdf")
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 DEFAULT_NOTEBOOK = Path("notebooks") / "province_briefing.ipynb"
 
@@ -53,7 +54,7 @@ class RunOptions:
     region: str | None = None
     year: int | None = None
     langs: tuple[str, ...] = ("vi",)
-    formats: tuple[str, ...] = FORMATS
+    formats: tuple[str, ...] = DEFAULT_FORMATS
     jobs: int | None = None
     force: bool = False
     out: Path | None = None

@@ -179,10 +179,10 @@ def publish(out_dir: Path, staging: Path, spec: JobSpec, result: JobResult) -> d
     for key, name in names.items():  # notebook first: a briefing never appears without its record
         os.replace(staged[key], final_dir / name)
     if result.status == "ok":
-        for fmt in {"html", "pdf"} - set(spec.formats):  # a format not asked for is not left stale
+        for fmt in {"html", "pdf", "docx"} - set(spec.formats):  # a format not asked for is not left stale
             (final_dir / f"{spec.stem}.{fmt}").unlink(missing_ok=True)
         (final_dir / f"{spec.stem}.failed.ipynb").unlink(missing_ok=True)
         return spec.outputs()
-    for fmt in ("ipynb", "html", "pdf"):
+    for fmt in ("ipynb", "html", "pdf", "docx"):
         (final_dir / f"{spec.stem}.{fmt}").unlink(missing_ok=True)
     return {"ipynb": f"{spec.rel_dir}/{names['failed.ipynb']}"} if names else {}

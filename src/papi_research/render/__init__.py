@@ -21,7 +21,9 @@ from papi_research.errors import ParameterError
 from papi_research.registry import load
 from papi_research.render.prepare import PreparedBriefing, RenderError, prepare
 
-FORMATS = ("html", "pdf")
+FORMATS = ("html", "pdf", "docx")
+"""Every format a briefing can be rendered to: HTML, A4 PDF and a Word copy (its tables editable)."""
+DEFAULT_FORMATS = ("html", "pdf")
 _INSTANCES: dict[str, object] = {}
 
 
@@ -56,7 +58,7 @@ def output_paths(executed_ipynb: Path, formats: Iterable[str]) -> dict[str, Path
     return {f: executed_ipynb.with_suffix("." + f) for f in formats}
 
 
-def render(executed_ipynb: Path | str, formats: str | Iterable[str] = FORMATS,
+def render(executed_ipynb: Path | str, formats: str | Iterable[str] = DEFAULT_FORMATS,
            renderer: str = "auto") -> dict[str, Path]:
     """Render an executed briefing notebook beside itself.
 
@@ -64,7 +66,7 @@ def render(executed_ipynb: Path | str, formats: str | Iterable[str] = FORMATS,
     ----------
     executed_ipynb : a notebook executed by ``papi run`` or papermill (it holds the briefing record;
         no data folder is read).
-    formats : "html", "pdf" or both ("html,pdf" or a sequence).
+    formats : "html", "pdf", "docx" or several ("html,pdf,docx" or a sequence).
     renderer : "auto" (Quarto when it is on PATH, else builtin), "builtin" or "quarto".
 
     Returns
@@ -77,7 +79,7 @@ def render(executed_ipynb: Path | str, formats: str | Iterable[str] = FORMATS,
     return result
 
 
-def render_many(executed: Iterable[Path | str], formats: str | Iterable[str] = FORMATS,
+def render_many(executed: Iterable[Path | str], formats: str | Iterable[str] = DEFAULT_FORMATS,
                 renderer: str = "auto") -> list[dict[str, Path] | RenderError]:
     """Render several executed notebooks, each beside itself, as :func:`render` does one.
 
@@ -121,5 +123,5 @@ def render_many(executed: Iterable[Path | str], formats: str | Iterable[str] = F
 
 
 __all__ = ["render", "render_many", "prepare", "PreparedBriefing", "RenderError", "resolve_renderer", "get_renderer",
-           "check_formats", "output_paths", "FORMATS"]
+           "check_formats", "output_paths", "FORMATS", "DEFAULT_FORMATS"]
 

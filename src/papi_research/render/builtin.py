@@ -210,10 +210,10 @@ def pdf_bytes(b: PreparedBriefing, keep_dir: Path | None = None) -> bytes:
 
 
 class BuiltinRenderer:
-    """HTML (nbconvert) and PDF (Pandoc → Typst), pip-installable only."""
+    """HTML (nbconvert), PDF (mistune → Typst) and Word (python-docx), pip-installable only."""
 
     name = "builtin"
-    formats = ("html", "pdf")
+    formats = ("html", "pdf", "docx")
 
     @staticmethod
     def available() -> tuple[bool, str]:
@@ -225,4 +225,7 @@ class BuiltinRenderer:
             done["html"] = atomic_write_bytes(outputs["html"], html_text(b).encode("utf-8"))
         if "pdf" in formats:
             done["pdf"] = atomic_write_bytes(outputs["pdf"], pdf_bytes(b))
+        if "docx" in formats:
+            from papi_research.render.word import docx_bytes
+            done["docx"] = atomic_write_bytes(outputs["docx"], docx_bytes(b))
         return done

@@ -38,12 +38,13 @@ from papi_research.render.prepare import PreparedBriefing, RenderError, markdown
 
 QUARTO_TEMPLATES = TEMPLATES / "quarto"
 QUARTO_FILES = (QUARTO_TEMPLATES / "_quarto.yml", QUARTO_TEMPLATES / "_language-vi.yml",
+                QUARTO_TEMPLATES / "reference-a4.docx",
                 TEMPLATES / "briefing.css", TEMPLATES / "briefing.typ", TEMPLATES / "callout.lua")
 QUARTO_VERSION = "1.11"
 """The Quarto version the generated files are written and tested for."""
 TIMEOUT_S = 300
 """Seconds a Quarto process is given per briefing it renders (then it is stopped)."""
-QUARTO_FORMAT = {"html": "html", "pdf": "typst"}
+QUARTO_FORMAT = {"html": "html", "pdf": "typst", "docx": "docx"}
 """Quarto's name of each briefing format. (Documents are named ``b0000``..., never ``briefing``: Quarto's
 intermediate ``<stem>.typ`` would overwrite the ``briefing.typ`` definitions it includes.)"""
 
@@ -62,7 +63,7 @@ def front_matter(b: PreparedBriefing) -> dict:
     if b.lang == "vi":
         fm["language"] = "_language-vi.yml"
     # both formats, or Quarto renders only the one the front matter names ("default": as _quarto.yml says)
-    fm["format"] = {"html": "default", "typst": {"font-paths": list(font_dirs())}}
+    fm["format"] = {"html": "default", "typst": {"font-paths": list(font_dirs())}, "docx": "default"}
     return fm
 
 
@@ -96,10 +97,10 @@ def write_project(work: Path) -> None:
 
 
 def quarto_command(quarto: str, formats: tuple[str, ...]) -> list[str]:
-    """``quarto render`` of the project folder for ``formats``: with both, every format ``_quarto.yml``
-    lists (one process renders each document to HTML and Typst); with one, ``--to html`` or ``--to typst``."""
+    """``quarto render`` of the project folder for ``formats``: with all of them, every format ``_quarto.yml``
+    lists (one process renders each document to HTML, Typst and Word); else ``--to`` the ones asked for."""
     cmd = [quarto, "render"]  # not --quiet: it silences the error messages too
-    if tuple(formats) != ("html", "pdf"):
+    if set(formats) != set(QUARTO_FORMAT):
         cmd += ["--to", ",".join(QUARTO_FORMAT[f] for f in formats)]
     return cmd
 
@@ -185,7 +186,7 @@ class QuartoRenderer:
     :mod:`papi_research.pipeline.batch_render`; :meth:`kill` stops one of its processes)."""
 
     name = "quarto"
-    formats = ("html", "pdf")
+    formats = ("html", "pdf", "docx")
 
     @staticmethod
     def available() -> tuple[bool, str]:
