@@ -59,7 +59,7 @@ def output_paths(executed_ipynb: Path, formats: Iterable[str]) -> dict[str, Path
 
 
 def render(executed_ipynb: Path | str, formats: str | Iterable[str] = DEFAULT_FORMATS,
-           renderer: str = "auto") -> dict[str, Path]:
+           renderer: str = "auto", links: Iterable[str] | None = None) -> dict[str, Path]:
     """Render an executed briefing notebook beside itself.
 
     Parameters
@@ -68,19 +68,21 @@ def render(executed_ipynb: Path | str, formats: str | Iterable[str] = DEFAULT_FO
         no data folder is read).
     formats : "html", "pdf", "docx" or several ("html,pdf,docx" or a sequence).
     renderer : "auto" (Quarto when it is on PATH, else builtin), "builtin" or "quarto".
+    links : the formats published beside it that the HTML links to (default: ``formats``; a run that renders
+        the PDF in another process passes every format of the run).
 
     Returns
     -------
     dict : ``{format: path}`` of the files written (same stem as the notebook).
     """
-    (result,) = render_many([executed_ipynb], formats, renderer)
+    (result,) = render_many([executed_ipynb], formats, renderer, links)
     if isinstance(result, RenderError):
         raise result
     return result
 
 
 def render_many(executed: Iterable[Path | str], formats: str | Iterable[str] = DEFAULT_FORMATS,
-                renderer: str = "auto") -> list[dict[str, Path] | RenderError]:
+                renderer: str = "auto", links: Iterable[str] | None = None) -> list[dict[str, Path] | RenderError]:
     """Render several executed notebooks, each beside itself, as :func:`render` does one.
 
     A renderer that renders many briefings in one process (Quarto, with ``render_many``) gets them all
@@ -103,9 +105,12 @@ def render_many(executed: Iterable[Path | str], formats: str | Iterable[str] = D
         raise ParameterError("executed_ipynb", f"must be executed notebooks (.ipynb); got {', '.join(bad)}")
     out: list = [None] * len(paths)
     ready = []
+    linked = tuple(f for f in FORMATS if f in (fmts if links is None else check_formats(links)))
     for i, path in enumerate(paths):
         try:
-            ready.append((i, prepare(path)))
+            b = prepare(path)
+            b.links = linked
+            ready.append((i, b))
         except RenderError as exc:
             out[i] = exc
     if hasattr(r, "render_many") and ready:

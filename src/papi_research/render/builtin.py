@@ -241,7 +241,7 @@ class BuiltinRenderer:
     def render(self, b: PreparedBriefing, formats: tuple[str, ...], outputs: dict[str, Path]) -> dict[str, Path]:
         done: dict[str, Path] = {}
         if "html" in formats:
-            done["html"] = atomic_write_bytes(outputs["html"], html_text(b, formats).encode("utf-8"))
+            done["html"] = atomic_write_bytes(outputs["html"], html_text(b, b.links or formats).encode("utf-8"))
         if "pdf" in formats:
             done["pdf"] = atomic_write_bytes(outputs["pdf"], pdf_bytes(b))
         if "docx" in formats:

@@ -111,6 +111,7 @@ class PreparedBriefing:
     blocks: list[Block]
     cleaned: nbformat.NotebookNode
     dropped: list[str] = field(default_factory=list)  # outputs the PDF and Word copies cannot show, said why
+    links: tuple[str, ...] = ()  # the formats published beside it, which the HTML links to (render(links=...))
 
     @property
     def year(self) -> int:
