@@ -162,7 +162,9 @@ def rows_bundle(cols: list[str], rows: list[list[str]], caption: str | None = No
     def cls(i: int) -> str:
         return ' class="num"' if numeric[i] else ""
 
-    parts = ['<figure class="papi-table">']
+    # focusable (tabindex) with a name: a wide table scrolls sideways inside its figure on a phone
+    label = html.escape(caption or (cols[0] if cols else ""), quote=True)
+    parts = [f'<figure class="papi-table" tabindex="0" role="group" aria-label="{label}">']
     if caption:
         parts.append(f"<figcaption>{html.escape(caption)}</figcaption>")
     parts.append("<table><thead><tr>")

@@ -58,6 +58,9 @@ ROLE_COLORS: dict[str, str] = {
 }
 """Roles on a provincial chart: the province, the national median, the best province, the region."""
 
+LABEL_BOX = {"boxstyle": "square,pad=0.12", "fc": "white", "ec": "none", "alpha": 0.9}
+"""The white ground under a value label, so a reference line drawn through it never strikes it out."""
+
 _STYLE: dict = {
     **sns.axes_style("whitegrid"),
     **sns.plotting_context("paper", font_scale=1.0),
@@ -268,7 +271,8 @@ def dimension_profile(data: pd.DataFrame, *, lang: str = "vi", label: str | None
         for yi, score in zip(y, df["score"]):
             if pd.notna(score):
                 ax.annotate(fmt_num(score, lang), (score, yi), xytext=(0, 6), textcoords="offset points",
-                            ha="center", va="bottom", fontsize=7, color=ROLE_COLORS["province"])
+                            ha="center", va="bottom", fontsize=7, color=ROLE_COLORS["province"], zorder=6,
+                            bbox=LABEL_BOX)
         ax.set_yticks(y, names)
         ax.set_ylim(-0.6, n - 0.25)
         span = [c for c in ("ci_low", "ci_high") if c in df.columns and df[c].notna().any()]
@@ -320,7 +324,8 @@ def score_trend(data: pd.DataFrame, *, lang: str = "vi", x: str = "year",
             for xv, yv in zip(df[x], pd.to_numeric(df["province"], errors="coerce")):
                 if pd.notna(yv):
                     ax.annotate(fmt_num(yv, lang), (xv, yv), xytext=(0, 6), textcoords="offset points",
-                                ha="center", fontsize=6.5, color=ROLE_COLORS["province"])
+                                ha="center", fontsize=6.5, color=ROLE_COLORS["province"], zorder=6,
+                                bbox=LABEL_BOX)  # on a white ground: never struck through by a median line
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlim(df[x].min() - 0.4, df[x].max() + 0.4)
         ax.set_ylabel(ylabel or t("br_fig_total", lang))
@@ -421,8 +426,7 @@ def league_chart(data: pd.DataFrame, *, x: str = "total", y: str = "name", hue: 
         ax.barh(pos, df[x], color=[GROUP_COLORS[g] for g in df[hue]], height=0.78, zorder=2)
         ax.set_yticks(pos, df[y].astype(str).tolist(), fontsize=6.2)
         ax.set_ylim(-0.7, n - 0.3)
-        lo = float(df[x].min())
-        ax.set_xlim(max(0.0, np.floor(lo * 0.95)), float(df[x].max()) * 1.01)
+        ax.set_xlim(0.0, float(df[x].max()) * 1.02)  # bars start at zero: their lengths compare the totals
         ax.set_xlabel(xlabel or t("br_fig_total", lang))
         _num_axis(ax.xaxis, lang)
         ax.grid(axis="y", visible=False)

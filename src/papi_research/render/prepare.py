@@ -226,9 +226,12 @@ def figure_html(fig: Figure, lang: str) -> str:
     """A figure as HTML: its images as data: URIs, alt text, and the numbered caption."""
     alt = html.escape(fig.alt or fig.caption or "", quote=True)
     ident = f' id="{html.escape(fig.label, quote=True)}"' if fig.label else ""
-    parts = [f'<figure class="papi-figure"{ident}>']
+    # focusable (tabindex): on a phone a chart keeps a readable size and scrolls sideways inside its figure
+    label = html.escape(fig.caption or fig.alt or "", quote=True)
+    parts = [f'<figure class="papi-figure"{ident} tabindex="0" role="group" aria-label="{label}">']
     for mime, data in fig.images:
-        parts.append(f'<img src="{image_src(mime, data)}" alt="{alt}">')
+        chart = ' class="papi-chart"' if mime == "image/svg+xml" else ""
+        parts.append(f'<img{chart} src="{image_src(mime, data)}" alt="{alt}">')
     if fig.caption:
         num = (f'<span class="papi-num">{html.escape(t("rd_figure", lang))} {fig.number}.</span> '
                if fig.number else "")

@@ -55,6 +55,7 @@ class SiteRow:
     group: str | None
     html: str | None
     pdf: str | None
+    docx: str | None
     search: str
     kind: str = "province"  # province | unit (one of the 34 since 1 July 2025: estimates) | national
 
@@ -143,12 +144,20 @@ def collect(out_dir: Path | str) -> Site:
             rank=rec["rank"] if rec else None, n_ranked=rec["n_ranked"] if complete else None,
             group=rec["group"] if rec else None,
             html=_link(out_dir, outputs.get("html")), pdf=_link(out_dir, outputs.get("pdf")),
-            search=" ".join(sorted({fold(p["name_vi"]), fold(p["name_en"]), p["slug"], p["code"].lower()}
-                                   | ({kind} if kind != "province" else set()))), kind=kind))
+            docx=_link(out_dir, outputs.get("docx")), search=search_text(p, kind), kind=kind))
         if kind == "national" and nb is not None and run["status"] != "failed":
             national[(int(run["year"]), run["lang"])] = nb
     rows.sort(key=lambda r: (-r.year, r.rank if r.rank is not None else 10**6, fold(r.name_vi), LANGS.index(r.lang)))
     return Site(rows=rows, out_dir=out_dir, maps=site_maps(national))
+
+
+def search_text(p: dict, kind: str) -> str:
+    """What the index's search box matches a row on: the names in both languages (folded, and run together as
+    the CLI accepts them: "sonla"), the slug, the code and the region in both languages."""
+    names = {fold(p["name_vi"]), fold(p["name_en"])}
+    words = names | {n.replace(" ", "").replace("-", "") for n in names} | {p["slug"], p["code"].lower()}
+    words |= {fold(r) for r in (p.get("region_vi"), p.get("region_en")) if r}
+    return " | ".join(sorted(words | ({kind} if kind != "province" else set())))
 
 
 @lru_cache(maxsize=1)
