@@ -134,3 +134,17 @@ def test_missing_province_year_still_has_an_action_brief(papi):
     text = b.action.text()
     assert "không công bố điểm của Vĩnh Phúc" in text and not JARGON.search(text)
     assert next(x for x in b.action.blocks if x.kind == "tiles").items[0]["value"] == "–"
+
+
+def test_new_province_briefing_names_its_reference_and_ranks(papi):
+    from papi_research.briefing.unit import build_unit
+    b = build_unit("Hưng Yên", year=2024, lang="vi", data=papi)
+    text = b.text()
+    n = b.card.ys.n_ranked
+    assert n == 33 and "xếp thứ **8/33** tỉnh, thành phố mới có ước tính" in text
+    assert "trong 34 tỉnh, thành phố mới" not in text
+    assert f"trung vị {n} tỉnh, thành phố mới 43,53" in text  # not the 63's median (43,48) under its name
+    table = b.priorities.tables()[0]
+    assert table["TT"].tolist() == [str(i) for i in range(1, len(table) + 1)]
+    for score, median in zip(table["Điểm"], table["Trung vị 34 tỉnh"]):
+        assert score != median  # a score that prints like the median is not a priority ("+0,00")

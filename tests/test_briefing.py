@@ -145,11 +145,13 @@ def test_analysis_sections_from_the_drivers_report(son_la):
     b = son_la["vi"]
     lines = b.report.priorities.lines
     table = b.priorities.tables()[0]
-    assert table.columns.tolist() == ["Nội dung thành phần", "Điểm", "Trung vị toàn quốc", "Chênh lệch",
+    assert table.columns.tolist() == ["TT", "Nội dung thành phần", "Điểm", "Trung vị toàn quốc", "Chênh lệch",
                                       "Xu hướng so với trung vị (điểm/năm; khoảng tin cậy 95%)", "Số bậc có thể tăng",
                                       "Độ ổn định", "Cơ quan chủ trì (đề xuất)", "Tỉnh có thể tham khảo"]
     assert len(table) == len(lines) >= 3
-    assert table.iloc[0, 1] == fmt_num(lines[0]["score"], "vi")
+    assert table["TT"].tolist() == [str(i) for i in range(1, len(lines) + 1)]  # ranks, not dimension numbers
+    assert table.iloc[0, 1].startswith(lines[0]["label_vi"] + " (thuộc nội dung ")
+    assert table.iloc[0, 2] == fmt_num(lines[0]["score"], "vi")
     assert lines[0]["sentence_vi"] in b.priorities.text()
     assert "giữ nguyên" in b.target.text()  # other provinces held where they are
     models = b.drivers.tables()[0]

@@ -57,7 +57,9 @@ def scorecard_text(card: Scorecard, lang: str) -> str:
             lines.append(f"{pv['year']}: {fmt_num(pv['total'], lang)}/{card.total_max}, "
                          f"{t('rank', lang).lower()} {t('rank_of', lang, rank=pv['rank'], n=pv['n_ranked'])}")
     else:
-        lines.append(f"{t('status', lang)}: {t('status_' + card.status, lang)} — {card.missing_reason}")
+        reason = (card.data.gap_summary(card.year, p.code, lang) if card.data is not None else None) \
+            or card.missing_reason  # the official status in the reader's language
+        lines.append(f"{t('status', lang)}: {t('status_' + card.status, lang)} — {reason}")
     if hasattr(card, "components"):  # a new province (units.UnitScorecard): an estimate, with its parts
         from papi_research.analysis.units import component_lines
         lines += component_lines(card, lang)
@@ -67,7 +69,7 @@ def scorecard_text(card: Scorecard, lang: str) -> str:
     lines.append(f"{'':3}{t('dimension', lang):<28}{t('score', lang):>8}{t('rank', lang):>10}"
                  f"{t('national_median', lang):>22}{t('national_best', lang):>22}")
     for r in dt.to_dict("records"):
-        rank = "–" if r["rank"] is None else f"{r['rank']}/{r['n']}"
+        rank = "–" if _missing(r["rank"]) or _missing(r["n"]) else t("rank_of", lang, rank=int(r["rank"]), n=int(r["n"]))
         lines.append(f"{r['number']:<3}{r[name_col]:<28}{fmt_num(r['score'], lang):>8}{rank:>10}"
                      f"{fmt_num(r['national_median'], lang):>22}{fmt_num(r['national_best'], lang):>22}")
     lines.append("")
@@ -76,3 +78,8 @@ def scorecard_text(card: Scorecard, lang: str) -> str:
         lines.append(f"   {r['code']}  {r[label][:60]:<62}{fmt_num(r['score'], lang):>7} / {fmt_num(r['max'], lang)}")
     lines += ["", t("boundaries_note", lang), t("citation", lang, year=card.year)]
     return "\n".join(lines)
+
+
+def _missing(x) -> bool:
+    """None or NaN (a dimension not published that year has neither a rank nor a count)."""
+    return x is None or (isinstance(x, float) and x != x)

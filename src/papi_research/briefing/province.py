@@ -585,7 +585,9 @@ def priorities_section(b: Briefing) -> Section:
     s.md(t("br_priorities_intro", lang, k=len(lines), year=b.year))
     s.md("\n".join(f"{i}. {ln[f'sentence_{lang}']}" for i, ln in enumerate(lines, 1)))
     frame = pd.DataFrame({
-        t("subdimension", lang): [f"{ln['dimension']}. {ln[f'label_{lang}']}" for ln in lines],
+        t("ab_col_no", lang): [str(i) for i in range(1, len(lines) + 1)],  # the priority's rank, nothing else
+        t("subdimension", lang): [t("ab_priority_label", lang, label=ln[f"label_{lang}"],
+                                    dimension=dim_name(ln["dimension"], lang)) for ln in lines],
         t("score", lang): [fmt_num(ln["score"], lang) for ln in lines],
         t("national_median", lang): [fmt_num(ln["national_median"], lang) for ln in lines],
         t("br_col_gap_short", lang): [signed(None if ln["gap_to_median"] is None else -ln["gap_to_median"], lang)

@@ -179,7 +179,8 @@ def headline_section(b: UnitBriefing) -> Section:
         tone = TONE[c.group]
         s.add("tiles", items=[
             {"label": t("un_tile_total", lang), "value": fmt_num(c.total, lang),
-             "sub": t("br_tile_total_sub", lang, max=c.total_max, median=fmt_num(ys.national.at["total", "median"], lang)),
+             "sub": t("un_tile_total_sub", lang, max=c.total_max, n=ys.n_ranked,
+                      median=fmt_num(ys.national.at["total", "median"], lang)),  # the median of the 34, named so
              "tone": tone},
             {"label": t("br_tile_rank", lang), "value": rank_text(c.rank, ys.n_ranked, lang),
              "sub": t("un_tile_rank_sub", lang, n=ys.n_ranked), "tone": tone},
@@ -358,7 +359,8 @@ def unit_priorities(card: UnitScorecard, target: str) -> pd.DataFrame:
     out = pd.DataFrame(rows)
     if out.empty:
         return out
-    out["below"] = out["score"] < out[["national_median", "target_level"]].max(axis=1)
+    # below as printed (2 decimals): a score that prints like the median is level, never "+0,00" below
+    out["below"] = out["score"].round(2) < out[["national_median", "target_level"]].max(axis=1).round(2)
     out = out.sort_values(["below", "priority", "code"], ascending=[False, False, True], kind="mergesort")
     out.attrs["spec"] = spec
     return out.reset_index(drop=True)
@@ -374,7 +376,9 @@ def priorities_section(b: UnitBriefing, pr: pd.DataFrame) -> Section:
     s.md(t("un_priorities_intro", lang, k=len(top), n=b.card.ys.n_ranked))
     label = f"label_{lang}"
     s.table(pd.DataFrame({
-        t("subdimension", lang): [f"{r['dimension']}. {r[label]}" for r in top.to_dict("records")],
+        t("ab_col_no", lang): [str(i) for i in range(1, len(top) + 1)],  # the priority's rank, nothing else
+        t("subdimension", lang): [t("ab_priority_label", lang, label=r[label], dimension=dim_name(r["dimension"], lang))
+                                  for r in top.to_dict("records")],
         t("score", lang): [fmt_num(x, lang) for x in top["score"]],
         t("un_col_median34", lang): [fmt_num(x, lang) for x in top["national_median"]],
         t("br_col_gap_short", lang): [signed(-x, lang) for x in top["gap_to_median"]],
