@@ -147,7 +147,7 @@ def test_analysis_sections_from_the_drivers_report(son_la):
     table = b.priorities.tables()[0]
     assert table.columns.tolist() == ["TT", "Nội dung thành phần", "Điểm", "Trung vị toàn quốc", "Chênh lệch",
                                       "Xu hướng so với trung vị (điểm/năm; khoảng tin cậy 95%)", "Số bậc có thể tăng",
-                                      "Độ ổn định", "Cơ quan chủ trì (đề xuất)", "Tỉnh có thể tham khảo"]
+                                      "Độ ổn định"]
     assert len(table) == len(lines) >= 3
     assert table["TT"].tolist() == [str(i) for i in range(1, len(lines) + 1)]  # ranks, not dimension numbers
     assert table.iloc[0, 1].startswith(lines[0]["label_vi"] + " (thuộc nội dung ")

@@ -596,9 +596,7 @@ def priorities_section(b: Briefing) -> Section:
         t("br_col_rank_gain", lang): [fmt_int(ln["rank_gain_at_median"], lang) for ln in lines],
         t("br_col_stability", lang): [fmt_num(100 * ln["stability"], lang, 0) + "%" if ln.get("stability") is not None
                                       else "–" for ln in lines],
-        t("br_col_lead", lang): [ln["lead_agency"][lang] or "–" for ln in lines],
-        t("br_col_learn", lang): [", ".join(ln["learn_from_names"][lang]) or "–" for ln in lines],
-    })
+    })  # lead agencies are in the action plan, provinces to learn from in their own section: 8 columns that fit
     s.table(frame, caption=t("br_cap_priorities", lang, year=b.year))
     s.md(t("br_priorities_how", lang))
     s.md(t("br_priorities_stability", lang, n=fmt_int(_priority_draws(), lang), k=len(lines)))
