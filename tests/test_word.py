@@ -55,3 +55,24 @@ def test_quarto_word_format_gets_the_committed_a4_reference_document():
     assert ref in QUARTO_FILES and ref.read_bytes() == reference_doc()  # regenerate with word.reference_doc()
     d = docx.Document(str(ref))
     assert round(d.sections[0].page_width.cm, 1) == 21.0
+
+
+def test_an_output_without_a_pdf_or_word_form_is_named_in_the_log(tmp_path, caplog):
+    import nbformat
+    from conftest import synthetic_notebook
+    path = synthetic_notebook(tmp_path / "son-la-2024.vi.ipynb")
+    nb = nbformat.read(path, as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell("HTML('<b>x</b>')", outputs=[nbformat.v4.new_output(
+        "display_data", data={"text/html": "<b>HTML-ONLY</b>", "text/plain": "<IPython.core.display.HTML>"})]))
+    nb.cells.append(nbformat.v4.new_code_cell("#| tbl-cap: \"Own table\"\ndf", outputs=[nbformat.v4.new_output(
+        "execute_result", execution_count=3, data={
+            "text/html": "<table class='dataframe'><thead><tr><th></th><th>x</th></tr></thead>"
+                         "<tbody><tr><th>0</th><td>1.25</td></tr></tbody></table>", "text/plain": "x"})]))
+    nbformat.write(nb, path)
+    with caplog.at_level("WARNING"):
+        b = prepare(path)
+    assert any("HTML-ONLY" not in r.getMessage() and f"cell {len(nb.cells) - 2}" in r.getMessage()
+               and "not in the PDF or Word copy" in r.getMessage() for r in caplog.records)
+    assert len(b.dropped) == 1
+    table = [blk for blk in b.blocks if blk.output_kind == "table" and "Own table" in blk.data.get("text/markdown", "")]
+    assert table and "| 0 | 1,25 |" in table[0].data["text/markdown"]  # the briefing's decimal mark
