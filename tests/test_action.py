@@ -148,3 +148,17 @@ def test_new_province_briefing_names_its_reference_and_ranks(papi):
     assert table["TT"].tolist() == [str(i) for i in range(1, len(table) + 1)]
     for score, median in zip(table["Điểm"], table["Trung vị 34 tỉnh"]):
         assert score != median  # a score that prints like the median is not a priority ("+0,00")
+
+
+def test_new_province_briefing_opens_with_its_action_brief(papi):
+    from papi_research.briefing.unit import UNIT_SECTIONS, build_unit
+    b = build_unit("Hưng Yên", year=2024, lang="vi", data=papi)
+    assert tuple(b.sections) == UNIT_SECTIONS and UNIT_SECTIONS[0] == "action"
+    text = b.action.text()
+    assert not JARGON.search(text), JARGON.search(text).group(0)
+    assert [x.kind for x in b.action.blocks][-1] == "pagebreak"
+    assert not [x for x in b.headline.blocks if x.kind == "tiles"]  # the tiles open the brief instead
+    plan = next(x for x in b.action.blocks if x.kind == "table").frame
+    assert plan.columns.tolist() == ["TT", "Việc ưu tiên", "Lý do", "Cơ quan chủ trì", "Cơ quan phối hợp", "Cần đạt"]
+    assert 3 <= len(plan) <= 5 and (plan["Cơ quan chủ trì"] != "–").all()
+    assert "Tỉnh đã đạt mục tiêu: tổng điểm 44,61" in text

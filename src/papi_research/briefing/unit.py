@@ -29,7 +29,7 @@ from papi_research.data.loader import PapiData, load_cached
 from papi_research.data.values import num as _num
 from papi_research.errors import ParameterError
 
-UNIT_SECTIONS = ("headline", "components", "profile", "subdimensions", "change", "drivers", "priorities", "target",
+UNIT_SECTIONS = ("action", "headline", "components", "profile", "subdimensions", "change", "drivers", "priorities", "target",
                  "peers", "notes")
 UNIT_FIGURES = ("locator", "profile", "components", "trend")
 UNIT_FIGURE_TEXT = {"locator": ("map_cap_locator", "map_alt_locator_34"),
@@ -155,6 +155,8 @@ def build_unit(province: str, year: int | None = None, lang: str = "vi", target:
                       "change": change_section(b), "drivers": drivers_section(b),
                       "priorities": priorities_section(b, priorities), "target": target_section(b, priorities),
                       "peers": peers_section(b, priorities), "notes": notes_section(b)}
+        from papi_research.briefing.unit_action import unit_action_section
+        b.sections = {"action": unit_action_section(b, priorities), **b.sections}
     for key in ("profile", "subdimensions"):
         b.sections[key].note(t("un_estimate_note", lang))
     b.keep_warnings(caught)
@@ -388,6 +390,14 @@ def priorities_section(b: UnitBriefing, pr: pd.DataFrame) -> Section:
     return s
 
 
+def unit_plan(b: UnitBriefing, pr: pd.DataFrame):
+    """The target plan (``targets.TargetPlan``) of the new province, among the new provinces with an estimate."""
+    c = b.card
+    spec = parse_target(b.target_spec, c.ys)
+    cols = pd.DataFrame(columns=["code", "label_vi", "label_en", "gap_to_target"]) if pr.empty else pr
+    return plan_target(spec, c.ys, c.unit.code, cols)
+
+
 def target_section(b: UnitBriefing, pr: pd.DataFrame) -> Section:
     """The province briefing's target section (``briefing.target_section``), planned among the 34."""
     from dataclasses import replace
@@ -395,9 +405,7 @@ def target_section(b: UnitBriefing, pr: pd.DataFrame) -> Section:
 
     from papi_research.briefing.province import target_section as province_target_section
     c = b.card
-    spec = parse_target(b.target_spec, c.ys)
-    cols = pd.DataFrame(columns=["code", "label_vi", "label_en", "gap_to_target"]) if pr.empty else pr
-    plan = plan_target(spec, c.ys, c.unit.code, cols)
+    plan = unit_plan(b, pr)
     # the province section reads only report.target and report.models.momentum (none for estimates)
     report = SimpleNamespace(target=plan, models=SimpleNamespace(momentum=SimpleNamespace(
         table=pd.DataFrame(columns=["outcome"]))))
