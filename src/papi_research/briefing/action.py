@@ -158,7 +158,8 @@ def position_words(b, dt: pd.DataFrame) -> str:
                              noise=fmt_num(noise, lang), wide=wide))
             below = below[below["group"] != "poor"]
         if len(below):
-            out.append(t("ab_position_below_only", lang, noise=fmt_num(noise, lang), dims=named(below, gaps=True)))
+            key = "ab_position_below_also" if len(poor) else "ab_position_below_only"
+            out.append(t(key, lang, noise=fmt_num(noise, lang), dims=named(below, gaps=True)))
     if len(best):
         out.append(t("ab_position_best", lang, dims=named(best)))
     return " ".join(out)
