@@ -33,7 +33,7 @@ import yaml
 from papi_research.briefing.display import figure_markdown, footer_bundle, quarto_markdown, record_bundle
 from papi_research.data.files import atomic_write_bytes
 from papi_research.data.text import strip_ansi
-from papi_research.render.builtin import TEMPLATES, font_dirs
+from papi_research.render.builtin import TEMPLATES, font_dirs, links_html
 from papi_research.render.prepare import PreparedBriefing, RenderError, markdown_body, write_images
 
 QUARTO_TEMPLATES = TEMPLATES / "quarto"
@@ -67,8 +67,10 @@ def front_matter(b: PreparedBriefing) -> dict:
     return fm
 
 
-def quarto_document(b: PreparedBriefing, work: Path, figures: str = "figures") -> str:
-    """The Quarto-ready document of the briefing ``b``; its figure images are written under ``work/<figures>``."""
+def quarto_document(b: PreparedBriefing, work: Path, figures: str = "figures",
+                    formats: tuple[str, ...] = ("html",)) -> str:
+    """The Quarto-ready document of the briefing ``b``; its figure images are written under ``work/<figures>``;
+    its HTML links its other language, the ``formats`` published beside it (or ``b.links``) and the index."""
     files = work / figures
 
     def output(blk, n: int) -> str | None:
@@ -85,7 +87,9 @@ def quarto_document(b: PreparedBriefing, work: Path, figures: str = "figures") -
         return "\n\n".join(out)
 
     front = "---\n" + yaml.safe_dump(front_matter(b), allow_unicode=True, sort_keys=False) + "---"
-    return "\n\n".join([front, record_bundle(b.record).markdown.strip("\n"), markdown_body(b, output, figure),
+    from papi_research.briefing.display import raw_block
+    links = raw_block("html", links_html(b, b.links or formats))
+    return "\n\n".join([front, links, record_bundle(b.record).markdown.strip("\n"), markdown_body(b, output, figure),
                          footer_bundle(b.record["title"]).markdown]) + "\n"
 
 
@@ -152,7 +156,7 @@ def render_project(briefings: list[PreparedBriefing], formats: tuple[str, ...], 
     names = []
     for i, b in enumerate(briefings):
         name = f"b{i:04d}"
-        (work / f"{name}.qmd").write_text(quarto_document(b, work, f"{name}_img"), encoding="utf-8")
+        (work / f"{name}.qmd").write_text(quarto_document(b, work, f"{name}_img", formats), encoding="utf-8")
         names.append(name)
 
     def outputs(folder: Path, name: str) -> dict[str, Path] | None:
