@@ -57,7 +57,7 @@ def test_headline_matches_the_scorecard(papi, son_la, lang):
     assert b.comparison_year == card.previous["year"] == 2023
     delta = card.total - card.previous["total"]
     assert fmt_num(abs(delta), lang) in text
-    tiles = _tiles(b.headline)
+    tiles = _tiles(b.action)  # the headline numbers open the action brief
     assert [t["value"] for t in tiles][:2] == [fmt_num(card.total, lang), rank]
     # a rise inside the survey margin of the change is shown, but not coloured as a gain
     beyond = abs(delta) > b.change_result.total_change_noise
@@ -71,7 +71,9 @@ def test_published_figure_dong_thap_2021(papi):
     text = b.headline.text()
     assert "42.43 out of 80" in text and "27 of 60" in text
     u = b.card.uncertainty()
-    assert f"95% interval {fmt_num(u['ci_low'], 'en')}–{fmt_num(u['ci_high'], 'en')}" in text
+    assert f"95% interval is {fmt_num(u['ci_low'], 'en')} to {fmt_num(u['ci_high'], 'en')}" in text
+    # the action brief says the same margin in plain words
+    assert f"up to {fmt_num(u['margin'], 'en')} points off either way" in b.action.text()
     # a 0.02 gap to the median is inside the survey margin: "on par", never "above"
     profile = b.profile.text()
     above = next(line for line in profile.splitlines() if line.startswith("Furthest above"))
@@ -125,7 +127,7 @@ def test_missing_or_partial_province_year_still_builds_with_a_clear_note(papi, p
             "partial": {"vi": "chỉ công bố", "en": "published only"}}[status][lang]
     assert word in warnings_[0].text
     assert tuple(b.sections) == briefing.SECTIONS
-    tiles = _tiles(b.headline)
+    tiles = _tiles(b.action)  # the headline numbers open the action brief
     assert tiles[0]["value"] == "–"
     official = [x.text for x in b.headline.blocks if x.kind == "callout" and x.tone == "note"][0]
     assert papi.gap_summary(year, b.province.code, lang) in official
@@ -143,11 +145,13 @@ def test_analysis_sections_from_the_drivers_report(son_la):
     b = son_la["vi"]
     lines = b.report.priorities.lines
     table = b.priorities.tables()[0]
-    assert table.columns.tolist() == ["Nội dung thành phần", "Điểm", "Trung vị toàn quốc", "Chênh lệch",
+    assert table.columns.tolist() == ["TT", "Nội dung thành phần", "Điểm", "Trung vị toàn quốc", "Chênh lệch",
                                       "Xu hướng so với trung vị (điểm/năm; khoảng tin cậy 95%)", "Số bậc có thể tăng",
-                                      "Độ ổn định", "Cơ quan chủ trì (đề xuất)", "Tỉnh có thể tham khảo"]
+                                      "Độ ổn định"]
     assert len(table) == len(lines) >= 3
-    assert table.iloc[0, 1] == fmt_num(lines[0]["score"], "vi")
+    assert table["TT"].tolist() == [str(i) for i in range(1, len(lines) + 1)]  # ranks, not dimension numbers
+    assert table.iloc[0, 1].startswith(lines[0]["label_vi"] + " (thuộc nội dung ")
+    assert table.iloc[0, 2] == fmt_num(lines[0]["score"], "vi")
     assert lines[0]["sentence_vi"] in b.priorities.text()
     assert "giữ nguyên" in b.target.text()  # other provinces held where they are
     models = b.drivers.tables()[0]
@@ -288,3 +292,16 @@ def test_say_prints_a_researchers_paragraph_in_the_briefing_language(papi, capsy
         say(b, vi="Tổng điểm: {total}.", en="Total.", total=1.0)
     with pytest.raises(ParameterError, match="rank"):
         say(b, vi="Hạng {rank}.", en="Rank {rank}.")
+
+
+def test_english_agrees_in_number_and_uses_a_minus_sign():
+    from papi_research.data.i18n import t
+    assert fmt_num(-3.864, "en") == "−3.86" and fmt_num(-3.864, "vi") == "−3,86"
+    one = t("an_line_gain", "en", gain="1")
+    assert "1 place in" in one and "(s)" not in one
+    assert "3 places in" in t("an_line_gain", "en", gain="3")
+    assert t("an_change_restructured", "en", dims="5", a=2020, b=2021).startswith("Dimension 5 changed")
+    assert t("an_change_restructured", "en", dims="5, 8", a=2018, b=2019).startswith("Dimensions 5, 8 changed")
+    assert "1 technical warning," in t("br_notes_warnings", "en", n=1)
+    counts = t("br_profile_counts", "en", year=2021, above=1, par=5, below=2, noise="0.22")
+    assert "1 dimensions" not in counts

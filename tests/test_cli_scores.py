@@ -86,3 +86,12 @@ def test_data_check_broken_dir(tmp_path):
     p.write_text(p.read_text().replace("P05,", "P05x,", 1))
     r = run("data", "check", "--data-dir", str(tmp_path / "papi"), check=False)
     assert r.returncode == 2 and "2012.csv" in r.stderr and "P05x" in r.stderr and "column Province" in r.stderr
+
+
+def test_partial_year_prints_whole_ranks_and_the_status_in_the_readers_language():
+    out = run("scores", "Đồng Tháp", "--year", "2018", "--lang", "vi").stdout
+    assert "26/63" in out and "26.0/63" not in out and "nan" not in out
+    status = next(line for line in out.splitlines() if line.startswith("Tình trạng"))
+    assert "không tìm thấy lý do được công bố" in status and "no reason published" not in status
+    en = run("scores", "Đồng Tháp", "--year", "2018", "--lang", "en").stdout
+    assert "26 of 63" in en and "no published reason was found" in en

@@ -73,3 +73,12 @@ def test_comparability_follows_the_official_labels():
     assert cb.rebuilt_dimensions(2018, 2019) == [8]
     assert cb.rebuilt_dimensions(2020, 2021) == [5]
     assert cb.rebuilt_dimensions(2021, 2024) == [] and cb.rebuilt_dimensions(2016, 2017) == []
+
+
+def test_source_label_typo_is_corrected_and_the_original_kept(cb):
+    # labels_official_2011_2019.csv spells SC83 (2019) "E-Reponsiveness"; the briefings print the corrected label
+    for year in (2019, 2021, 2024):
+        assert cb.label(year, "SC83", "en") == "E-Responsiveness"
+    row = cb.labels[(cb.labels["year"] == 2019) & (cb.labels["code"] == "SC83")].iloc[0]
+    assert row["label_en_source"] == "E-Reponsiveness" and row["label_en"] == "E-Responsiveness"
+    assert not (cb.labels["label_en"] == "E-Reponsiveness").any()

@@ -175,3 +175,17 @@ def test_dimension_chart_shows_the_survey_interval(card):
     assert lo <= dt["ci_low"].min() and dt["ci_high"].max() <= hi
     plain = figures.dimension_profile(card.dimension_table(), lang="vi")  # without interval columns: no band
     assert "Khoảng tin cậy 95%" not in [t.get_text() for lg in plain.legends for t in lg.get_texts()]
+
+
+def test_change_within_the_survey_margin_is_drawn_neutral(papi):
+    from papi_research.briefing.province import build
+    b = build("Sơn La", year=2021, lang="vi", data=papi)  # every change within its ±1,64 margin
+    noise = b.change_result.dimension_noise
+    fig = figures.change_bars(b.change_frame(), lang="vi", noise=noise)
+    colours = {matplotlib.colors.to_hex(p.get_facecolor()) for p in fig.axes[0].patches
+               if isinstance(p, matplotlib.patches.Rectangle) and p.get_height() < 1}
+    assert colours == {figures.ROLE_COLORS["within"]}
+    plain = figures.change_bars(b.change_frame(), lang="vi")  # without a margin: green and red, as before
+    colours = {matplotlib.colors.to_hex(p.get_facecolor()) for p in plain.axes[0].patches
+               if isinstance(p, matplotlib.patches.Rectangle) and p.get_height() < 1}
+    assert colours == {figures.ROLE_COLORS["up"], figures.ROLE_COLORS["down"]}

@@ -89,3 +89,18 @@ def test_callouts_other_divs_and_raw_blocks(tmp_path):
                                         ("![Bản đồ vị trí](map.png)", "Bản đồ vị trí")])
 def test_block_elements(md, needle):
     assert needle in markdown_to_typst(md)
+
+
+def test_bare_web_addresses_are_clickable_links():
+    from papi_research.render.markup import markdown_to_typst
+    out = markdown_to_typst("Boundaries: geoBoundaries (www.geoboundaries.org), see https://papi.org.vn/eng/.")
+    assert '(#link("https://www.geoboundaries.org")[www.geoboundaries.org]),' in out
+    assert 'see #link("https://papi.org.vn/eng/")[https:\\/\\/papi.org.vn\\/eng\\/].' in out
+
+
+def test_a_short_table_stays_whole_and_a_long_one_may_break():
+    from papi_research.render.markup import markdown_to_typst
+    short = "| A | B |\n|:--|:--|\n| x | y |\n\n: Short"
+    assert markdown_to_typst(short).startswith("#block(breakable: false, width: 100%)[#figure(")
+    long_ = "| A | B |\n|:--|:--|\n" + "".join(f"| {'word ' * 30} | {i} |\n" for i in range(12)) + "\n: Long"
+    assert markdown_to_typst(long_).startswith("#figure(")

@@ -24,7 +24,7 @@ CONTRACT = '''province = "Sơn La"
 year = None             # None: the latest year with data
 comparison_year = None  # None: the latest earlier year of the same regime with a total
 lang = "vi"
-target = "group:high_average"
+target = None           # None: the next group up (for the best group, keeping it)
 data_dir = None         # None: default search (PAPI_DATA_DIR, data/raw/papi, ../shared/papi)'''
 
 NATIONAL_PARAMS = '''year = None             # None: the latest year with data
@@ -35,7 +35,7 @@ map_dimension = None    # a dimension number (1–8) adds its map; None: the tot
 UNIT_PARAMS = '''province = "Đồng Tháp"    # a new province (or a former province's name: it finds the new one)
 year = None             # None: the latest year with data
 lang = "vi"
-target = "group:high_average"
+target = None           # None: the next group up (for the best group, keeping it)
 data_dir = None         # None: default search (PAPI_DATA_DIR, data/raw/papi, ../shared/papi)
 units = "2025"          # the 34 provinces since 1 July 2025 (estimates from the former provinces' results)'''
 

@@ -105,6 +105,7 @@ def test_project_and_renderer_configs_say_the_same():
         html["css"] = Path(html["css"]).name
         typst["include-in-header"] = [Path(i).name if isinstance(i, str) else i for i in typst["include-in-header"]]
         typst["filters"] = [dict(f, path=Path(f["path"]).name) for f in typst["filters"]]
+        config["format"]["docx"]["reference-doc"] = Path(config["format"]["docx"]["reference-doc"]).name
         return config
     assert normalised(PROJECT_CONFIG) == normalised(RENDERER_CONFIG)
 

@@ -129,7 +129,7 @@ def test_same_inputs_give_identical_files(tmp_path, rendered):
 
 def test_bad_inputs_give_one_clear_error(tmp_path, executed_nb):
     with pytest.raises(ParameterError, match="formats"):
-        render(executed_nb, "html,docx")
+        render(executed_nb, "html,odt")
     with pytest.raises(ParameterError, match="renderer"):
         render(executed_nb, renderer="latex")
     with pytest.raises(RenderError, match="not found"):
@@ -256,6 +256,9 @@ def test_quarto_document_is_the_same_briefing_in_markdown(executed_nb, tmp_path)
     assert "{#fig-second" in body and ": Điểm thành phần {#tbl-1}" in body
     assert "::: {.callout-note" in body and '<footer class="briefing-footer">' in body and "#papi-closing(" in body
     assert sorted(p.name for p in (tmp_path / "figures").iterdir()) == ["fig-dimensions-1-0.png", "fig-second-2-0.png"]
+    # its HTML links the other language and the index (raw HTML: the PDF and Word drop it)
+    assert '```{=html}\n<nav class="papi-links"' in doc and 'href="son-la-2024.en.html"' in doc
+    assert 'href="../../index.html"' in doc
     for leak in LEAKS + ("HIDDEN-CELL", "i18n:", "<script"):
         assert leak not in doc
 

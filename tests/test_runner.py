@@ -70,7 +70,7 @@ def test_runner_parameters_match_the_briefing_notebook(tmp_path, data):
     assert path.is_file(), f"{path} is missing"
     declared = notebook_parameters(path)
     assert set(declared) == set(NOTEBOOK_PARAMETERS)
-    assert declared["year"] is None and declared["lang"] == "vi" and declared["target"] == "group:high_average"
+    assert declared["year"] is None and declared["lang"] == "vi" and declared["target"] is None  # None: the next group up
     # what the runner passes for a real job is exactly that set, injected right after the parameters cell
     job = plan_run(RunOptions(provinces=("Sơn La",), year=2024, out=tmp_path, formats=("ipynb",))).jobs[0]
     assert set(job.parameters) == set(NOTEBOOK_PARAMETERS)
@@ -107,7 +107,7 @@ def test_unknown_province_is_an_error_with_suggestions(test_nb, tmp_path):
 @pytest.mark.parametrize("kw, parameter", [
     (dict(provinces=("Sơn La",), year=2030), "year"),
     (dict(provinces=("Sơn La",), langs=("fr",)), "lang"),
-    (dict(provinces=("Sơn La",), formats=("docx",)), "format"),
+    (dict(provinces=("Sơn La",), formats=("odt",)), "format"),
     (dict(provinces=("Sơn La",), jobs=0), "jobs"),
     (dict(provinces=("Sơn La",), executor="spark"), "executor"),
     (dict(provinces=("Sơn La",), scheduler="tcp://x:1"), "scheduler"),
@@ -226,7 +226,7 @@ def test_manifest_content(first_run, data):
     assert ok["province_code"] == data.provinces.lookup("Sơn La").code and ok["slug"] == "son-la"
     assert ok["year"] == 2024 and ok["lang"] == "vi" and ok["status"] == "ok" and ok["error"] is None
     assert ok["parameters"] == {"province": "Sơn La", "year": 2024, "comparison_year": None, "lang": "vi",
-                                "target": "group:high_average", "data_dir": None}
+                                "target": None, "data_dir": None}  # None: the next group up
     assert ok["outputs"] == {"ipynb": "2024/son-la/son-la-2024.vi.ipynb"}
     assert ok["inputs"]["data"] == data.version
     assert {"notebook", "parameters", "data", "companion", "source", "package"} <= set(ok["inputs"])

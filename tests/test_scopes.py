@@ -20,7 +20,7 @@ def test_units_plan_covers_the_34_with_their_notebook(tmp_path):
     assert len(p.jobs) == 34 and p.notebook.name == "unit_briefing.ipynb"
     job = next(j for j in p.jobs if j.slug == "dong-thap")
     assert job.key == "2024/units-2025/dong-thap/vi" and job.action == "run"  # no estimate: the briefing says why
-    assert job.parameters == {"province": "Đồng Tháp", "year": 2024, "lang": "vi", "target": "group:high_average",
+    assert job.parameters == {"province": "Đồng Tháp", "year": 2024, "lang": "vi", "target": None,
                               "data_dir": None, "units": "2025"}
     assert job.spec.rel_dir == "2024/units-2025/dong-thap" and job.spec.stem == "dong-thap-2024.vi"
     # a former province's name finds its new province; a region picks the new provinces of that region

@@ -145,10 +145,15 @@ def _stop_like_ctrl_c(signum, frame):
 @click.option("--region", default=None, help="Every province of a region (English or Vietnamese name).")
 @click.option("--year", type=int, default=None, help="Year (default: the latest with data).")
 @click.option("--comparison-year", type=int, default=None, help="Year to compare with (default: the notebook's).")
-@click.option("--target", default="group:high_average", show_default=True, help="Target passed to the notebook.")
+@click.option("--target", default=None,
+              help="Target of every province: group:best | group:high_average | group:low_average | top:N | a score "
+                   "(default: the next group up; the best group keeps it).")
+@click.option("--targets", "targets_file", type=click.Path(dir_okay=False), default=None,
+              help="CSV of per-province targets: province,target[,year] (same syntax as --target); "
+                   "provinces not in it take --target or the default.")
 @click.option("--lang", "langs", default="vi", show_default=True, help="Languages, comma-separated: vi,en.")
 @click.option("--format", "formats", default="html,pdf", show_default=True,
-              help="Briefing formats, comma-separated (html,pdf); 'ipynb' keeps only the executed notebooks.")
+              help="Briefing formats, comma-separated (html,pdf,docx); 'ipynb' keeps only the executed notebooks.")
 @click.option("--jobs", "-j", type=int, default=None, help="Parallel workers (default: the number of cores).")
 @click.option("--force", is_flag=True, help="Run even when the cache says nothing changed.")
 @click.option("--out", type=click.Path(file_okay=False), default=None, help="Output folder (default: reports/).")
@@ -166,7 +171,7 @@ def _stop_like_ctrl_c(signum, frame):
 @click.option("--map-dimension", type=int, default=None,
               help="With --national: also map the groups of this dimension (1–8).")
 @data_dir_option
-def run_cmd(province, all_, region, year, comparison_year, target, langs, formats, jobs, force, out, executor,
+def run_cmd(province, all_, region, year, comparison_year, target, targets_file, langs, formats, jobs, force, out, executor,
             scheduler, renderer, notebook, fresh_kernels, timeout, as_json, dry_run, units, national, map_dimension,
             data_dir):
     """Execute the briefing notebook per province (papermill) and render HTML/PDF briefings."""
@@ -178,6 +183,7 @@ def run_cmd(province, all_, region, year, comparison_year, target, langs, format
                          formats=parse_list(formats), jobs=jobs, force=force, out=Path(out) if out else None,
                          executor=executor, scheduler=scheduler, renderer=renderer,
                          notebook=Path(notebook) if notebook else None, data_dir=data_dir, target=target,
+                         targets=Path(targets_file) if targets_file else None,
                          comparison_year=comparison_year, fresh=fresh_kernels, execution_timeout=timeout,
                          units=units, national=national, map_dimension=map_dimension)
     plan = plan_run(options)
@@ -221,7 +227,7 @@ def drivers_cmd(province, year, comparison_year, target, lang, as_json, data_dir
 
 @main.command("render")
 @click.argument("executed", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("--format", "formats", default="html,pdf", show_default=True, help="Formats, comma-separated: html,pdf.")
+@click.option("--format", "formats", default="html,pdf", show_default=True, help="Formats, comma-separated: html,pdf,docx.")
 @click.option("--renderer", type=RENDERER, default="auto", show_default=True,
               help="auto = Quarto when `quarto` is on PATH, else builtin (nbconvert HTML, Typst PDF).")
 def render_cmd(executed, formats, renderer):

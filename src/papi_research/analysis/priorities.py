@@ -426,7 +426,8 @@ def action_sentence(province: Province, line: dict, lang: str) -> str:
     fields = dict(province=province.name(lang), label=label, score=fmt_num(line["score"], lang),
                   max=fmt_num(line["max"], lang), median=fmt_num(line["national_median"], lang),
                   gap=fmt_num(abs(gap) if gap is not None else None, lang))
-    parts.append(t("an_line_below" if gap is not None and gap > 0 else "an_line_above", lang, **fields))
+    below = gap is not None and round(gap, 2) > 0  # a gap that prints as 0,00 is level: never "0,00 below"
+    parts.append(t("an_line_below" if below else "an_line_above", lang, **fields))
     if line["trend"] is None:
         parts.append(t("an_line_trend_too_wide" if line.get("trend_none") == "interval_wider_than_scale"
                        else "an_line_trend_none", lang))

@@ -67,7 +67,9 @@ def scorecard_text(card: Scorecard, lang: str) -> str:
             lines.append(f"{pv['year']}: {fmt_num(pv['total'], lang)}/{card.total_max}, "
                          f"{t('rank', lang).lower()} {t('rank_of', lang, rank=pv['rank'], n=pv['n_ranked'])}")
     else:
-        lines.append(f"{t('status', lang)}: {t('status_' + card.status, lang)} — {card.missing_reason}")
+        reason = (card.data.gap_summary(card.year, p.code, lang) if card.data is not None else None) \
+            or card.missing_reason  # the official status in the reader's language
+        lines.append(f"{t('status', lang)}: {t('status_' + card.status, lang)} — {reason}")
     if hasattr(card, "components"):  # a new province (units.UnitScorecard): an estimate, with its parts
         from papi_research.analysis.units import component_lines
         lines += component_lines(card, lang)
@@ -79,7 +81,7 @@ def scorecard_text(card: Scorecard, lang: str) -> str:
     for r in dt.to_dict("records"):  # records turn a column of ranks with gaps into floats: back to integers
         rank, score = integer(r["rank"]), num(r["score"])
         shown = t("not_published", lang) if score is None else fmt_num(score, lang)
-        rank_text = "–" if rank is None else f"{rank}/{int(r['n'])}"
+        rank_text = "–" if rank is None else t("rank_of", lang, rank=rank, n=int(r["n"]))
         lines.append(f"{r['number']:<3}{r[name_col]:<28}{shown:>16}{rank_text:>10}"
                      f"{fmt_num(r['national_median'], lang):>22}{fmt_num(r['national_best'], lang):>22}")
     lines.append("")

@@ -96,6 +96,13 @@ def parse_target(text: str, ys: YearScores) -> TargetSpec:
     return TargetSpec("score", score, raw)
 
 
+def default_target(group: str | None) -> str:
+    """The target when none is given: the next group up; for a province already in the best group (or
+    without a group), ``group:best`` resp. ``group:high_average``."""
+    step = {"poor": "low_average", "low_average": "high_average", "high_average": "best", "best": "best"}
+    return "group:" + step.get(group or "", "high_average")
+
+
 def counterfactual_rank(totals: pd.Series, code: str, new_total: float) -> int:
     """Rank of ``code`` if its total were ``new_total`` and every other province stayed put
     (1 = highest; ties share the best rank, as ``scores.rank_desc``)."""

@@ -334,3 +334,12 @@ def sensitivity(data: PapiData, code: str, year: int) -> dict | None:
             "margin": r["margin"], "rank_range": r["rank_range"],
             "flips": [{k: (float(v) if isinstance(v, (float, np.floating)) else v) for k, v in f.items()}
                       for f in mine.to_dict("records")]}
+
+
+def p_at_or_above(score: float | None, se: float | None, threshold: float | None) -> float | None:
+    """Chance that a province whose measured score is ``score`` (survey standard error ``se``) truly
+    lies at or above ``threshold`` (normal sampling error); None when a value is missing."""
+    if score is None or se is None or threshold is None or not se > 0:
+        return None
+    from statistics import NormalDist
+    return float(1.0 - NormalDist(score, se).cdf(threshold))

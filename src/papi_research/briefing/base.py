@@ -37,7 +37,7 @@ TONE = {"best": "good", "high_average": "neutral", "low_average": "neutral", "po
 
 @dataclass
 class Block:
-    """One thing to show: ``kind`` is heading | md | table | tiles | callout.
+    """One thing to show: ``kind`` is heading | md | table | tiles | callout | pagebreak.
 
     * heading: ``text`` and ``level``; md: ``text`` (Markdown); callout: ``text`` and ``tone``
       ("note" | "warning"); table: ``frame`` (formatted strings) and ``caption``; tiles: ``items``.
@@ -50,6 +50,7 @@ class Block:
     frame: pd.DataFrame | None = None
     caption: str | None = None
     items: list[dict] | None = None
+    widths: list[int] | None = None  # table: the columns' relative widths in the PDF (None: from the contents)
 
     def to_dict(self) -> dict:
         out: dict[str, Any] = {"kind": self.kind}
@@ -103,9 +104,9 @@ class Section:
         if text:
             self.add("callout", text=text, tone="warning" if warning else "note")
 
-    def table(self, frame: pd.DataFrame, caption: str | None = None) -> None:
+    def table(self, frame: pd.DataFrame, caption: str | None = None, widths: list[int] | None = None) -> None:
         if frame is not None and len(frame):
-            self.add("table", frame=frame, caption=caption)
+            self.add("table", frame=frame, caption=caption, widths=widths)
 
     def tables(self) -> list[pd.DataFrame]:
         return [b.frame for b in self.blocks if b.kind == "table" and b.frame is not None]
@@ -149,10 +150,13 @@ def show(section: Section) -> None:
             display.callout(b.text or "", kind=b.tone)
         elif b.kind == "table" and b.frame is not None:
             flush()
-            display.table(b.frame, caption=b.caption)
+            display.table(b.frame, caption=b.caption, widths=b.widths)
         elif b.kind == "tiles" and b.items:
             flush()
             display.tiles(b.items)
+        elif b.kind == "pagebreak":
+            flush()
+            display.page_break()
     flush()
 
 

@@ -159,23 +159,32 @@ def _is_numeric_column(values: Iterable[object]) -> bool:
     return bool(vals) and all(_NUMERIC.match(v) for v in vals)
 
 
-def table_bundle(df: pd.DataFrame, caption: str | None = None) -> Bundle:
-    """A table whose cells are already formatted strings (the index is not shown)."""
+def table_bundle(df: pd.DataFrame, caption: str | None = None, widths: list[int] | None = None) -> Bundle:
+    """A table whose cells are already formatted strings (the index is not shown); ``widths``: the columns'
+    relative widths in the PDF (default: from their contents)."""
     import pandas as pd
     if not isinstance(df, pd.DataFrame):
         raise ParameterError("df", f"must be a pandas DataFrame; got {type(df).__name__}")
-    if caption is not None:
-        caption = _check_text(caption, "caption")
     cols = [str(c) for c in df.columns]
     rows = [["" if (v is None or (isinstance(v, float) and math.isnan(v))) else str(v) for v in r]
             for r in df.itertuples(index=False, name=None)]
+    return rows_bundle(cols, rows, caption, widths)
+
+
+def rows_bundle(cols: list[str], rows: list[list[str]], caption: str | None = None,
+                widths: list[int] | None = None) -> Bundle:
+    """:func:`table_bundle` of column names and rows of strings (no pandas: a render process uses it)."""
+    if caption is not None:
+        caption = _check_text(caption, "caption")
     numeric = [_is_numeric_column(r[i] for r in rows) for i in range(len(cols))]
 
     # HTML
     def cls(i: int) -> str:
         return ' class="num"' if numeric[i] else ""
 
-    parts = ['<figure class="papi-table">']
+    # focusable (tabindex) with a name: a wide table scrolls sideways inside its figure on a phone
+    label = html.escape(caption or (cols[0] if cols else ""), quote=True)
+    parts = [f'<figure class="papi-table" tabindex="0" role="group" aria-label="{label}">']
     if caption:
         parts.append(f"<figcaption>{html.escape(caption)}</figcaption>")
     parts.append("<table><thead><tr>")
@@ -192,6 +201,10 @@ def table_bundle(df: pd.DataFrame, caption: str | None = None) -> Bundle:
     dashes = [max(7 if numeric[i] else 3, min(30, max([min(len(cols[i]), 12)] + [len(w) for w in cols[i].split()]
                                                       + [len(r[i]) for r in rows]))) + 5
               for i in range(len(cols))]
+    if widths is not None:
+        if len(widths) != len(cols) or not all(isinstance(w, int) and w > 0 for w in widths):
+            raise ParameterError("widths", f"must be {len(cols)} positive whole numbers; got {widths!r}")
+        dashes = list(widths)
     lines = ["| " + " | ".join(_md_cell(c) for c in cols) + " |",
              "|" + "|".join(("-" * n + ":") if numeric[i] else (":" + "-" * n) for i, n in enumerate(dashes)) + "|"]
     lines += ["| " + " | ".join(_md_cell(v) for v in r) + " |" for r in rows]
@@ -208,9 +221,9 @@ def table_bundle(df: pd.DataFrame, caption: str | None = None) -> Bundle:
     return _bundle("table", "".join(parts), markdown, "\n".join(plain_lines))
 
 
-def table(df: pd.DataFrame, caption: str | None = None) -> None:
-    """Display a table of formatted strings with an optional caption."""
-    return show_bundle(table_bundle(df, caption))
+def table(df: pd.DataFrame, caption: str | None = None, widths: list[int] | None = None) -> None:
+    """Display a table of formatted strings with an optional caption (``widths``: see :func:`table_bundle`)."""
+    return show_bundle(table_bundle(df, caption, widths))
 
 
 # --- Score tiles -------------------------------------------------------------------------------
@@ -282,6 +295,17 @@ def callout_bundle(text: str, kind: str = "note") -> Bundle:
 def callout(text: str, kind: str = "note") -> None:
     """Display a boxed note (``kind="note"``) or warning (``kind="warning"``)."""
     return show_bundle(callout_bundle(text, kind))
+
+
+def page_break_bundle() -> Bundle:
+    """A page break in the PDF (a raw Typst ``#pagebreak``); in HTML a marker that breaks the page when printed."""
+    return _bundle("pagebreak", '<div class="papi-pagebreak" aria-hidden="true"></div>',
+                   raw_block("typst", "#pagebreak(weak: true)"), "")
+
+
+def page_break() -> None:
+    """Display a page break (the action brief ends with one, so the evidence starts on a page of its own)."""
+    return show_bundle(page_break_bundle())
 
 
 # --- Record, footer and figures ------------------------------------------------------------------

@@ -54,8 +54,12 @@ ROLE_COLORS: dict[str, str] = {
     "range": "#d9dde3",         # national min–max range
     "up": "#1b7a4b",
     "down": "#c8433a",
+    "within": "#9aa3ae",        # a change within the survey margin: neither a gain nor a loss
 }
 """Roles on a provincial chart: the province, the national median, the best province, the region."""
+
+LABEL_BOX = {"boxstyle": "square,pad=0.12", "fc": "white", "ec": "none", "alpha": 0.9}
+"""The white ground under a value label, so a reference line drawn through it never strikes it out."""
 
 _STYLE: dict = {
     **sns.axes_style("whitegrid"),
@@ -315,7 +319,8 @@ def dimension_profile(data: pd.DataFrame, *, lang: str = "vi", label: str | None
         for yi, score in zip(y, df["score"]):
             if pd.notna(score):
                 ax.annotate(fmt_num(score, lang), (score, yi), xytext=(0, 6), textcoords="offset points",
-                            ha="center", va="bottom", fontsize=7, color=ROLE_COLORS["province"])
+                            ha="center", va="bottom", fontsize=7, color=ROLE_COLORS["province"], zorder=6,
+                            bbox=LABEL_BOX)
         ax.set_yticks(y, names)
         ax.set_ylim(-0.6, n - 0.25)
         span = [c for c in ("ci_low", "ci_high") if c in df.columns and df[c].notna().any()]
@@ -367,7 +372,8 @@ def score_trend(data: pd.DataFrame, *, lang: str = "vi", x: str = "year",
             for xv, yv in zip(df[x], pd.to_numeric(df["province"], errors="coerce")):
                 if pd.notna(yv):
                     ax.annotate(fmt_num(yv, lang), (xv, yv), xytext=(0, 6), textcoords="offset points",
-                                ha="center", fontsize=6.5, color=ROLE_COLORS["province"])
+                                ha="center", fontsize=6.5, color=ROLE_COLORS["province"], zorder=6,
+                                bbox=LABEL_BOX)  # on a white ground: never struck through by a median line
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlim(df[x].min() - 0.4, df[x].max() + 0.4)
         ax.set_ylabel(ylabel or t("br_fig_total", lang))
@@ -378,8 +384,10 @@ def score_trend(data: pd.DataFrame, *, lang: str = "vi", x: str = "year",
 
 
 def change_bars(data: pd.DataFrame, *, x: str = "change", y: str = "label", lang: str = "vi",
-                xlabel: str | None = None) -> HouseFigure:
-    """Horizontal bars of signed changes (points), green up and red down, labelled with the value.
+                xlabel: str | None = None, noise: float | None = None) -> HouseFigure:
+    """Horizontal bars of signed changes (points), green up and red down, labelled with the value; with
+    ``noise`` (the survey margin of a change), a change within ±noise is grey, neither a gain nor a loss,
+    and the margin is shaded around zero.
 
     ``data``: one row per bar, ``y`` the label and ``x`` the signed value (a missing value draws
     no bar and is labelled "–").
@@ -393,11 +401,14 @@ def change_bars(data: pd.DataFrame, *, x: str = "change", y: str = "label", lang
         ax = fig.add_subplot()
         pos = np.arange(n)[::-1]
         vals = pd.to_numeric(df[x], errors="coerce")
-        colors = [ROLE_COLORS["up"] if v >= 0 else ROLE_COLORS["down"] for v in vals.fillna(0)]
+        colors = [ROLE_COLORS["within"] if noise is not None and abs(v) <= noise else
+                  ROLE_COLORS["up"] if v >= 0 else ROLE_COLORS["down"] for v in vals.fillna(0)]
+        if noise is not None:
+            ax.axvspan(-noise, noise, color=ROLE_COLORS["range"], alpha=0.6, lw=0, zorder=1)
         ax.barh(pos, vals.fillna(0), color=colors, height=0.62, zorder=2)
         ax.axvline(0, color="#5b6573", lw=0.9, zorder=3)
         span = float(np.nanmax(np.abs(vals))) if vals.notna().any() else 0.0
-        span = span or 1.0
+        span = max(span, noise or 0.0) or 1.0
         for p, v in zip(pos, vals):
             ax.annotate(fmt_num(v, lang, sign=True) if pd.notna(v) else "–", (v if pd.notna(v) else 0, p),
                         xytext=(3 if not (v < 0) else -3, 0), textcoords="offset points",
@@ -463,8 +474,7 @@ def league_chart(data: pd.DataFrame, *, x: str = "total", y: str = "name", hue: 
         ax.barh(pos, df[x], color=[GROUP_COLORS[g] for g in df[hue]], height=0.78, zorder=2)
         ax.set_yticks(pos, df[y].astype(str).tolist(), fontsize=6.2)
         ax.set_ylim(-0.7, n - 0.3)
-        lo = float(df[x].min())
-        ax.set_xlim(max(0.0, np.floor(lo * 0.95)), float(df[x].max()) * 1.01)
+        ax.set_xlim(0.0, float(df[x].max()) * 1.02)  # bars start at zero: their lengths compare the totals
         ax.set_xlabel(xlabel or t("br_fig_total", lang))
         _num_axis(ax.xaxis, lang)
         ax.grid(axis="y", visible=False)

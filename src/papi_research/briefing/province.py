@@ -23,7 +23,7 @@ import pandas as pd
 
 from papi_research.analysis.drivers import shared_drivers_report
 from papi_research.analysis.scores import Scorecard, group_name, scorecard, year_scores
-from papi_research.analysis.targets import round_up
+from papi_research.analysis.targets import default_target, round_up
 from papi_research.analysis.uncertainty import difference_noise, within_noise, year_uncertainty
 from papi_research.briefing.base import (RECORD_SCHEMA, TONE, Section, SectionAccess, change_line, dim_name,
                                          join_words, library_warnings, rank_text, record_subject, signed, title_common)
@@ -35,7 +35,7 @@ from papi_research.data.provinces import Province
 from papi_research.data.values import num as _num
 from papi_research.errors import ParameterError
 
-SECTIONS = ("headline", "profile", "subdimensions", "change", "drivers", "priorities", "target", "peers",
+SECTIONS = ("action", "headline", "profile", "subdimensions", "change", "drivers", "priorities", "target", "peers",
             "notes")
 """Section keys of a provincial briefing, in reading order."""
 
@@ -75,6 +75,7 @@ class Briefing(SectionAccess):
     change_result: Any = field(default=None, repr=False)  # change.ChangeResult
     sections: dict[str, Section] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)  # what the libraries warned about, once each
+    target_given: bool = True  # False: the default target (the next group up) was used
 
     def keep_warnings(self, texts: list[str]) -> None:
         """Keep what the libraries warned about while the briefing was built, and quote it in the data notes."""
@@ -117,7 +118,9 @@ class Briefing(SectionAccess):
             return figures.score_trend(trend_frame(self.data, self.province, self.year), lang=lang, label=label,
                                        ylabel=t("br_fig_total_of", lang, max=self.card.total_max))
         if name == "change":
-            return figures.change_bars(self.change_frame(), lang=lang)
+            ch = self.change_result
+            return figures.change_bars(self.change_frame(), lang=lang,
+                                       noise=None if ch is None else ch.dimension_noise)
         if name == "locator":
             from papi_research.briefing import maps
             return maps.locator([self.province.code], lang=lang, papi_dir=self.data.directory)
@@ -184,7 +187,7 @@ def trend_frame(data: PapiData, province: Province, year: int) -> pd.DataFrame:
 
 @records_parameters
 def build(province: str | Province, year: int | None = None, comparison_year: int | None = None,
-          lang: str = "vi", target: str = "group:high_average", data_dir: str | None = None,
+          lang: str = "vi", target: str | None = None, data_dir: str | None = None,
           data: PapiData | None = None) -> Briefing:
     """Every section of the briefing of ``province`` in ``year``, in one language.
 
@@ -196,7 +199,7 @@ def build(province: str | Province, year: int | None = None, comparison_year: in
         the same regime with a total).
     lang : "vi" or "en": every sentence, number and label of the briefing.
     target : "group:best" | "group:high_average" | "group:low_average" | "top:N" | a score, for the
-        target section and the priorities.
+        target section and the priorities; None: the next group up (for the best group, keeping it).
     data_dir, data : where the PAPI data is (see ``paths``), or data already loaded.
 
     Returns
@@ -219,11 +222,14 @@ def build(province: str | Province, year: int | None = None, comparison_year: in
         if year is not None and int(comparison_year) == int(year):
             raise ParameterError("comparison_year", f"must differ from year ({year})")
     card = scorecard(data, province, year)
+    given = target is not None and str(target).strip() != ""
+    if not given:
+        target = default_target(card.group)
     with library_warnings(f"{card.province.name_en} {card.year}") as caught:
         report = shared_drivers_report(data, card.province, card.year, target=target,
                                        comparison_year=comparison_year)
         b = Briefing(province=card.province, year=card.year, lang=lang, target_spec=target, card=card,
-                     data=data, report=report, change_result=report.change)
+                     data=data, report=report, change_result=report.change, target_given=given)
         _fill_sections(b)
     b.keep_warnings(caught)
     return b
@@ -240,6 +246,8 @@ def _fill_sections(b: Briefing) -> None:
     }
     b.sections.update(_analysis_sections(b))
     b.sections["notes"] = notes_section(b)
+    from papi_research.briefing.action import action_section
+    b.sections = {"action": action_section(b), **b.sections}
 
 
 # --- sections: scores -----------------------------------------------------------------------------
@@ -256,28 +264,6 @@ def headline_section(b: Briefing) -> Section:
     if c.status == "complete":
         u = c.uncertainty()
         has_ci = u.get("ci_low") is not None
-        tiles = [
-            {"label": t("br_tile_total", lang), "value": fmt_num(c.total, lang),
-             "sub": (t("br_tile_total_ci", lang, lo=fmt_num(u["ci_low"], lang), hi=fmt_num(u["ci_high"], lang),
-                       max=c.total_max, median=fmt_num(nat_median, lang)) if has_ci else
-                     t("br_tile_total_sub", lang, max=c.total_max, median=fmt_num(nat_median, lang))),
-             "tone": TONE[c.group]},
-            {"label": t("br_tile_rank", lang), "value": rank_text(c.rank, ys.n_ranked, lang),
-             "sub": (t("br_tile_rank_range", lang, n=ys.n_ranked, best=u["rank_range"][0], worst=u["rank_range"][1])
-                     if has_ci else t("br_tile_rank_sub", lang, n=ys.n_ranked)), "tone": TONE[c.group]},
-            {"label": t("br_tile_group", lang), "value": t(f"br_group_{c.group}", lang),
-             "sub": (t("br_tile_group_keep", lang, p=fmt_num(100 * u["p_keep_group"], lang, 0)) if has_ci
-                     else t("br_tile_group_sub", lang)), "tone": TONE[c.group]},
-        ]
-        ch = b.change_result
-        if ch is not None and ch.total_change is not None:
-            tone = "good" if ch.total_change > 0 else "bad" if ch.total_change < 0 else "neutral"
-            if within_noise(ch.total_change, ch.total_change_noise):
-                tone = "neutral"
-            tiles.append({"label": t("br_tile_change", lang, year=ch.from_year),
-                          "value": signed(ch.total_change, lang),
-                          "sub": _rank_move_short(ch, lang), "tone": tone})
-        s.add("tiles", items=tiles)
         s.md(t("br_headline", lang, year=b.year, province=name, total=fmt_num(c.total, lang), max=c.total_max,
                rank=c.rank, n=ys.n_ranked, group=group_name(c.group, lang)))
         if has_ci:
@@ -303,16 +289,6 @@ def headline_section(b: Briefing) -> Section:
                warning=True)
         s.note(t("br_official_reason", lang,
                  reason=b.data.gap_summary(b.year, p.code, lang) or t("br_no_reason", lang)))
-        tiles = [{"label": t("br_tile_total", lang), "value": "–", "sub": t("br_tile_no_total", lang),
-                  "tone": "neutral"},
-                 {"label": t("br_tile_rank", lang), "value": "–",
-                  "sub": t("br_tile_rank_sub", lang, n=ys.n_ranked), "tone": "neutral"}]
-        if c.previous:
-            pv = c.previous
-            tiles.append({"label": t("br_tile_last_total", lang, year=pv["year"]),
-                          "value": fmt_num(pv["total"], lang),
-                          "sub": rank_text(pv["rank"], pv["n_ranked"], lang), "tone": "neutral"})
-        s.add("tiles", items=tiles)
         if c.previous:
             pv = c.previous
             s.md(t("br_last_complete", lang, province=name, year=pv["year"], total=fmt_num(pv["total"], lang),
@@ -323,14 +299,18 @@ def headline_section(b: Briefing) -> Section:
     return s
 
 
-def _rank_move_short(ch, lang: str) -> str:
-    if ch.rank_change is None:
-        return ""
-    if ch.rank_change > 0:
-        return t("br_places_up", lang, places=ch.rank_change)
-    if ch.rank_change < 0:
-        return t("br_places_down", lang, places=-ch.rank_change)
-    return t("br_places_same", lang)
+def status_tiles(b: Briefing) -> list[dict]:
+    """Tiles of a province-year without a total: none, the rank's reference and the last total."""
+    lang, c = b.lang, b.card
+    tiles = [{"label": t("br_tile_total", lang), "value": "–", "sub": t("br_tile_no_total", lang),
+              "tone": "neutral"},
+             {"label": t("br_tile_rank", lang), "value": "–",
+              "sub": t("br_tile_rank_sub", lang, n=c.ys.n_ranked), "tone": "neutral"}]
+    if c.previous:
+        pv = c.previous
+        tiles.append({"label": t("br_tile_last_total", lang, year=pv["year"]), "value": fmt_num(pv["total"], lang),
+                      "sub": rank_text(pv["rank"], pv["n_ranked"], lang), "tone": "neutral"})
+    return tiles
 
 
 def _change_sentence(b: Briefing) -> str:
@@ -380,7 +360,7 @@ def profile_section(b: Briefing) -> Section:
                if r["score"] is not None and pd.notna(r["score"])
                else t("br_tile_dim_missing", lang, median=fmt_num(r["national_median"], lang)))
         items.append({"label": f"{r['number']}. {r['short_' + lang]}", "value": fmt_num(r["score"], lang),
-                      "sub": sub, "tone": TONE.get(r["group"] if isinstance(r["group"], str) else None, "neutral")})
+                      "sub": sub, "tone": _dimension_tone(r, noise)})
     s.add("tiles", items=items)
     have = dt[dt["score"].notna()].copy()
     if have.empty:
@@ -408,13 +388,19 @@ def profile_section(b: Briefing) -> Section:
         s.md(t("br_profile_weak", lang, dims=named(weak)))
     if noise is not None and len(par):
         s.md(t("br_profile_on_par", lang, dims=named(par)))
-    best_groups = [r["short_" + lang] for r in dt.to_dict("records") if r["group"] == "best"]
-    poor_groups = [r["short_" + lang] for r in dt.to_dict("records") if r["group"] == "poor"]
-    if best_groups:
-        s.md(t("br_profile_best_group", lang, dims=join_words(best_groups, lang)))
-    if poor_groups:
-        s.md(t("br_profile_poor_group", lang, dims=join_words(poor_groups, lang)))
+    from papi_research.briefing.action import position_words
+    s.md(position_words(b, dt))  # the groups said with whether their gaps are beyond the margin
     return s
+
+
+def _dimension_tone(r: dict, noise: float | None) -> str:
+    """A dimension tile's colour: its group's (best green, poor red) only when its gap to the national median
+    is beyond the survey margin, so a tile never looks like a loss the words call "on par"."""
+    group = r["group"] if isinstance(r["group"], str) else None
+    score, median = _num(r["score"]), _num(r["national_median"])
+    if noise is not None and score is not None and median is not None and abs(score - median) <= noise:
+        return "neutral"
+    return TONE.get(group, "neutral")
 
 
 def subdimension_section(b: Briefing) -> Section:
@@ -615,7 +601,9 @@ def priorities_section(b: Briefing) -> Section:
     s.md(t("br_priorities_intro", lang, k=len(lines), year=b.year))
     s.md("\n".join(f"{i}. {ln[f'sentence_{lang}']}" for i, ln in enumerate(lines, 1)))
     frame = pd.DataFrame({
-        t("subdimension", lang): [f"{ln['dimension']}. {ln[f'label_{lang}']}" for ln in lines],
+        t("ab_col_no", lang): [str(i) for i in range(1, len(lines) + 1)],  # the priority's rank, nothing else
+        t("subdimension", lang): [t("ab_priority_label", lang, label=ln[f"label_{lang}"],
+                                    dimension=dim_name(ln["dimension"], lang)) for ln in lines],
         t("score", lang): [fmt_num(ln["score"], lang) for ln in lines],
         t("national_median", lang): [fmt_num(ln["national_median"], lang) for ln in lines],
         t("br_col_gap_short", lang): [signed(None if ln["gap_to_median"] is None else -ln["gap_to_median"], lang)
@@ -624,9 +612,7 @@ def priorities_section(b: Briefing) -> Section:
         t("br_col_rank_gain", lang): [fmt_int(ln["rank_gain_at_median"], lang) for ln in lines],
         t("br_col_stability", lang): [fmt_num(100 * ln["stability"], lang, 0) + "%" if ln.get("stability") is not None
                                       else "–" for ln in lines],
-        t("br_col_lead", lang): [ln["lead_agency"][lang] or "–" for ln in lines],
-        t("br_col_learn", lang): [", ".join(ln["learn_from_names"][lang]) or "–" for ln in lines],
-    })
+    })  # lead agencies are in the action plan, provinces to learn from in their own section: 8 columns that fit
     s.table(frame, caption=t("br_cap_priorities", lang, year=b.year))
     s.md(t("br_priorities_how", lang))
     s.md(t("br_priorities_stability", lang, n=fmt_int(_priority_draws(), lang), k=len(lines)))

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from papi_research.analysis.scores import group_name
-from papi_research.analysis.targets import parse_target, plan_target
+from papi_research.analysis.targets import default_target, parse_target, plan_target
 from papi_research.analysis.units import MIN_COVERAGE, UnitScorecard, unit_scorecard, unit_year_scores, weight_source
 from papi_research.briefing.base import (RECORD_SCHEMA, TONE, Section, change_line, dim_name, join_words,
                                          library_warnings, rank_text, record_subject, signed, title_common)
@@ -29,7 +29,7 @@ from papi_research.data.loader import PapiData, load_cached
 from papi_research.data.values import num as _num
 from papi_research.errors import ParameterError
 
-UNIT_SECTIONS = ("headline", "components", "profile", "subdimensions", "change", "drivers", "priorities", "target",
+UNIT_SECTIONS = ("action", "headline", "components", "profile", "subdimensions", "change", "drivers", "priorities", "target",
                  "peers", "notes")
 UNIT_FIGURES = ("locator", "profile", "components", "trend")
 UNIT_FIGURE_TEXT = {"locator": ("map_cap_locator", "map_alt_locator_34"),
@@ -140,15 +140,18 @@ def component_gap_frame(card: UnitScorecard, lang: str) -> pd.DataFrame:
 
 
 @records_parameters
-def build_unit(province: str, year: int | None = None, lang: str = "vi", target: str = "group:high_average",
+def build_unit(province: str, year: int | None = None, lang: str = "vi", target: str | None = None,
                data_dir: str | None = None, data: PapiData | None = None) -> UnitBriefing:
-    """Every section of the briefing of the new province ``province`` (a new or a former province's name)."""
+    """Every section of the briefing of the new province ``province`` (a new or a former province's name);
+    ``target`` None: the next group up (for the best group, keeping it)."""
     lang = check_lang(lang)
     if data is None:
         data = load_cached(None if data_dir is None else str(data_dir))
     if year is not None and (isinstance(year, bool) or not isinstance(year, (int, np.integer))):
         raise ParameterError("year", f"must be a year such as {data.latest_year} or None; got {year!r}")
     card = unit_scorecard(data, province, year)
+    if target is None or not str(target).strip():
+        target = default_target(card.group)
     b = UnitBriefing(province=card.province, year=card.year, lang=lang, target_spec=target, card=card, data=data)
     with library_warnings(f"{card.province.name_en} {card.year} (new province)") as caught:
         priorities = unit_priorities(card, target)
@@ -157,6 +160,8 @@ def build_unit(province: str, year: int | None = None, lang: str = "vi", target:
                       "change": change_section(b), "drivers": drivers_section(b),
                       "priorities": priorities_section(b, priorities), "target": target_section(b, priorities),
                       "peers": peers_section(b, priorities), "notes": notes_section(b)}
+        from papi_research.briefing.unit_action import unit_action_section
+        b.sections = {"action": unit_action_section(b, priorities), **b.sections}
     for key in ("profile", "subdimensions"):
         b.sections[key].note(t("un_estimate_note", lang))
     b.keep_warnings(caught)
@@ -190,7 +195,8 @@ def headline_section(b: UnitBriefing) -> Section:
         tone = TONE[c.group]
         s.add("tiles", items=[
             {"label": t("un_tile_total", lang), "value": fmt_num(c.total, lang),
-             "sub": t("br_tile_total_sub", lang, max=c.total_max, median=fmt_num(ys.national.at["total", "median"], lang)),
+             "sub": t("un_tile_total_sub", lang, max=c.total_max, n=ys.n_ranked,
+                      median=fmt_num(ys.national.at["total", "median"], lang)),  # the median of the 34, named so
              "tone": tone},
             {"label": t("br_tile_rank", lang), "value": rank_text(c.rank, ys.n_ranked, lang),
              "sub": t("un_tile_rank_sub", lang, n=ys.n_ranked), "tone": tone},
@@ -374,7 +380,8 @@ def unit_priorities(card: UnitScorecard, target: str) -> pd.DataFrame:
     out = pd.DataFrame(rows)
     if out.empty:
         return out
-    out["below"] = out["score"] < out[["national_median", "target_level"]].max(axis=1)
+    # below as printed (2 decimals): a score that prints like the median is level, never "+0,00" below
+    out["below"] = out["score"].round(2) < out[["national_median", "target_level"]].max(axis=1).round(2)
     out = out.sort_values(["below", "priority", "code"], ascending=[False, False, True], kind="mergesort")
     out.attrs["spec"] = spec
     return out.reset_index(drop=True)
@@ -390,7 +397,9 @@ def priorities_section(b: UnitBriefing, pr: pd.DataFrame) -> Section:
     s.md(t("un_priorities_intro", lang, k=len(top), n=b.card.ys.n_ranked))
     label = f"label_{lang}"
     s.table(pd.DataFrame({
-        t("subdimension", lang): [f"{r['dimension']}. {r[label]}" for r in top.to_dict("records")],
+        t("ab_col_no", lang): [str(i) for i in range(1, len(top) + 1)],  # the priority's rank, nothing else
+        t("subdimension", lang): [t("ab_priority_label", lang, label=r[label], dimension=dim_name(r["dimension"], lang))
+                                  for r in top.to_dict("records")],
         t("score", lang): [fmt_num(x, lang) for x in top["score"]],
         t("un_col_median34", lang): [fmt_num(x, lang) for x in top["national_median"]],
         t("br_col_gap_short", lang): [signed(-x, lang) for x in top["gap_to_median"]],
@@ -400,6 +409,14 @@ def priorities_section(b: UnitBriefing, pr: pd.DataFrame) -> Section:
     return s
 
 
+def unit_plan(b: UnitBriefing, pr: pd.DataFrame):
+    """The target plan (``targets.TargetPlan``) of the new province, among the new provinces with an estimate."""
+    c = b.card
+    spec = parse_target(b.target_spec, c.ys)
+    cols = pd.DataFrame(columns=["code", "label_vi", "label_en", "gap_to_target"]) if pr.empty else pr
+    return plan_target(spec, c.ys, c.unit.code, cols)
+
+
 def target_section(b: UnitBriefing, pr: pd.DataFrame) -> Section:
     """The province briefing's target section (``briefing.target_section``), planned among the 34."""
     from dataclasses import replace
@@ -407,9 +424,7 @@ def target_section(b: UnitBriefing, pr: pd.DataFrame) -> Section:
 
     from papi_research.briefing.province import target_section as province_target_section
     c = b.card
-    spec = parse_target(b.target_spec, c.ys)
-    cols = pd.DataFrame(columns=["code", "label_vi", "label_en", "gap_to_target"]) if pr.empty else pr
-    plan = plan_target(spec, c.ys, c.unit.code, cols)
+    plan = unit_plan(b, pr)
     # the province section reads only report.target and report.models.momentum (none for estimates)
     report = SimpleNamespace(target=plan, models=SimpleNamespace(momentum=SimpleNamespace(
         table=pd.DataFrame(columns=["outcome"]))))

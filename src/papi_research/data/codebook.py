@@ -123,11 +123,20 @@ def label_aliases() -> dict[str, str]:
         return {lookup_key(r["label_en"]): lookup_key(r["same_as_en"]) for r in csv.DictReader(fh)}
 
 
+@lru_cache(maxsize=1)
+def label_corrections() -> dict[str, str]:
+    """Spelling slips in the official English labels → the corrected label (``label_corrections.csv``); the
+    codebook keeps the source's label beside it (``label_en_source``) for traceability."""
+    path = resource_file("reference", "label_corrections.csv")
+    with path.open(encoding="utf-8", newline="") as fh:
+        return {r["official_label_en"].strip(): r["label_en"].strip() for r in csv.DictReader(fh)}
+
+
 class Codebook:
     """Sub-dimension structure and official labels for every year."""
 
     def __init__(self, labels: pd.DataFrame, source: Path | None = None):
-        self.labels = labels  # year, dimension, position, code, label_en, label_vi
+        self.labels = labels  # year, dimension, position, code, label_en (corrected), label_vi, label_en_source
         self.source = source
         self._known_years = sorted(labels["year"].unique().tolist())
         # answers to the look-ups every province's analysis repeats (the labels never change once read)
@@ -152,6 +161,8 @@ class Codebook:
             "position": df["position"].astype(int),
             "label_en": df["official_label_en"].str.strip(), "label_vi": df["official_label_vi"].str.strip(),
         })
+        out["label_en_source"] = out["label_en"]
+        out["label_en"] = out["label_en"].replace(label_corrections())
         out["code"] = "SC" + out["dimension"].astype(str) + out["position"].astype(str)
         dup = out.duplicated(["year", "code"])
         if dup.any():
@@ -159,7 +170,8 @@ class Codebook:
             raise DataValidationError("duplicated year and position", file=path, row=i + 2,
                                       column="position", value=out["code"].iloc[i])
         mark_literal(*out["label_en"], *out["label_vi"])  # labels are text, never markup
-        return cls(out[["year", "dimension", "position", "code", "label_en", "label_vi"]], source=path)
+        return cls(out[["year", "dimension", "position", "code", "label_en", "label_vi", "label_en_source"]],
+                   source=path)
 
     def _base_year(self, year: int) -> int:
         regime_of(year)  # validates the year

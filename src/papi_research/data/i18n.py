@@ -8,6 +8,7 @@ f-string in a notebook. Numbers follow the language: ``42,43`` in Vietnamese, ``
 from __future__ import annotations
 
 import math
+import re
 from functools import lru_cache
 
 import yaml
@@ -40,25 +41,47 @@ def catalogue() -> dict[str, dict[str, str]]:
     return out
 
 
+_PLURAL = re.compile(r"\{(\w+)(#?)\|([^|{}]*)\|([^|{}]*)\}")
+
+
+def _plural(template: str, fields: dict) -> str:
+    """``{n|place|places}`` → "place" when the field ``n`` is 1, else "places"; ``{dims#|dimension|dimensions}``
+    counts the items of a comma-separated field ("5" is one, "2, 3" two). English needs it, Vietnamese does
+    not ("1 bậc", "3 bậc")."""
+    def pick(m: re.Match) -> str:
+        value = fields.get(m.group(1))
+        if value is None:
+            raise KeyError(m.group(1))
+        text = str(value).strip()
+        if m.group(2):
+            one = len([x for x in re.split(r",| and ", text) if x.strip()]) == 1
+        else:
+            one = text.lstrip("+−-") in ("1", "1.0")
+        return m.group(3) if one else m.group(4)
+    return _PLURAL.sub(pick, template)
+
+
 def t(key: str, lang: str, **fields) -> str:
-    """The catalogue text for ``key`` in ``lang`` with ``{fields}`` filled in."""
+    """The catalogue text for ``key`` in ``lang`` with ``{fields}`` filled in (``{n|one|other}`` picks the
+    word that agrees with the field ``n``)."""
     try:
         template = catalogue()[key][check_lang(lang)]
     except KeyError:
         raise KeyError(f"no translation for {key!r}") from None
+    if "|" in template:
+        template = _plural(template, fields)
     return template.format(**fields) if fields else template
 
 
 def fmt_num(x: float | None, lang: str, decimals: int = 2, sign: bool = False) -> str:
-    """'42,43' (vi) or '42.43' (en); thousands separated by '.' (vi) or ',' (en); '–' for missing."""
+    """'42,43' (vi) or '42.43' (en); thousands separated by '.' (vi) or ',' (en); negatives with a minus sign
+    (−3,86); '–' for missing."""
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "–"
     s = f"{x:+,.{decimals}f}" if sign else f"{x:,.{decimals}f}"
     if lang == "vi":
         s = s.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
-    if sign:
-        s = s.replace("-", "−")
-    return s
+    return s.replace("-", "−")  # a minus sign, never a hyphen ("changed by −3.86")
 
 
 def fmt_int(x: int | None, lang: str) -> str:

@@ -6,11 +6,11 @@ through :func:`parse_manifest`, so they agree on what a valid manifest is::
 
     {"schema": 1, "runs": [{"key": "<year>/<slug>/<lang>", "province_code", "slug", "year", "lang",
       "parameters", "inputs", "versions", "status": "ok|cached|skipped|failed", "duration_s",
-      "outputs": {"ipynb", "html", "pdf", "failed"} (relative to <out>), "hashes": {output key → SHA-256},
+      "outputs": {"ipynb", "html", "pdf", "docx", "failed"} (relative to <out>), "hashes": {output key → SHA-256},
       "error", "reason", "renderer": {"name", "version"} (null when nothing was rendered)}]}
 
 A failed run's ``outputs`` name its kept executed notebook (``failed``: ``<stem>.failed.ipynb``) and the
-last good briefing, which stays published (``ipynb``, ``html``, ``pdf``, when there is one).
+last good briefing, which stays published (``ipynb``, ``html``, ``pdf``, ``docx``, when there is one).
 """
 
 from __future__ import annotations

@@ -168,7 +168,7 @@ def record_from_notebook(out_dir: Path, rel: str) -> RunRecord | None:
     stem = path.name[:-len(".failed.ipynb")] if failed else path.stem
     outputs = {"failed": rel} if failed else {"ipynb": rel}
     if not failed:
-        outputs.update({fmt: f"{Path(rel).parent.as_posix()}/{stem}.{fmt}" for fmt in ("html", "pdf")
+        outputs.update({fmt: f"{Path(rel).parent.as_posix()}/{stem}.{fmt}" for fmt in ("html", "pdf", "docx")
                         if (path.parent / f"{stem}.{fmt}").is_file()})
     try:
         hashes = {k: sha256_file(out_dir / v) for k, v in outputs.items()}

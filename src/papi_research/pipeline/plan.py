@@ -31,7 +31,8 @@ from papi_research.pipeline.manifest import (cache_action, code_key, companion_h
 
 # The notebook's parameters cell holds exactly these names (contract with notebooks/province_briefing.ipynb).
 NOTEBOOK_PARAMETERS = ("province", "year", "comparison_year", "lang", "target", "data_dir")
-FORMATS = ("html", "pdf")
+FORMATS = ("html", "pdf", "docx")
+DEFAULT_FORMATS = ("html", "pdf")
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 DEFAULT_NOTEBOOK = Path("notebooks") / "province_briefing.ipynb"
 
@@ -53,7 +54,7 @@ class RunOptions:
     region: str | None = None
     year: int | None = None
     langs: tuple[str, ...] = ("vi",)
-    formats: tuple[str, ...] = FORMATS
+    formats: tuple[str, ...] = DEFAULT_FORMATS
     jobs: int | None = None
     force: bool = False
     out: Path | None = None
@@ -62,7 +63,8 @@ class RunOptions:
     renderer: str = "auto"
     notebook: Path | None = None
     data_dir: str | None = None
-    target: str = "group:high_average"
+    target: str | None = None  # None: each province's default (the next group up; the best group keeps it)
+    targets: Path | None = None  # a CSV of per-province targets (province,target[,year]; targets_file.py)
     comparison_year: int | None = None
     fresh: bool = False  # one new kernel per notebook (slow; for checking the fast path)
     execution_timeout: int = 600
@@ -198,6 +200,7 @@ def plan_run(options: RunOptions, log: Callable[[str], None] | None = None) -> P
         data.check_year(int(options.comparison_year))
         if options.comparison_year >= year:
             raise ParameterError("comparison-year", f"must be before {year}; got {options.comparison_year}")
+    targets = _targets(options, data, year, scoped)
     given = [bool(options.provinces), options.all, options.region is not None]
     if sum(given) != 1 and not options.national:
         raise ParameterError("PROVINCE", "give provinces, or --all, or --region (exactly one of them)")
@@ -222,8 +225,8 @@ def plan_run(options: RunOptions, log: Callable[[str], None] | None = None) -> P
     check_writable(out_dir)
     ys = year_scores(data, year)
     statuses = ys.provinces["status"]
-    if not options.national:  # the target, as each job's notebook will read it (the 34 rank among themselves)
-        from papi_research.analysis.targets import parse_target
+    if not options.national and options.target is not None:  # as each job's notebook will read it (the 34
+        from papi_research.analysis.targets import parse_target   # rank among themselves)
         if options.units == "2025":
             from papi_research.analysis.units import unit_year_scores
             parse_target(options.target, unit_year_scores(data, year).ys)
@@ -255,7 +258,7 @@ def plan_run(options: RunOptions, log: Callable[[str], None] | None = None) -> P
         for lang in langs:
             key = f"{year}/{p.slug}/{lang}"
             params = {"province": p.name_vi, "year": year, "comparison_year": options.comparison_year,
-                      "lang": lang, "target": options.target, "data_dir": data_dir_param}
+                      "lang": lang, "target": targets.get(p.code, options.target), "data_dir": data_dir_param}
             inputs = {**base_inputs, "parameters": sha256_json(params)[:16]}
             spec = JobSpec(key=key, notebook=str(notebook.resolve()), out_dir=str(out_dir),
                            rel_dir=f"{year}/{p.slug}", stem=f"{p.slug}-{year}.{lang}", parameters=params,
@@ -277,7 +280,7 @@ def plan_run(options: RunOptions, log: Callable[[str], None] | None = None) -> P
             planned.append(job)
     n_run = sum(j.action == "run" for j in planned)
     warm = WarmSpec(kernel_name=_kernel_name(notebook), data_dir=data_dir_param, years=(year,),
-                    target=options.target, province=warm_province)
+                    target=options.target or "group:high_average", province=warm_province)
     from papi_research.render import renderer_info
     drawn_by = renderer_info(renderer) if renderer else None
     for j in planned:
@@ -287,6 +290,18 @@ def plan_run(options: RunOptions, log: Callable[[str], None] | None = None) -> P
                              "lang": j.lang, "parameters": j.parameters, "inputs": j.inputs, "versions": j.versions}
     return Plan(options=options, out_dir=out_dir, notebook=notebook, year=year, jobs=planned, warm=warm,
                 n_workers=max(1, min(jobs, n_run)) if n_run else 0)
+
+
+def _targets(options: RunOptions, data, year: int, scoped: bool) -> dict[str, str]:
+    """The per-province targets of ``--targets`` (province code → target), checked row by row, before
+    anything runs (``--target`` itself is checked in :func:`plan_run`, against the league it applies to)."""
+    if options.targets is None:
+        return {}
+    if scoped:
+        raise ParameterError("targets", "per-province targets apply to the 63 provinces (not with --units or "
+                                        "--national); use --target")
+    from papi_research.pipeline.targets_file import read_targets
+    return read_targets(options.targets, data, year)
 
 
 def check_writable(out_dir: Path) -> None:

@@ -199,7 +199,7 @@ def publish(out_dir: Path, staging: Path, spec: JobSpec, result: JobResult,
         outputs = spec.outputs()
         hashes = {fmt: hashlib.sha256(result.files[fmt]).hexdigest() for fmt in outputs}
         removed = []
-        for fmt in sorted({"html", "pdf"} - set(spec.formats)):
+        for fmt in sorted({"html", "pdf", "docx"} - set(spec.formats)):
             path = final_dir / f"{spec.stem}.{fmt}"
             if not path.is_file():
                 continue
@@ -214,7 +214,7 @@ def publish(out_dir: Path, staging: Path, spec: JobSpec, result: JobResult,
     if names:
         outputs["failed"] = f"{rel}/{names['failed.ipynb']}"
         hashes["failed"] = hashlib.sha256(result.files["failed.ipynb"]).hexdigest()
-    for fmt in ("ipynb", "html", "pdf"):  # the last good set stays published
+    for fmt in ("ipynb", "html", "pdf", "docx"):  # the last good set stays published
         if (final_dir / f"{spec.stem}.{fmt}").is_file():
             outputs[fmt] = f"{rel}/{spec.stem}.{fmt}"
             if current and fmt in current:

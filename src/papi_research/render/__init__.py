@@ -21,7 +21,9 @@ from papi_research.errors import ParameterError
 from papi_research.registry import load
 from papi_research.render.prepare import PreparedBriefing, RenderError, prepare
 
-FORMATS = ("html", "pdf")
+FORMATS = ("html", "pdf", "docx")
+"""Every format a briefing can be rendered to: HTML, A4 PDF and a Word copy (its tables editable)."""
+DEFAULT_FORMATS = ("html", "pdf")
 _INSTANCES: dict[str, object] = {}
 
 
@@ -62,29 +64,31 @@ def output_paths(executed_ipynb: Path, formats: Iterable[str]) -> dict[str, Path
     return {f: executed_ipynb.with_suffix("." + f) for f in formats}
 
 
-def render(executed_ipynb: Path | str, formats: str | Iterable[str] = FORMATS,
-           renderer: str = "auto") -> dict[str, Path]:
+def render(executed_ipynb: Path | str, formats: str | Iterable[str] = DEFAULT_FORMATS,
+           renderer: str = "auto", links: Iterable[str] | None = None) -> dict[str, Path]:
     """Render an executed briefing notebook beside itself.
 
     Parameters
     ----------
     executed_ipynb : a notebook executed by ``papi run`` or papermill (it holds the briefing record;
         no data folder is read).
-    formats : "html", "pdf" or both ("html,pdf" or a sequence).
+    formats : "html", "pdf", "docx" or several ("html,pdf,docx" or a sequence).
     renderer : "auto" (Quarto when it is on PATH, else builtin), "builtin" or "quarto".
+    links : the formats published beside it that the HTML links to (default: ``formats``; a run that renders
+        the PDF in another process passes every format of the run).
 
     Returns
     -------
     dict : ``{format: path}`` of the files written (same stem as the notebook).
     """
-    (result,) = render_many([executed_ipynb], formats, renderer)
+    (result,) = render_many([executed_ipynb], formats, renderer, links)
     if isinstance(result, RenderError):
         raise result
     return result
 
 
-def render_many(executed: Iterable[Path | str], formats: str | Iterable[str] = FORMATS,
-                renderer: str = "auto") -> list[dict[str, Path] | RenderError]:
+def render_many(executed: Iterable[Path | str], formats: str | Iterable[str] = DEFAULT_FORMATS,
+                renderer: str = "auto", links: Iterable[str] | None = None) -> list[dict[str, Path] | RenderError]:
     """Render several executed notebooks, each beside itself, as :func:`render` does one.
 
     A renderer that renders many briefings in one process (Quarto, with ``render_many``) gets them all
@@ -107,9 +111,12 @@ def render_many(executed: Iterable[Path | str], formats: str | Iterable[str] = F
         raise ParameterError("executed_ipynb", f"must be executed notebooks (.ipynb); got {', '.join(bad)}")
     out: list = [None] * len(paths)
     ready = []
+    linked = tuple(f for f in FORMATS if f in (fmts if links is None else check_formats(links)))
     for i, path in enumerate(paths):
         try:
-            ready.append((i, prepare(path)))
+            b = prepare(path)
+            b.links = linked
+            ready.append((i, b))
         except RenderError as exc:
             out[i] = exc
     if hasattr(r, "render_many") and ready:
@@ -128,5 +135,5 @@ def render_many(executed: Iterable[Path | str], formats: str | Iterable[str] = F
 
 __all__ = ["render", "render_many", "prepare", "PreparedBriefing", "RenderError", "resolve_renderer", "get_renderer",
            "renderer_info",
-           "check_formats", "output_paths", "FORMATS"]
+           "check_formats", "output_paths", "FORMATS", "DEFAULT_FORMATS"]
 

@@ -77,13 +77,32 @@ def _exporter():
     return exp
 
 
-def html_text(b: PreparedBriefing) -> str:
-    """The briefing as one self-contained HTML document."""
+def links_html(b: PreparedBriefing, formats: tuple[str, ...] = ("html",)) -> str:
+    """The briefing's links: its other language, its PDF and Word copies (the formats rendered with it) and
+    the index of every briefing (``papi site``), relative, so a copied reports folder keeps working."""
+    import html as _html
+    stem = b.path.stem  # son-la-2021.vi
+    other = "en" if b.lang == "vi" else "vi"
+    base = stem[: -len(b.lang)] if stem.endswith("." + b.lang) else stem + "."
+    depth = 3 if b.record.get("kind") == "unit_briefing" else 2  # <year>/units-2025/<slug>/ or <year>/<slug>/
+    items = [(f"{base}{other}.html", b.word("rd_other_language"), other)]
+    if "pdf" in formats:
+        items.append((f"{stem}.pdf", b.word("rd_link_pdf"), None))
+    if "docx" in formats:
+        items.append((f"{stem}.docx", b.word("rd_link_docx"), None))
+    items.append(("../" * depth + "index.html", b.word("rd_link_index"), None))
+    links = "".join(f'<a href="{_html.escape(href)}"' + (f' hreflang="{lang}" lang="{lang}"' if lang else "")
+                    + f">{_html.escape(text)}</a>" for href, text, lang in items)
+    return f'<nav class="papi-links" aria-label="{_html.escape(b.word("rd_links_label"))}">{links}</nav>'
+
+
+def html_text(b: PreparedBriefing, formats: tuple[str, ...] = ("html",)) -> str:
+    """The briefing as one self-contained HTML document (linking the other ``formats`` rendered with it)."""
     from papi_research.briefing.display import footer_html, masthead_html
     title = b.title.to_dict()
     resources = {"papi": {"lang": b.lang, "title": title, "css": _css(), "version": __version__,
                           "province_code": b.province_code, "year": b.year,
-                          "masthead": masthead_html(title), "footer": footer_html(title)}}
+                          "masthead": links_html(b, formats) + masthead_html(title), "footer": footer_html(title)}}
     with _LOCK:
         body, _ = _exporter().from_notebook_node(b.cleaned, resources=resources)
     return body
@@ -210,10 +229,10 @@ def pdf_bytes(b: PreparedBriefing, keep_dir: Path | None = None) -> bytes:
 
 
 class BuiltinRenderer:
-    """HTML (nbconvert) and PDF (Pandoc → Typst), pip-installable only."""
+    """HTML (nbconvert), PDF (mistune → Typst) and Word (python-docx), pip-installable only."""
 
     name = "builtin"
-    formats = ("html", "pdf")
+    formats = ("html", "pdf", "docx")
 
     @staticmethod
     def available() -> tuple[bool, str]:
@@ -229,7 +248,10 @@ class BuiltinRenderer:
     def render(self, b: PreparedBriefing, formats: tuple[str, ...], outputs: dict[str, Path]) -> dict[str, Path]:
         done: dict[str, Path] = {}
         if "html" in formats:
-            done["html"] = atomic_write_bytes(outputs["html"], html_text(b).encode("utf-8"))
+            done["html"] = atomic_write_bytes(outputs["html"], html_text(b, b.links or formats).encode("utf-8"))
         if "pdf" in formats:
             done["pdf"] = atomic_write_bytes(outputs["pdf"], pdf_bytes(b))
+        if "docx" in formats:
+            from papi_research.render.word import docx_bytes
+            done["docx"] = atomic_write_bytes(outputs["docx"], docx_bytes(b))
         return done

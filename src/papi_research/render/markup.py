@@ -30,6 +30,11 @@ from functools import lru_cache
 
 from papi_research.briefing.display import typst_str
 
+KEEP_WHOLE_LINES = 24
+"""A table of at most this many printed lines (estimated from its cells' lengths and its columns' widths) is
+never split across pages nor cut from its caption; a longer one breaks between rows, its header repeated."""
+LINE_CHARS = 100  # characters of table text across the A4 text width
+
 CALLOUT_KINDS = {"callout-note": "note", "callout-tip": "note", "callout-warning": "warning",
                  "callout-important": "warning", "callout-caution": "warning"}
 
@@ -175,7 +180,25 @@ class _Writer:
                  f"    table.header({cells(head)},),", "    table.hline(),"]
         lines += [f"    {cells(row)}," for row in body["children"]]
         cap = f",\n  caption: [{caption}]" if caption is not None else ",\n  numbering: none"
-        return "#figure(\n  align(center)[#table(\n" + "\n".join(lines) + f"\n  )]{cap},\n  kind: table,\n)"
+        fig = "figure(\n  align(center)[#table(\n" + "\n".join(lines) + f"\n  )]{cap},\n  kind: table,\n)"
+        if self._lines(head, body, widths) <= KEEP_WHOLE_LINES:  # a short table stays whole, with its caption
+            return "#block(breakable: false, width: 100%)[#" + fig + "]"
+        return "#" + fig
+
+    @staticmethod
+    def _lines(head: dict, body: dict, widths: list[str] | None) -> int:
+        """Estimated printed lines of a table: per row, its tallest cell's text wrapped in its column."""
+        rows = [head] + body["children"]
+        n = len(head["children"]) or 1
+        shares = [float(w.rstrip("%")) / 100 for w in widths] if widths and len(widths) == n else [1 / n] * n
+
+        def text(cell: dict) -> str:
+            out = []
+            for c in cell.get("children", []):
+                out.append(c.get("raw", "") if "raw" in c else text(c))
+            return "".join(out)
+        return sum(max((-(-len(text(c)) // max(1, int(LINE_CHARS * s))) or 1)
+                       for c, s in zip(r["children"], shares)) for r in rows)
 
     # inline
     def inline(self, tokens: list[dict]) -> str:
@@ -185,7 +208,7 @@ class _Writer:
     def span(self, tok: dict) -> str:
         kind = tok["type"]
         if kind == "text":
-            return escape(tok["raw"])
+            return _autolink(tok["raw"])
         if kind == "emphasis":
             return "#emph[" + self.inline(tok["children"]) + "]"
         if kind == "strong":
@@ -205,6 +228,22 @@ class _Writer:
         if kind == "inline_html":
             return ""
         return self.inline(tok["children"]) if "children" in tok else escape(tok.get("raw", ""))
+
+
+_URL = re.compile(r"(https?://[^\s<>()\[\]]+[^\s<>()\[\].,;:]|www\.[a-z0-9-]+(?:\.[a-z0-9-]+)+(?:/[^\s<>()\[\]]*[^\s<>()\[\].,;:])?)",
+                  re.I)
+
+
+def _autolink(text: str) -> str:
+    """Escaped text whose bare web addresses (``https://…``, ``www.…``) are clickable links in the PDF."""
+    out, last = [], 0
+    for m in _URL.finditer(text):
+        url = m.group(0)
+        out.append(escape(text[last:m.start()]))
+        out.append(f"#link({typst_str(url if '://' in url else 'https://' + url)})[{escape(url)}]")
+        last = m.end()
+    out.append(escape(text[last:]))
+    return "".join(out)
 
 
 def _is_caption(tok: dict) -> bool:

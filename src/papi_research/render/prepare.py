@@ -22,7 +22,9 @@ Both renderers start here, so the builtin and the Quarto output hold the same co
 from __future__ import annotations
 
 import html
+import logging
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,6 +34,8 @@ import yaml
 from papi_research.briefing.display import RECORD_MIME
 from papi_research.data.i18n import check_lang, t
 from papi_research.errors import PapiError, ParameterError
+
+log = logging.getLogger(__name__)
 
 DROP_TAGS = {"parameters", "injected-parameters", "remove-cell", "remove_cell", "remove-input-and-output"}
 DROP_OUTPUT_TAGS = {"remove-output", "remove_output"}
@@ -69,6 +73,7 @@ class Block:
     figure: Figure | None = None
     table_number: int | None = None
     cell_index: int = -1
+    output_kind: str | None = None  # the display bundle's kind (md, table, tiles, callout, pagebreak…)
 
 
 @dataclass
@@ -105,6 +110,8 @@ class PreparedBriefing:
     title: TitleBlock
     blocks: list[Block]
     cleaned: nbformat.NotebookNode
+    dropped: list[str] = field(default_factory=list)  # outputs the PDF and Word copies cannot show, said why
+    links: tuple[str, ...] = ()  # the formats published beside it, which the HTML links to (render(links=...))
 
     @property
     def year(self) -> int:
@@ -219,9 +226,12 @@ def figure_html(fig: Figure, lang: str) -> str:
     """A figure as HTML: its images as data: URIs, alt text, and the numbered caption."""
     alt = html.escape(fig.alt or fig.caption or "", quote=True)
     ident = f' id="{html.escape(fig.label, quote=True)}"' if fig.label else ""
-    parts = [f'<figure class="papi-figure"{ident}>']
+    # focusable (tabindex): on a phone a chart keeps a readable size and scrolls sideways inside its figure
+    label = html.escape(fig.caption or fig.alt or "", quote=True)
+    parts = [f'<figure class="papi-figure"{ident} tabindex="0" role="group" aria-label="{label}">']
     for mime, data in fig.images:
-        parts.append(f'<img src="{image_src(mime, data)}" alt="{alt}">')
+        chart = ' class="papi-chart"' if mime == "image/svg+xml" else ""
+        parts.append(f'<img{chart} src="{image_src(mime, data)}" alt="{alt}">')
     if fig.caption:
         num = (f'<span class="papi-num">{html.escape(t("rd_figure", lang))} {fig.number}.</span> '
                if fig.number else "")
@@ -259,6 +269,7 @@ def prepare(path: Path | str) -> PreparedBriefing:
 
     cleaned = nb  # read here and held by nothing else: cleaned in place, no deep copy of the whole notebook
     blocks: list[Block] = []
+    dropped: list[str] = []
     kept_cells = []
     n_fig = n_tab = 0
     for idx, cell in enumerate(cleaned.cells):
@@ -285,6 +296,7 @@ def prepare(path: Path | str) -> PreparedBriefing:
         label = str(label) if label else None
         caption = opts.get("fig-cap")
         alt = opts.get("fig-alt")
+        tbl_cap = opts.get("tbl-cap")
         is_fig = bool(caption) or (label or "").startswith("fig-")
 
         outputs = []
@@ -309,8 +321,19 @@ def prepare(path: Path | str) -> PreparedBriefing:
             if img and is_fig and not ({"text/html", "text/markdown"} & set(data)):
                 images.append((img, data[img].strip() if img != "image/svg+xml" else data[img]))
                 continue
-            block = Block("output", data=data, cell_index=idx)
             kind = papi.get("kind")
+            if kind is None and "text/markdown" not in data and "text/html" in data:
+                table = html_table(data["text/html"], lang)
+                if table is not None:  # a researcher's DataFrame: a briefing table in every format
+                    from papi_research.briefing.display import rows_bundle
+                    data = dict(rows_bundle(table[0], table[1], str(tbl_cap) if tbl_cap else None).data)
+                    kind = "table"
+                else:
+                    dropped.append(f"cell {idx}: an output shown only as HTML (no Markdown, table or image form) "
+                                   "is in the HTML briefing but not in the PDF or Word copy")
+            elif kind is None and not ({"text/markdown", "text/html"} & set(data)) and not img:
+                dropped.append(f"cell {idx}: an output of type {', '.join(sorted(data))} has no form in a briefing")
+            block = Block("output", data=data, cell_index=idx, output_kind=kind)
             if kind == "table" and "<figcaption>" in data.get("text/html", ""):
                 n_tab += 1
                 block.table_number = n_tab
@@ -338,9 +361,66 @@ def prepare(path: Path | str) -> PreparedBriefing:
         cell.metadata["papi"] = {"echo": echo, "label": label, "figures": figures}
         kept_cells.append(cell)
     cleaned.cells = kept_cells
+    for what in dropped:  # named in the run's log, never dropped silently
+        log.warning("%s: %s", path.name, what)
     return PreparedBriefing(path=path, lang=lang, parameters=read_parameters(nb), record=rec,
                     title=TitleBlock(**{k: rec["title"][k] for k in TitleBlock.__dataclass_fields__}),
-                    blocks=blocks, cleaned=cleaned)
+                    blocks=blocks, cleaned=cleaned, dropped=dropped)
+
+
+_NUMBER = re.compile(r"^[−+-]?\d+(?:[.,]\d{3})*\.\d+$|^[−+-]?\d+\.\d+(?:e[−+-]?\d+)?$")
+
+
+def html_table(text: str, lang: str) -> tuple[list[str], list[list[str]]] | None:
+    """The columns and rows of the one ``<table>`` of an HTML output (pandas' DataFrame display), numbers
+    written with the briefing's decimal mark (``3,14`` in Vietnamese); None when it is not one plain table."""
+    from html.parser import HTMLParser
+
+    class Cells(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.tables, self.rows, self.cell, self.head = 0, [], None, []
+            self.in_head = False
+
+        def handle_starttag(self, tag, attrs):
+            if tag == "table":
+                self.tables += 1
+            elif tag == "thead":
+                self.in_head = True
+            elif tag == "tr":
+                self.rows.append([])
+            elif tag in ("td", "th"):
+                self.cell = []
+
+        def handle_endtag(self, tag):
+            if tag == "thead":
+                self.in_head = False
+            elif tag in ("td", "th") and self.cell is not None and self.rows:
+                self.rows[-1].append(" ".join("".join(self.cell).split()))
+                self.cell = None
+            elif tag == "tr" and self.in_head and self.rows:
+                self.head.append(self.rows.pop())
+
+        def handle_data(self, data):
+            if self.cell is not None:
+                self.cell.append(data)
+
+    if "<table" not in text:
+        return None
+    p = Cells()
+    p.feed(text)
+    if p.tables != 1 or not p.head or not p.rows:
+        return None
+    cols = p.head[-1]
+    width = max(len(r) for r in p.rows)
+    cols = [""] * (width - len(cols)) + cols if len(cols) < width else cols[:width]
+
+    def mark(v: str) -> str:
+        if lang == "vi" and _NUMBER.match(v):
+            return v.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
+        return v.replace("-", "−") if _NUMBER.match(v) else v
+    rows = [[mark(v) for v in r] + [""] * (width - len(r)) for r in p.rows]
+    return cols, rows
 
 
 def markdown_body(b: "PreparedBriefing", output, figure) -> str:

@@ -29,12 +29,13 @@ def watch_parent(on_exit: Callable[[], None]) -> None:
     threading.Thread(target=watch, name="papi-parent-watch", daemon=True).start()
 
 
-def _render_in_child(executed: str, formats: tuple[str, ...], renderer: str) -> tuple[dict[str, str], int]:
+def _render_in_child(executed: str, formats: tuple[str, ...], renderer: str,
+                     links: tuple[str, ...] | None = None) -> tuple[dict[str, str], int]:
     """Render in the render process; also return that process's resident memory (bytes)."""
     import psutil
 
     from papi_research.render import render
-    produced = render(Path(executed), formats=formats, renderer=renderer)
+    produced = render(Path(executed), formats=formats, renderer=renderer, links=links)
     return {fmt: str(p) for fmt, p in produced.items()}, psutil.Process().memory_info().rss
 
 
@@ -138,7 +139,8 @@ def render_files(executed: Path, formats: tuple[str, ...], renderer: str) -> dic
     try:
         rest = tuple(f for f in formats if f != "pdf")
         if rest:
-            produced.update({fmt: Path(p) for fmt, p in _render_in_child(str(executed), rest, renderer)[0].items()})
+            produced.update({fmt: Path(p) for fmt, p in
+                             _render_in_child(str(executed), rest, renderer, links=tuple(formats))[0].items()})
     finally:
         if pending is not None:
             produced.update(render_process().collect(pending))

@@ -33,17 +33,18 @@ import yaml
 from papi_research.briefing.display import figure_markdown, footer_bundle, quarto_markdown, record_bundle
 from papi_research.data.files import atomic_write_bytes
 from papi_research.data.text import strip_ansi
-from papi_research.render.builtin import TEMPLATES, font_dirs
+from papi_research.render.builtin import TEMPLATES, font_dirs, links_html
 from papi_research.render.prepare import PreparedBriefing, RenderError, markdown_body, write_images
 
 QUARTO_TEMPLATES = TEMPLATES / "quarto"
 QUARTO_FILES = (QUARTO_TEMPLATES / "_quarto.yml", QUARTO_TEMPLATES / "_language-vi.yml",
+                QUARTO_TEMPLATES / "reference-a4.docx",
                 TEMPLATES / "briefing.css", TEMPLATES / "briefing.typ", TEMPLATES / "callout.lua")
 QUARTO_VERSION = "1.11"
 """The Quarto version the generated files are written and tested for."""
 TIMEOUT_S = 300
 """Seconds a Quarto process is given per briefing it renders (then it is stopped)."""
-QUARTO_FORMAT = {"html": "html", "pdf": "typst"}
+QUARTO_FORMAT = {"html": "html", "pdf": "typst", "docx": "docx"}
 """Quarto's name of each briefing format. (Documents are named ``b0000``..., never ``briefing``: Quarto's
 intermediate ``<stem>.typ`` would overwrite the ``briefing.typ`` definitions it includes.)"""
 
@@ -76,12 +77,14 @@ def front_matter(b: PreparedBriefing) -> dict:
     if b.lang == "vi":
         fm["language"] = "_language-vi.yml"
     # both formats, or Quarto renders only the one the front matter names ("default": as _quarto.yml says)
-    fm["format"] = {"html": "default", "typst": {"font-paths": list(font_dirs())}}
+    fm["format"] = {"html": "default", "typst": {"font-paths": list(font_dirs())}, "docx": "default"}
     return fm
 
 
-def quarto_document(b: PreparedBriefing, work: Path, figures: str = "figures") -> str:
-    """The Quarto-ready document of the briefing ``b``; its figure images are written under ``work/<figures>``."""
+def quarto_document(b: PreparedBriefing, work: Path, figures: str = "figures",
+                    formats: tuple[str, ...] = ("html",)) -> str:
+    """The Quarto-ready document of the briefing ``b``; its figure images are written under ``work/<figures>``;
+    its HTML links its other language, the ``formats`` published beside it (or ``b.links``) and the index."""
     files = work / figures
 
     def output(blk, n: int) -> str | None:
@@ -98,7 +101,9 @@ def quarto_document(b: PreparedBriefing, work: Path, figures: str = "figures") -
         return "\n\n".join(out)
 
     front = "---\n" + yaml.safe_dump(front_matter(b), allow_unicode=True, sort_keys=False) + "---"
-    return "\n\n".join([front, record_bundle(b.record).markdown.strip("\n"), markdown_body(b, output, figure),
+    from papi_research.briefing.display import raw_block
+    links = raw_block("html", links_html(b, b.links or formats))
+    return "\n\n".join([front, links, record_bundle(b.record).markdown.strip("\n"), markdown_body(b, output, figure),
                          footer_bundle(b.record["title"]).markdown]) + "\n"
 
 
@@ -110,10 +115,10 @@ def write_project(work: Path) -> None:
 
 
 def quarto_command(quarto: str, formats: tuple[str, ...]) -> list[str]:
-    """``quarto render`` of the project folder for ``formats``: with both, every format ``_quarto.yml``
-    lists (one process renders each document to HTML and Typst); with one, ``--to html`` or ``--to typst``."""
+    """``quarto render`` of the project folder for ``formats``: with all of them, every format ``_quarto.yml``
+    lists (one process renders each document to HTML, Typst and Word); else ``--to`` the ones asked for."""
     cmd = [quarto, "render"]  # not --quiet: it silences the error messages too
-    if tuple(formats) != ("html", "pdf"):
+    if set(formats) != set(QUARTO_FORMAT):
         cmd += ["--to", ",".join(QUARTO_FORMAT[f] for f in formats)]
     return cmd
 
@@ -165,7 +170,7 @@ def render_project(briefings: list[PreparedBriefing], formats: tuple[str, ...], 
     names = []
     for i, b in enumerate(briefings):
         name = f"b{i:04d}"
-        (work / f"{name}.qmd").write_text(quarto_document(b, work, f"{name}_img"), encoding="utf-8")
+        (work / f"{name}.qmd").write_text(quarto_document(b, work, f"{name}_img", formats), encoding="utf-8")
         names.append(name)
 
     def outputs(folder: Path, name: str) -> dict[str, Path] | None:
@@ -199,7 +204,7 @@ class QuartoRenderer:
     :mod:`papi_research.pipeline.batch_render`; :meth:`kill` stops one of its processes)."""
 
     name = "quarto"
-    formats = ("html", "pdf")
+    formats = ("html", "pdf", "docx")
 
     @staticmethod
     def available() -> tuple[bool, str]:

@@ -55,6 +55,7 @@ class SiteRow:
     group: str | None
     html: str | None
     pdf: str | None
+    docx: str | None
     search: str
     kind: str = "province"  # province | unit (one of the 34 since 1 July 2025: estimates) | national
 
@@ -147,7 +148,7 @@ def _changed_since_published(out_dir: Path, run: dict) -> str | None:
     (damaged, cut short or edited by hand). None when they match, or the manifest recorded no hashes."""
     from papi_research.data.hashing import sha256_file
     hashes = run.get("hashes") or {}
-    for key in ("ipynb", "html", "pdf"):
+    for key in ("ipynb", "html", "pdf", "docx"):
         rel = (run.get("outputs") or {}).get(key)
         if rel and hashes.get(key) and (out_dir / rel).is_file() and sha256_file(out_dir / rel) != hashes[key]:
             return f"{rel} differs from what papi run published (damaged or edited); run papi run again to repair it"
@@ -179,8 +180,16 @@ def _row(out_dir: Path, run: dict, i: int) -> tuple[SiteRow, object]:
         rank=rec["rank"] if rec else None, n_ranked=rec["n_ranked"] if complete else None,
         group=rec["group"] if rec else None,
         html=_link(out_dir, outputs.get("html")), pdf=_link(out_dir, outputs.get("pdf")),
-        search=" ".join(sorted({fold(p["name_vi"]), fold(p["name_en"]), p["slug"], p["code"].lower()}
-                               | ({kind} if kind != "province" else set()))), kind=kind), nb
+        docx=_link(out_dir, outputs.get("docx")), search=search_text(p, kind), kind=kind), nb
+
+
+def search_text(p: dict, kind: str) -> str:
+    """What the index's search box matches a row on: the names in both languages (folded, and run together as
+    the CLI accepts them: "sonla"), the slug, the code and the region in both languages."""
+    names = {fold(p["name_vi"]), fold(p["name_en"])}
+    words = names | {n.replace(" ", "").replace("-", "") for n in names} | {p["slug"], p["code"].lower()}
+    words |= {fold(r) for r in (p.get("region_vi"), p.get("region_en")) if r}
+    return " | ".join(sorted(words | ({kind} if kind != "province" else set())))
 
 
 @lru_cache(maxsize=1)

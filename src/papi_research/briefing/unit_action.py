@@ -1,0 +1,146 @@
+"""The action brief of a new province's briefing: its first pages, in plain words, like a province's.
+
+The estimate's standing (the headline's tiles move here), what fell most since the previous estimate (an
+estimate has no survey margin of its own, so the words say "estimate" and claim no more), the priorities as
+an action plan (reason, lead and supporting agencies, what reaching the median of the new provinces or the
+target group's level takes) and the target; then a page break, so the evidence starts on a page of its own.
+Numbers come from :mod:`papi_research.briefing.unit` (the estimate, its priorities and target plan).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from papi_research.analysis.scores import group_name
+from papi_research.analysis.targets import round_up
+from papi_research.briefing.base import Section, dim_name, join_words, signed
+from papi_research.data.codebook import comparable_dimensions
+from papi_research.data.i18n import fmt_num, t
+from papi_research.data.text import lookup_key
+
+MAX_FALLS = 3
+PLAN_WIDTHS = [4, 22, 28, 15, 15, 16]
+
+
+def unit_action_section(b, pr: pd.DataFrame) -> Section:
+    """The action brief of the new-province briefing ``b`` (a ``unit.UnitBriefing``) with its priorities ``pr``."""
+    lang, c = b.lang, b.card
+    s = Section("action", t("ab_h_action", lang))
+    s.md(t("un_ab_intro", lang))
+    s.add("heading", text=t("ab_h_standing", lang), level=3)
+    head = b.sections["headline"]
+    for blk in [x for x in head.blocks if x.kind == "tiles"]:  # the headline numbers open the brief
+        head.blocks.remove(blk)
+        s.blocks.append(blk)
+    name = b.province.name(lang)
+    if c.status != "complete":
+        s.md(t("un_ab_no_estimate", lang, province=name, year=b.year))
+        s.add("pagebreak")
+        return s
+    ys, u = c.ys, c.uncertainty()
+    lo, hi = fmt_num(u.get("ci_low"), lang), fmt_num(u.get("ci_high"), lang)
+    if c.partial:  # part of the new province only: its interval, no rank (as the headline says)
+        s.md(t("un_partial_headline", lang, year=b.year, province=name, total=fmt_num(c.total, lang),
+               max=c.total_max, lo=lo, hi=hi, share=fmt_num(100 * c.coverage, lang, 1)))
+    else:
+        s.md(t("un_headline", lang, year=b.year, province=name, total=fmt_num(c.total, lang), max=c.total_max,
+               rank=c.rank, n=ys.n_ranked, group=group_name(c.group, lang), region=b.province.region(lang),
+               region_rank=c.region_rank, n_region=c.n_region_ranked))
+    s.md(t("un_ab_estimate", lang, lo=lo, hi=hi) if u else t("un_ab_estimate_no_interval", lang))
+    _falls(b, s)
+    _plan(b, s, pr)
+    _target(b, s, pr)
+    s.add("pagebreak")
+    return s
+
+
+def _falls(b, s: Section) -> None:
+    from papi_research.analysis.units import unit_year_scores
+    lang, c = b.lang, b.card
+    pv = c.previous
+    s.add("heading", text=t("un_ab_h_falls", lang, year=b.year), level=3)
+    if pv is None:
+        s.md(t("ab_no_comparison", lang, year=b.year))
+        return
+    a = pv["year"]
+    before = unit_year_scores(b.data, a).ys.dimensions
+    code = c.unit.code
+    ok = set(comparable_dimensions(a, b.year))
+    moves = []
+    for d in c.ys.dimensions.columns:
+        if int(d) in ok and d in before.columns and pd.notna(before.at[code, d]) and pd.notna(c.ys.dimensions.at[code, d]):
+            moves.append((float(c.ys.dimensions.at[code, d] - before.at[code, d]), int(d)))
+    d = c.total - pv["total"]
+    key = "br_total_up" if d > 0 else "br_total_down" if d < 0 else "br_total_same"
+    s.md(t(key, lang, a=a, delta=fmt_num(abs(d), lang), before=fmt_num(pv["total"], lang), after=fmt_num(c.total, lang)))
+    falls = sorted(m for m in moves if round(m[0], 2) < 0)[:MAX_FALLS]
+    if falls:
+        s.md(t("un_ab_falls", lang, a=a, dims=join_words(
+            [t("ab_dim_delta", lang, name=dim_name(n, lang), delta=signed(x, lang)) for x, n in falls], lang)))
+    else:
+        s.md(t("un_ab_no_falls", lang, a=a))
+
+
+def plan_frame(b, pr: pd.DataFrame) -> pd.DataFrame:
+    """The new province's action plan: number, priority, reason, lead, support, what it takes."""
+    from papi_research.analysis.priorities import lead_agencies
+    from papi_research.briefing.unit import N_PRIORITIES
+    lang = b.lang
+    top = pr[pr["below"]].head(N_PRIORITIES) if len(pr) else pr
+    agencies = lead_agencies()
+    target = b.target_spec
+    label = pr.attrs["spec"].label(lang) if "spec" in pr.attrs else target
+    n = b.card.ys.n_ranked
+    rows = []
+    for i, r in enumerate(top.to_dict("records"), 1):
+        ag = agencies.get(lookup_key(r["label_en"]))
+        score, med, tgt = r["score"], r["national_median"], r["target_level"]
+        gap = round(round(med, 2) - round(score, 2), 2)
+        if gap >= 0.01:
+            why = t("un_ab_reason_median", lang, n=n, gap=fmt_num(gap, lang), score=fmt_num(score, lang),
+                    median=fmt_num(med, lang))
+            takes = t("un_ab_takes_median", lang, n=n, score=fmt_num(score, lang), median=fmt_num(med, lang),
+                      gap=fmt_num(gap, lang))
+        else:
+            gt = max(round_up(tgt - score), 0.01)
+            why = t("ab_reason_target", lang, gap=fmt_num(gt, lang), target=label)
+            why = why[:1].upper() + why[1:] + "."
+            takes = t("ab_takes_target", lang, score=fmt_num(score, lang), level=fmt_num(tgt, lang),
+                      gap=fmt_num(gt, lang), target=label)
+        rows.append({t("ab_col_no", lang): str(i),
+                     t("ab_col_priority", lang): t("ab_priority_label", lang, label=r[f"label_{lang}"],
+                                                   dimension=dim_name(r["dimension"], lang)),
+                     t("ab_col_reason", lang): why,
+                     t("ab_col_lead", lang): (ag.lead_vi if lang == "vi" else ag.lead_en) if ag else "–",
+                     t("ab_col_support", lang): ((ag.support_vi if lang == "vi" else ag.support_en) or "–").replace(";", ",")
+                     if ag else "–",
+                     t("ab_col_takes", lang): takes})
+    return pd.DataFrame(rows)
+
+
+def _plan(b, s: Section, pr: pd.DataFrame) -> None:
+    lang = b.lang
+    s.add("heading", text=t("ab_h_priorities", lang), level=3)
+    frame = plan_frame(b, pr)
+    if frame.empty:
+        s.md(t("un_priorities_none", lang, year=b.year))
+        return
+    s.md(t("ab_priorities_intro", lang, k=len(frame)))
+    s.table(frame, caption=t("ab_cap_plan", lang, province=b.province.name(lang), year=b.year), widths=PLAN_WIDTHS)
+
+
+def _target(b, s: Section, pr: pd.DataFrame) -> None:
+    from papi_research.briefing.unit import unit_plan
+    lang, c = b.lang, b.card
+    s.add("heading", text=t("ab_h_target", lang), level=3)
+    plan = unit_plan(b, pr)
+    label = plan.spec.label(lang)
+    s.md(t("ab_target_default_keep" if c.group == "best" else "ab_target_default", lang, target=label))
+    if plan.needed_points is None:
+        s.md(t("ab_target_no_total", lang, year=b.year, target=label))
+    elif plan.already_met:
+        s.md(t("ab_target_met_plain", lang, total=fmt_num(plan.total, lang), cutoff=fmt_num(plan.cutoff, lang)))
+    else:
+        s.md(t("ab_target_needed_plain", lang, points=fmt_num(plan.needed_shown, lang),
+               goal=fmt_num(round_up(plan.goal), lang), cutoff=fmt_num(plan.cutoff, lang)))
+    s.md(t("un_target_among", lang, n=c.ys.n_ranked, year=b.year))
