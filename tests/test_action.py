@@ -45,29 +45,30 @@ def test_no_statistical_terms_codes_or_paths(briefs, key):
 def test_dong_thap_2021_names_what_lost_points_beyond_the_noise(briefs):
     b = briefs["Đồng Tháp", "en"]
     lost = action.losses(b)
-    # the three largest falls, each far beyond its ±0.30 noise (issue 20)
+    # the three largest falls, each far beyond its ±0.36 noise (issue 20; margins as issue 21 reads them)
     assert [x["number"] for x in lost[:3]] == [4, 2, 3]
     assert [round(x["change"], 2) for x in lost[:3]] == [-1.35, -1.05, -0.82]
     noise = b.change_result.dimension_noise
-    assert round(noise, 2) == 0.30 and all(x["change"] < -noise for x in lost)
+    assert round(noise, 2) == 0.36 and all(x["change"] < -noise for x in lost)
     text = b.action.text()
     assert "**Control of corruption**: down 1.35 points" in text
-    assert "fell by more than the survey margin (±0.30 points each)" in text
+    assert "fell by more than the survey margin (±0.36 points each)" in text
     assert "the province really lost ground" in text  # −4.53 against a ±0.86 margin
 
 
 def test_son_la_2021_position_and_difference_said_together(briefs):
     vi = briefs["Sơn La", "vi"].action.text()
-    # six dimensions in the bottom group, and the gaps within the (wide) margin, in one sentence
+    # six dimensions in the bottom group, and which of their gaps exceed the margin, in one sentence
     assert ("Tỉnh thuộc nhóm thấp nhất toàn quốc ở 6/8 nội dung" in vi
-            and "đều nằm trong phạm vi sai số của khảo sát (±1,16 điểm mỗi nội dung)" in vi
-            and "phạm vi này rộng với Sơn La" in vi)
+            and "trong đó thấp hơn trung vị toàn quốc rõ rệt (vượt phạm vi sai số ±0,26 điểm) ở: "
+                "Công khai minh bạch (−0,44), Kiểm soát tham nhũng (−0,49), Dịch vụ công (−0,43) và "
+                "Quản trị điện tử (−0,64)" in vi)
     assert "0 nội dung cao hơn" not in vi
-    # the fall of 2,01 is within the ±4,63 margin: said so, and its tile is neutral, not red
-    assert "nằm trong phạm vi sai số của khảo sát (±4,63 điểm)" in vi
+    # the fall of 2,01 exceeds the ±1,03 margin (the national median SE, issue 21): said so, its tile red
+    assert "lớn hơn phạm vi sai số của khảo sát (±1,03 điểm), tức là tỉnh thực sự bị giảm điểm" in vi
     tiles = next(x for x in briefs["Sơn La", "vi"].action.blocks if x.kind == "tiles").items
-    assert tiles[3]["value"] == "−2,01" and tiles[3]["tone"] == "neutral"
-    assert "không nội dung nào giảm vượt phạm vi sai số" in vi
+    assert tiles[3]["value"] == "−2,01" and tiles[3]["tone"] != "neutral"
+    assert "các nội dung giảm điểm vượt phạm vi sai số của khảo sát (±0,36 điểm mỗi nội dung)" in vi
 
 
 @pytest.mark.parametrize("lang", ["vi", "en"])
@@ -76,7 +77,12 @@ def test_every_priority_has_reason_lead_support_and_what_it_takes(briefs, lang):
         b = briefs[p, lang]
         plan = action.plan_frame(b)
         lines = b.report.priorities.lines
-        assert 3 <= len(plan) == len(lines) <= 5
+        # only lines beyond the survey noise are priorities (issue 21): one to five, and with fewer than
+        # three the brief names what to watch
+        assert 1 <= len(plan) == len(lines) <= 5
+        if len(lines) < 3:
+            assert b.report.priorities.watch
+            assert any(w[f"label_{lang}"] in b.action.text() for w in b.report.priorities.watch)
         assert plan.iloc[:, 0].tolist() == [str(i) for i in range(1, len(lines) + 1)]  # priority numbers only
         for (_, row), ln in zip(plan.iterrows(), lines):
             reason = row.iloc[2]
@@ -118,15 +124,15 @@ def test_default_target_is_the_next_group_up_and_says_how_likely(briefs, papi):
     th = briefs["Thanh Hóa", "en"]
     assert th.card.group == "best" and th.target_spec == "group:best"
     assert "stay among the best performers" in th.action.text()
-    # Đồng Tháp meets high-average by 0.16 against ±0.61: the brief says how likely it is kept
+    # Đồng Tháp meets high-average by 0.16 against ±0.73: the brief says how likely it is kept
     dt = briefing.build("Đồng Tháp", year=2021, lang="en", target="group:high_average", data=papi)
     assert dt.target_given
     text = dt.action.text()
     assert "The province's target: high-average performers." in text
-    assert "only 0.16 points above the threshold of 42.27, within the survey margin (±0.61)" in text
+    assert "only 0.16 points above the threshold of 42.27, within the survey margin (±0.73)" in text
     assert re.search(r"truly above the threshold is only about \*\*(\d+)%\*\*", text)
     p = int(re.search(r"only about \*\*(\d+)%", text).group(1))
-    assert 60 <= p <= 80  # 0.16 above with a standard error of 0.31: about 70 %
+    assert 60 <= p <= 75  # 0.16 above with a standard error of 0.37: about 67 %
 
 
 def test_missing_province_year_still_has_an_action_brief(papi):
@@ -141,9 +147,10 @@ def test_new_province_briefing_names_its_reference_and_ranks(papi):
     b = build_unit("Hưng Yên", year=2024, lang="vi", data=papi)
     text = b.text()
     n = b.card.ys.n_ranked
-    assert n == 33 and "xếp thứ **8/33** tỉnh, thành phố mới có ước tính" in text
+    # 32 whole estimates: Phú Thọ's partial one is not ranked (issue 21)
+    assert n == 32 and "xếp thứ **8/32** tỉnh, thành phố mới có ước tính" in text
     assert "trong 34 tỉnh, thành phố mới" not in text
-    assert f"trung vị {n} tỉnh, thành phố mới 43,53" in text  # not the 63's median (43,48) under its name
+    assert f"trung vị {n} tỉnh, thành phố mới 43,50" in text  # not the 63's median (43,48) under its name
     table = b.priorities.tables()[0]
     assert table["TT"].tolist() == [str(i) for i in range(1, len(table) + 1)]
     for score, median in zip(table["Điểm"], table["Trung vị 34 tỉnh"]):

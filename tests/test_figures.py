@@ -179,12 +179,17 @@ def test_dimension_chart_shows_the_survey_interval(card):
 
 def test_change_within_the_survey_margin_is_drawn_neutral(papi):
     from papi_research.briefing.province import build
-    b = build("Sơn La", year=2021, lang="vi", data=papi)  # every change within its ±1,64 margin
+    b = build("Sơn La", year=2021, lang="vi", data=papi)  # some changes within their ±0,36 margin, some not
     noise = b.change_result.dimension_noise
-    fig = figures.change_bars(b.change_frame(), lang="vi", noise=noise)
-    colours = {matplotlib.colors.to_hex(p.get_facecolor()) for p in fig.axes[0].patches
-               if isinstance(p, matplotlib.patches.Rectangle) and p.get_height() < 1}
-    assert colours == {figures.ROLE_COLORS["within"]}
+    frame = b.change_frame()
+    fig = figures.change_bars(frame, lang="vi", noise=noise)
+    bars = [p for c in fig.axes[0].containers for p in c.patches]
+    widths = [p.get_width() for p in bars]
+    colours = [matplotlib.colors.to_hex(p.get_facecolor()) for p in bars]
+    assert any(abs(w) <= noise for w in widths) and any(abs(w) > noise for w in widths)  # both kinds drawn
+    for w, c in zip(widths, colours):  # grey exactly when the change is within the margin
+        expected = "within" if abs(w) <= noise else "up" if w >= 0 else "down"
+        assert c == figures.ROLE_COLORS[expected], (w, c)
     plain = figures.change_bars(b.change_frame(), lang="vi")  # without a margin: green and red, as before
     colours = {matplotlib.colors.to_hex(p.get_facecolor()) for p in plain.axes[0].patches
                if isinstance(p, matplotlib.patches.Rectangle) and p.get_height() < 1}

@@ -94,7 +94,7 @@ def test_the_record_holds_code_packages_data_files_and_parameters(son_la):
         (SHARED / "geo" / "vietnam_provinces_63.geojson").read_bytes()).hexdigest()
     assert prov["data"]["version"] == son_la.data.version
     assert prov["parameters"] == {"province": "Sơn La", "year": 2021, "comparison_year": None, "lang": "en",
-                                  "target": "group:high_average", "data_dir": None}
+                                  "target": None, "data_dir": None}
     json.dumps(record(son_la), allow_nan=False)  # JSON as it is stored in the notebook
 
 

@@ -355,7 +355,8 @@ def takes(b, line: dict) -> str:
                  gap=fmt_num(round_up(gt), lang), target=b.report.target.spec.label(lang))
     loss, beyond = _loss(b, line)
     if loss is not None and loss < 0 and beyond:
-        return t("ab_takes_recover", lang, loss=fmt_num(-loss, lang), before=fmt_num(score - loss, lang))
+        return t("ab_takes_recover", lang, loss=fmt_num(-loss, lang), score=fmt_num(score, lang),
+                 before=fmt_num(score - loss, lang))
     return t("ab_takes_hold", lang, score=fmt_num(score, lang))
 
 

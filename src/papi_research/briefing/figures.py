@@ -166,13 +166,15 @@ def _texts(artists) -> list[str]:
 
 def plotted(fig: Figure) -> dict:
     """What a drawn figure shows, as plain values: per visible axes its title, axis labels, tick labels,
-    lines (x and y), points (scatter offsets), segments (``hlines``), bars (x, y, width, height), the fill
+    lines (x and y), points (scatter offsets), segments (``hlines``), bars (x, y, width, height), bands
+    (``axvspan``: spans), the fill
     colours of shapes (map polygons) and its texts; then the legend entries and the figure's own texts.
 
     ``papi verify`` compares figures by this, not by their pixels: the numbers and words a chart draws.
     Call it after the figure was drawn (:func:`to_image`), when tick labels are set."""
     from matplotlib.collections import LineCollection, PathCollection
     from matplotlib.colors import to_hex
+    from matplotlib.container import BarContainer
     from matplotlib.patches import Rectangle
     axes = []
     for ax in fig.axes:
@@ -194,8 +196,12 @@ def plotted(fig: Figure) -> dict:
             else:
                 shapes.append([to_hex(rgba, keep_alpha=True) for rgba in c.get_facecolors()])
         entry.update(points=points, segments=segments, shapes=shapes)
+        in_bars = {id(p) for c in ax.containers if isinstance(c, BarContainer) for p in c.patches}
         entry["bars"] = [_values([p.get_x(), p.get_y(), p.get_width(), p.get_height()])
-                         for p in ax.patches if isinstance(p, Rectangle) and p.get_visible()]
+                         for p in ax.patches if id(p) in in_bars and p.get_visible()]
+        entry["spans"] = [_values([p.get_x(), p.get_y(), p.get_width(), p.get_height()])  # axvspan/axhspan bands
+                          for p in ax.patches if isinstance(p, Rectangle) and id(p) not in in_bars
+                          and p.get_visible()]
         entry["texts"] = _texts(ax.texts)
         axes.append(entry)
     legends = [_texts(leg.get_texts()) for leg in [*fig.legends, *(ax.get_legend() for ax in fig.axes)] if leg]
