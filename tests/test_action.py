@@ -108,7 +108,7 @@ def test_reasons_follow_the_priority_rule_when_it_gives_them(briefs):
     ln.update(reasons=["loss", "gap"], loss=-0.4, loss_margin=0.1, decline_beyond_noise=True, gap_beyond_noise=True)
     r = action.reason_sentence(b, ln)
     assert r.startswith("Fell 0.40 points since 2020, more than the survey margin; ")
-    ln.update(reasons=["trend"])
+    ln.update(reasons=["trend"], trend=-0.2)
     assert action.reason_sentence(b, ln).startswith("Slipping against the rest of the country")
     # derived from the line's own fields before the rule gives reasons
     plain = {k: v for k, v in b.report.priorities.lines[0].items() if k != "reasons"}

@@ -112,7 +112,8 @@ def test_missing_or_partial_gives_notes(data, province, year):
 def test_stability_is_a_share_and_recomputed_by_brute_force(data):
     """Each line's stability is the share of seeded draws (a random weighting and the scores redrawn
     within their survey noise) keeping it in the top k, in [0, 1]; recomputed here one draw at a time
-    with the table's own ordering rule (beyond the noise first, below the reference, priority, code)."""
+    with the table's own ordering rule (beyond the noise first, then what calls for action: below the
+    reference or a loss beyond the noise, then priority, then code)."""
     from papi_research.analysis.priorities import CAP, FRAGILE, WEIGHT_SEED, stability
     rep = drivers_report(data, "Sơn La", 2021)
     lines = rep.priorities.lines
@@ -129,18 +130,19 @@ def test_stability_is_a_share_and_recomputed_by_brute_force(data):
         for j, r in scored.iterrows():
             x = r["score"] + e[i, j]
             gm, gt = r["national_median"] - x, (r["target_level"] - x if pd.notna(r["target_level"]) else None)
+            lost = pd.notna(r["loss"]) and r["loss"] + e[i, j] < -r["loss_margin"]  # a loss beyond the noise
             c = {"gap_to_median": min(max(gm, 0) / r["sd"], CAP),
                  "gap_to_target": 0.0 if gt is None else min(max(gt, 0) / r["sd"], CAP),
                  "rank_gain": 0.0 if pd.isna(r["c_rank_gain"]) else r["c_rank_gain"],
                  "decline": 0.0 if pd.isna(r["c_decline"]) else r["c_decline"],
                  "below_context": (0.0 if pd.isna(r["context_residual"]) else
-                                   min(max(-(r["context_residual"] + e[i, j]), 0) / r["sd"], CAP))}
+                                   min(max(-(r["context_residual"] + e[i, j]), 0) / r["sd"], CAP)),
+                 "loss": min(max(-(r["loss"] + e[i, j]), 0) / r["sd"], CAP) if lost else 0.0}
             p = sum(w[i, q] * c[name] for q, name in enumerate(WEIGHTS))
             ref = max(r["national_median"], r["target_level"] if pd.notna(r["target_level"]) else -np.inf)
             gap = max(gm, gt if gt is not None else -np.inf)
-            beyond = (gap > r["margin"] or r["trend_beyond_noise"]
-                      or (pd.notna(r["loss"]) and r["loss"] + e[i, j] < -r["loss_margin"]))
-            keys.append((not beyond, not x < ref, -p, r["code"]))
+            beyond = gap > r["margin"] or r["trend_beyond_noise"] or lost
+            keys.append((not beyond, not (x < ref or lost), -p, r["code"]))
         for j in sorted(range(m), key=lambda j: keys[j])[:k]:
             hits[scored["code"][j]] += 1
     part = stability(scored, k, n=n)

@@ -1,6 +1,6 @@
 """Priorities: rank a province's sub-dimensions on visible components and write action-plan lines.
 
-Each sub-dimension of the report year gets five components, each shown with its value, its
+Each sub-dimension of the report year gets six components, each shown with its value, its
 standardised form and its weighted contribution (nothing hidden):
 
 ================  ===========================================================  ======
@@ -10,6 +10,8 @@ gap_to_median     max(national median − score, 0) / cross-province SD         
 gap_to_target     max(target group's median − score, 0) / SD                    0.5
 rank_gain         places gained at the median (others unchanged) / n × 10       1.0
 decline           max(−trend slope against the yearly median, 0) / SD           0.5
+loss              max(−this year's change, 0) / SD, when the loss exceeds its   1.0
+                  survey noise (otherwise 0)
 below_context     max(−context residual, 0) / SD (only when that context        0.5
                   model has signal after Holm; otherwise 0)
 ================  ===========================================================  ======
@@ -20,9 +22,11 @@ sub-dimension stays among the top lines; a line below ``FRAGILE`` is called frag
 
 SD is the cross-province standard deviation of the sub-dimension in the report year; the cap
 keeps one component (e.g. a steep but noisy trend on a sub-dimension where provinces hardly
-differ) from outweighing the rest. ``priority`` is the sum of contributions. Sub-dimensions where
-the province is below the national median or the target group's level (``below_reference``) come
-first, then the rest, each by ``priority``; ties are broken by sub-dimension code, so the order is
+differ) from outweighing the rest. ``priority`` is the sum of contributions. Lines beyond the survey
+noise come first (their gap, this year's loss or their multi-year decline exceeds it); among them,
+sub-dimensions that call for action (``calls``: below the national median or the target group's level,
+or fell this year by more than the noise, even when still near the median) come first, then the rest,
+each by ``priority``; ties are broken by sub-dimension code, so the order is
 deterministic. The top lines (3 to 5: those with a positive priority, at least three) become
 action-plan lines with a suggested lead agency (from ``resources/reference/lead_agencies.csv``, keyed
 by the sub-dimension's English label, so valid across years) and provinces to learn from (top
@@ -57,7 +61,8 @@ from papi_research.data.text import lookup_key
 from papi_research.data.values import num as _num
 from papi_research.errors import DataValidationError
 
-WEIGHTS = {"gap_to_median": 1.0, "gap_to_target": 0.5, "rank_gain": 1.0, "decline": 0.5, "below_context": 0.5}
+WEIGHTS = {"gap_to_median": 1.0, "gap_to_target": 0.5, "rank_gain": 1.0, "decline": 0.5, "below_context": 0.5,
+           "loss": 1.0}
 N_WEIGHTINGS = 2000
 WEIGHT_SEED = 20251
 FRAGILE = 0.5
@@ -253,6 +258,7 @@ def score_priorities(data: PapiData, province: Province, year: int, target: Targ
             "rank_gain": None if gain is None else min(gain / ys.n_ranked * 10.0, CAP),
             "decline": None if slope is None else min(max(-slope, 0.0) / sd, CAP),
             "below_context": None if resid is None else min(max(-resid, 0.0) / sd, CAP),
+            "loss": None if loss is None else min(max(-loss, 0.0) / sd, CAP) if loss_beyond else 0.0,
         }
         contrib = {k: (0.0 if v is None else WEIGHTS[k] * v) for k, v in comp.items()}
         lab_en = st.at[c, "label_en"]
@@ -283,8 +289,9 @@ def score_priorities(data: PapiData, province: Province, year: int, target: Targ
     ref = table[["national_median", "target_level"]].astype(float).max(axis=1)
     table["below_reference"] = table["score"].astype(float) < ref
     table["beyond_noise"] = table["gap_beyond_noise"] | table["decline_beyond_noise"]
+    table["calls"] = table["below_reference"] | table["loss_beyond_noise"]  # a loss this year calls for action too
     table["_p"] = table["priority"].fillna(-np.inf)
-    table = table.sort_values(["beyond_noise", "below_reference", "_p", "code"], ascending=[False, False, False, True],
+    table = table.sort_values(["beyond_noise", "calls", "_p", "code"], ascending=[False, False, False, True],
                               kind="mergesort").drop(columns="_p")
     table = table.reset_index(drop=True)
     table.insert(0, "priority_rank", [i + 1 if pd.notna(p) else None for i, p in enumerate(table["priority"])])
@@ -300,7 +307,7 @@ def score_priorities(data: PapiData, province: Province, year: int, target: Targ
     lines = [_line(data, province, year, r) for r in beyond.head(k).to_dict("records")]
     # the watch list: what the ranking alone would have made a line (the top 3–5 by the components,
     # below the reference first), left out because neither its gap nor its decline exceeds the noise
-    old_order = scored.sort_values(["below_reference", "priority", "code"], ascending=[False, False, True],
+    old_order = scored.sort_values(["calls", "priority", "code"], ascending=[False, False, True],
                                    kind="mergesort")
     k_old = min(MAX_LINES, max(MIN_LINES, int((scored["priority"] > 0).sum())), len(scored))
     watch = [_line(data, province, year, r) for r in old_order.head(k_old).to_dict("records")
@@ -330,12 +337,13 @@ def score_priorities(data: PapiData, province: Province, year: int, target: Targ
 
 def rank_under(scored: pd.DataFrame, weights: dict[str, float]) -> pd.Series:
     """Each scored sub-dimension's priority rank (1 = first) under other ``weights`` of the same
-    components, with the table's ordering rule (beyond the noise first, then below the reference, then
+    components, with the table's ordering rule (beyond the noise first, then what calls for action, then
     priority, then code)."""
     comp = scored[[f"c_{c}" for c in WEIGHTS]].astype(float).fillna(0.0).to_numpy()
     p = comp @ np.array([float(weights.get(c, 0.0)) for c in WEIGHTS])
     beyond = scored["beyond_noise"].to_numpy(dtype=bool) if "beyond_noise" in scored else np.zeros(len(p), bool)
-    order = np.lexsort((scored["code"].to_numpy(), -p, ~scored["below_reference"].to_numpy(dtype=bool), ~beyond))
+    calls = scored["calls"] if "calls" in scored else scored["below_reference"]
+    order = np.lexsort((scored["code"].to_numpy(), -p, ~calls.to_numpy(dtype=bool), ~beyond))
     ranks = np.empty(len(order), dtype=int)
     ranks[order] = np.arange(1, len(order) + 1)
     return pd.Series(ranks, index=scored["code"].to_numpy())
@@ -352,10 +360,10 @@ def stability(scored: pd.DataFrame, k: int, n: int = N_WEIGHTINGS, seed: int = W
 
     Each draw takes a random weighting of the components (uniform on the simplex, scaled to the default
     total weight) **and** redraws the province's scores within their survey noise (score + N(0, SE²),
-    each sub-dimension's own SE): the gap components, the context shortfall, the below-the-reference
-    split, the gap's and this year's loss's beyond-the-noise flags follow the drawn score (the rank gain
-    and the trend are held). The ordering rule is the table's: beyond the noise first, then below the
-    reference, then by priority, then by code."""
+    each sub-dimension's own SE): the gap components, the context shortfall, this year's loss and its
+    component, the calls-for-action split, the gap's and the loss's beyond-the-noise flags follow the drawn
+    score (the rank gain and the trend are held). The ordering rule is the table's: beyond the noise first,
+    then what calls for action, then by priority, then by code."""
     if scored.empty or k == 0:
         return {}
     keys = list(WEIGHTS)
@@ -376,13 +384,15 @@ def stability(scored: pd.DataFrame, k: int, n: int = N_WEIGHTINGS, seed: int = W
     has_resid = ~np.isnan(resid)
     comp["below_context"] = np.where(has_resid[None, :],
                                      np.minimum(np.maximum(-(np.nan_to_num(resid)[None, :] + e), 0) / sd, CAP), 0.0)
-    p = sum(w[:, [i]] * comp[c] for i, c in enumerate(keys))  # draws × subs
     ref = np.fmax(med, tgt)
-    below = score < ref[None, :]
     gap_ref = np.fmax(gap_m, np.where(np.isnan(gap_t), -np.inf, gap_t))
     margin, loss, loss_margin = _col(scored, "margin"), _col(scored, "loss"), _col(scored, "loss_margin")
     gap_beyond = gap_ref > np.where(np.isnan(margin), np.inf, margin)[None, :]
-    loss_beyond = (np.nan_to_num(loss, nan=np.inf)[None, :] + e) < -np.where(np.isnan(loss_margin), np.inf, loss_margin)
+    drawn_loss = np.nan_to_num(loss, nan=np.inf)[None, :] + e
+    loss_beyond = drawn_loss < -np.where(np.isnan(loss_margin), np.inf, loss_margin)
+    comp["loss"] = np.where(loss_beyond, np.minimum(np.maximum(-drawn_loss, 0) / sd, CAP), 0.0)
+    p = sum(w[:, [i]] * comp[c] for i, c in enumerate(keys))  # draws × subs
+    below = (score < ref[None, :]) | loss_beyond  # calls for action
     trend_beyond = scored["trend_beyond_noise"].to_numpy(dtype=bool) if "trend_beyond_noise" in scored \
         else np.zeros(m, dtype=bool)
     beyond = gap_beyond | loss_beyond | trend_beyond[None, :]

@@ -298,8 +298,10 @@ def _printed_gap(line: dict) -> float | None:
 
 
 def _gap_beyond(b, line: dict) -> bool | None:
-    if "gap_beyond_noise" in line:
-        return line["gap_beyond_noise"]
+    """Whether the gap to the national median (the one the sentence prints) exceeds the line's margin;
+    ``gap_beyond_noise`` may rest on the gap to the target group's level instead, so it is not used here."""
+    if line.get("margin") is not None and line.get("gap_to_median") is not None:
+        return line["gap_to_median"] > line["margin"]
     u = year_uncertainty(b.data, b.year)
     if u is None or line.get("gap_to_median") is None:
         return None
