@@ -29,7 +29,7 @@ def papi(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
 
 def squash(text: str) -> str:
     """Text without whitespace: a table cell's words wrap (and hyphenate) differently in a narrow column."""
-    return re.sub(r"\s+", "", text)
+    return re.sub(r"\s+", "", text.replace("\u2019", "'"))  # as pages() reads the PDF's apostrophes
 
 
 def pages(pdf: Path) -> list[str]:
@@ -77,7 +77,9 @@ def test_pages_one_and_two_are_the_action_brief_in_plain_words(out, stem, lang):
     plan = next(o for c in nb.cells for o in c.get("outputs", []) if "text/markdown" in o.get("data", {})
                 and ("| TT |" in o["data"]["text/markdown"] or "| No. |" in o["data"]["text/markdown"]))
     rows = [r for r in plan["data"]["text/markdown"].splitlines() if re.match(r"^\| \d \|", r)]
-    assert 3 <= len(rows) <= 5
+    assert 1 <= len(rows) <= 5  # only lines beyond the survey noise are priorities (issue 21)
+    if len(rows) < 3:  # fewer than three: the brief names what to watch instead
+        assert {"vi": "Cần theo dõi", "en": "To watch"}[lang] in first
     for r in rows:  # every priority and its lead agency is on pages 1–2
         cells = [c.strip() for c in r.strip("|").split(" | ")]
         assert squash(cells[3]) in squash(first) and squash(cells[1].split(" (")[0]) in squash(first)
@@ -98,7 +100,7 @@ def test_word_file_read_back_holds_the_action_plan_table(out, stem, lang):
             "en": ["No.", "Priority", "Why", "Lead agency", "Supporting agencies", "What it takes"]}[lang]
     plan = next(t for t in d.tables if [c.text for c in t.rows[0].cells] == head)
     pdf_first = " ".join(pages(out / "2021" / f"{stem}.pdf")[:2])
-    assert 3 <= len(plan.rows) - 1 <= 5
+    assert 1 <= len(plan.rows) - 1 <= 5
     for row in plan.rows[1:]:
         cells = [c.text for c in row.cells]
         assert cells[0].isdigit() and cells[3] and cells[3] != "–"

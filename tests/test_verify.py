@@ -93,7 +93,7 @@ def test_verify_a_changed_number_exits_1_and_prints_old_and_new(published, tmp_p
     done = papi("verify", str(path))
     assert done.returncode == 1, done.stdout + done.stderr
     assert "DIFFERS" in done.stdout and "40,41 → 40,14" in done.stdout
-    assert "§ Kết quả chung" in done.stdout  # the section it is in
+    assert "§ Tỉnh đang ở đâu" in done.stdout  # the section it is in (the action brief's standing)
     assert "0 match, 1 differ" in done.stdout
 
 

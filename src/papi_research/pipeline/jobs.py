@@ -39,6 +39,8 @@ class JobSpec:
     stem: str  # "<slug>-<year>.<lang>"
     parameters: dict
     formats: tuple[str, ...] = ("html", "pdf")
+    links: tuple[str, ...] | None = None  # the formats the HTML links to (None: ``formats``; a run adds the
+                                          # formats it keeps published beside the new ones)
     renderer: str = "auto"
     fresh: bool = False
     warm: WarmSpec = field(default_factory=WarmSpec)
@@ -141,7 +143,7 @@ def execute_job(spec: JobSpec) -> JobResult:
         produced: dict[str, Path] = {}
         if spec.formats:
             try:
-                produced = render_files(executed, spec.formats, spec.renderer)
+                produced = render_files(executed, spec.formats, spec.renderer, spec.links)
                 missing = [f for f in spec.formats if f not in produced or not Path(produced[f]).is_file()]
                 if missing:
                     raise RuntimeError(f"renderer produced no {', '.join(missing)}")

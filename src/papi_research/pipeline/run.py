@@ -24,7 +24,7 @@ from papi_research.data.manifest import RunRecord
 from papi_research.pipeline import batch_render
 from papi_research.pipeline.jobs import JobResult
 from papi_research.pipeline.manifest import run_lock, update_manifest
-from papi_research.pipeline.plan import Plan, RunOptions, _companion, plan_run
+from papi_research.pipeline.plan import FORMATS, Plan, RunOptions, _companion, plan_run
 
 
 @dataclass
@@ -214,6 +214,10 @@ def execute_plan(plan: Plan, progress: bool | None = None,
     records: dict[str, RunRecord] = {}
     results: list[JobResult] = []
     to_run = [j for j in plan.jobs if j.action == "run"]
+    for j in to_run:  # the HTML links to the formats kept published beside the new ones, too
+        kept = set(_current(j, "ok")) - {"ipynb"}
+        if kept - set(j.spec.formats):
+            j.spec.links = tuple(f for f in FORMATS if f in set(j.spec.formats) | kept)
     by_key = {j.key: j for j in to_run}
     summary = RunSummary(plan=plan, records=[], duration_s=0.0, manifest=out_dir / "manifest.json", results=results)
     in_main = threading.current_thread() is threading.main_thread()
@@ -300,18 +304,18 @@ def _current(job, status: str) -> dict[str, str]:
     if prev is None or not prev.hashes:
         return {}
     if status != "ok":
-        return {k: v for k, v in prev.hashes.items() if k in ("ipynb", "html", "pdf")}
+        return {k: v for k, v in prev.hashes.items() if k in ("ipynb", "html", "pdf", "docx")}
     if prev.status not in ("ok", "cached"):
         return {}
     same = ({k: v for k, v in prev.inputs.items() if k != "render"}
             == {k: v for k, v in job.inputs.items() if k != "render"})
-    return {k: v for k, v in prev.hashes.items() if k in ("html", "pdf")} if same else {}
+    return {k: v for k, v in prev.hashes.items() if k in ("html", "pdf", "docx")} if same else {}
 
 
 def _kept(job, out_dir: Path) -> tuple[dict[str, str], dict[str, str]]:
     """The outputs and hashes of a job whose new files could not be written: its last good set, as it is."""
     outputs, hashes, current = {}, {}, _current(job, "failed")
-    for fmt in ("ipynb", "html", "pdf"):
+    for fmt in ("ipynb", "html", "pdf", "docx"):
         rel = f"{job.spec.rel_dir}/{job.spec.stem}.{fmt}"
         if (out_dir / rel).is_file():
             outputs[fmt] = rel

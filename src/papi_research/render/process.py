@@ -132,15 +132,17 @@ def render_process() -> RenderProcess:
     return _RENDERER
 
 
-def render_files(executed: Path, formats: tuple[str, ...], renderer: str) -> dict[str, Path]:
-    """PDF in the render process and, at the same time, HTML here (see :class:`RenderProcess`)."""
+def render_files(executed: Path, formats: tuple[str, ...], renderer: str,
+                 links: tuple[str, ...] | None = None) -> dict[str, Path]:
+    """PDF in the render process and, at the same time, HTML here (see :class:`RenderProcess`); the HTML
+    links to ``links`` (default: ``formats``)."""
     pending = render_process().submit(executed, ("pdf",), renderer) if "pdf" in formats else None
     produced: dict[str, Path] = {}
     try:
         rest = tuple(f for f in formats if f != "pdf")
         if rest:
             produced.update({fmt: Path(p) for fmt, p in
-                             _render_in_child(str(executed), rest, renderer, links=tuple(formats))[0].items()})
+                             _render_in_child(str(executed), rest, renderer, links=tuple(links or formats))[0].items()})
     finally:
         if pending is not None:
             produced.update(render_process().collect(pending))
