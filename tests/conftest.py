@@ -221,6 +221,16 @@ def require_chromium() -> None:
         pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium)")
 
 
+@pytest.fixture(scope="module")
+def browser():
+    """Debian chromium driven by Playwright, one per test module (the browser suites)."""
+    from playwright import sync_api
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
 def offline_page(playwright):
     """Chromium with one page that records console/page errors and aborts every request leaving file:// or
     data: (returns browser, page, errors, remote)."""

@@ -6,13 +6,10 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import make_reports
+from conftest import CHROMIUM, make_reports
 
 from papi_research.render.site import build_site
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
 
 # Outside CI a machine without Debian chromium skips these, saying why; in CI (CI=true) they must run.
 pytestmark = [pytest.mark.slow,
@@ -27,14 +24,6 @@ def reports(tmp_path_factory):
                                                          ("Đồng Tháp", 2021, "vi"), ("Hà Nội", 2024, "en")])
     build_site(out)
     return out
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with playwright.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 class Page:

@@ -10,11 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import CHROMIUM
 
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
 ROOT = Path(__file__).resolve().parents[1]
 SMALLEST_PT = 6.2  # the smallest text on any chart (the league chart's province names)
 
@@ -45,14 +42,6 @@ def reports(tmp_path_factory) -> Path:
     papi("run", "--national", "--year", "2021", "--lang", "vi", "--format", "html", "--jobs", "1", "--out", str(out))
     papi("site", "--out", str(out))
     return out
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with playwright.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 PAGES = {"province": "2021/son-la/son-la-2021.vi.html", "national": "2021/national/vietnam-2021.vi.html",
