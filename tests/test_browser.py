@@ -15,7 +15,6 @@ from papi_research.render.site import build_site
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not Path(CHROMIUM).is_file() and not os.environ.get("CI"),
                                  reason=f"{CHROMIUM} not installed (apt-get install chromium)")]
-from playwright import sync_api as playwright  # noqa: E402  (a test dependency: installed by `make test`)
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,6 @@ SMALLEST_PT = 6.2  # the smallest text on any chart (the league chart's province
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not Path(CHROMIUM).is_file() and not os.environ.get("CI"),
                                  reason=f"{CHROMIUM} not installed (apt-get install chromium)")]
-from playwright import sync_api as playwright  # noqa: E402
 
 try:
     from axe_playwright_python.sync_playwright import Axe
