@@ -422,7 +422,7 @@ def target_section(b: UnitBriefing, pr: pd.DataFrame) -> Section:
     from dataclasses import replace
     from types import SimpleNamespace
 
-    from papi_research.briefing.province import target_section as province_target_section
+    from papi_research.briefing.evidence import target_section as province_target_section
     c = b.card
     plan = unit_plan(b, pr)
     # the province section reads only report.target and report.models.momentum (none for estimates)
