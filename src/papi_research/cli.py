@@ -17,9 +17,14 @@ LANG = click.Choice(LANGS)
 RENDERER = click.Choice(["auto", *names("renderer")])
 
 
-def _data(data_dir):
+def _data(data_dir, warn: bool = True):
+    """The loaded data; each year file that failed validation is one warning line (that year only is unavailable)."""
     from papi_research.data.loader import load
-    return load(data_dir)
+    data = load(data_dir)
+    if warn:
+        for line in data.warnings():
+            click.echo(f"warning: {line}", err=True)
+    return data
 
 
 def _dump(obj) -> None:
@@ -65,10 +70,22 @@ data_dir_option = click.option("--data-dir", type=click.Path(file_okay=False), d
 
 @main.command()
 @data_dir_option
+@click.option("--year", type=int, default=None, help="The provinces of this year's data (the 34 from 2025).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def provinces(data_dir, as_json):
-    """List the 63 provinces (code, names, slug, GSO code, region, post-2025 province)."""
-    reg = _data(data_dir).provinces
+def provinces(data_dir, year, as_json):
+    """List the 63 provinces (code, names, slug, GSO code, region, post-2025 province), or a year's units."""
+    data = _data(data_dir)
+    if year is not None and data.units_of(year) == "34":
+        from papi_research.analysis.units import load_units
+        units = load_units(data)
+        if as_json:
+            _dump([{"code": u.code, "name_vi": u.name_vi, "name_en": u.name_en, "slug": u.slug, "type": u.type,
+                    "members": list(u.members)} for u in units])
+            return
+        for u in units:
+            click.echo(f"{u.code}  {u.name_vi:<18} {u.name_en:<18} {u.slug:<18} {'+'.join(u.members)}")
+        return
+    reg = data.provinces
     if as_json:
         _dump([p.to_dict() for p in reg])
         return
@@ -87,8 +104,12 @@ def data_group():
 def data_check(data_dir):
     """Validate every data file; list years, provinces per year and official gaps."""
     from papi_research.analysis.report import data_check_text
-    data = _data(data_dir)
+    data = _data(data_dir, warn=False)
     click.echo(data_check_text(data))
+    if data.unavailable:  # reported in the text; a bad year file is an error here
+        for year, exc in sorted(data.unavailable.items()):
+            click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
 
 
 units_option = click.option("--units", type=click.Choice(["63", "2025"]), default="63", show_default=True,
@@ -113,6 +134,8 @@ def scores(province, year, all_, lang, as_json, units, data_dir):
         raise ParameterError("PROVINCE", "give one province, or --all")
     data = _data(data_dir)
     everyone, card_of = data.provinces, scorecard
+    if year is not None and data.units_of(year) == "34":
+        units = "2025"  # a year on the 34: its units are the 34
     if units == "2025":  # the 34 new provinces: estimates from the former ones
         from papi_research.analysis.units import load_units, unit_scorecard
         everyone, card_of = load_units(data), unit_scorecard

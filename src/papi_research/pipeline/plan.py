@@ -229,7 +229,8 @@ def plan_run(options: RunOptions, log: Callable[[str], None] | None = None) -> P
     previous = read_manifest(out_dir, **({"warn": log} if log else {})) if out_dir.is_dir() else None
     base_inputs = {
         "notebook": sha256_file(notebook),
-        "data": data.version,
+        "data": data.version_for(year, "national" if options.national else
+                                 "unit" if options.units == "2025" else "province"),  # the files it reads
         "companion": companion_hash(_companion(data.directory)),
         "geo": companion_hash(_geo(data.directory)),  # boundaries and 2025 membership (maps, --units 2025)
         "source": source_hash(),
