@@ -17,13 +17,15 @@ LANG = click.Choice(LANGS)
 RENDERER = click.Choice(["auto", *names("renderer")])
 
 
-def _data(data_dir, warn: bool = True):
-    """The loaded data; each year file that failed validation is one warning line (that year only is unavailable)."""
+def _data(data_dir, warn: bool = True, year: int | None = None):
+    """The loaded data; each year file that failed validation is one warning line (that year only is
+    unavailable), except the ``year`` asked for: asking for it is the error that names the file."""
     from papi_research.data.loader import load
     data = load(data_dir)
     if warn:
-        for line in data.warnings():
-            click.echo(f"warning: {line}", err=True)
+        for y, line in data.warnings():
+            if y != year:
+                click.echo(f"warning: {line}", err=True)
     return data
 
 
@@ -74,7 +76,7 @@ data_dir_option = click.option("--data-dir", type=click.Path(file_okay=False), d
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def provinces(data_dir, year, as_json):
     """List the 63 provinces (code, names, slug, GSO code, region, post-2025 province), or a year's units."""
-    data = _data(data_dir)
+    data = _data(data_dir, year=year)
     if year is not None and data.units_of(year) == "34":
         from papi_research.analysis.units import load_units
         units = load_units(data)
@@ -105,11 +107,11 @@ def data_check(data_dir):
     """Validate every data file; list years, provinces per year and official gaps."""
     from papi_research.analysis.report import data_check_text
     data = _data(data_dir, warn=False)
-    click.echo(data_check_text(data))
-    if data.unavailable:  # reported in the text; a bad year file is an error here
+    if data.unavailable:  # a bad year file is an error here (the other commands work on the other years)
         for year, exc in sorted(data.unavailable.items()):
             click.echo(f"error: {exc}", err=True)
         sys.exit(2)
+    click.echo(data_check_text(data))
 
 
 units_option = click.option("--units", type=click.Choice(["63", "2025"]), default="63", show_default=True,
@@ -132,7 +134,7 @@ def scores(province, year, all_, lang, as_json, units, data_dir):
     from papi_research.errors import ParameterError
     if bool(province) == bool(all_):
         raise ParameterError("PROVINCE", "give one province, or --all")
-    data = _data(data_dir)
+    data = _data(data_dir, year=year)
     everyone, card_of = data.provinces, scorecard
     if year is not None and data.units_of(year) == "34":
         units = "2025"  # a year on the 34: its units are the 34
@@ -203,7 +205,7 @@ def run_cmd(province, all_, region, year, comparison_year, target, langs, format
                          notebook=Path(notebook) if notebook else None, data_dir=data_dir, target=target,
                          comparison_year=comparison_year, fresh=fresh_kernels, execution_timeout=timeout,
                          units=units, national=national, map_dimension=map_dimension)
-    plan = plan_run(options)
+    plan = plan_run(options, log=lambda s: click.echo(s, err=True))
     if dry_run:
         if as_json:
             _dump(plan.to_dict())
@@ -235,7 +237,7 @@ def run_cmd(province, all_, region, year, comparison_year, target, langs, format
 def drivers_cmd(province, year, comparison_year, target, lang, as_json, data_dir):
     """What drives a province's score: change, variance shares, models, priorities, target plan."""
     from papi_research.analysis.drivers import drivers_report, drivers_text
-    report = drivers_report(_data(data_dir), province, year=year, target=target, comparison_year=comparison_year)
+    report = drivers_report(_data(data_dir, year=year), province, year=year, target=target, comparison_year=comparison_year)
     if as_json:
         _dump(report.to_dict())
     else:

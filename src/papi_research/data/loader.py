@@ -69,9 +69,9 @@ class PapiData:
             return UNITS_34
         return UNITS_63 if self.check_year(year) else UNITS_63
 
-    def warnings(self) -> list[str]:
-        """One line per year file that failed validation: that year is unavailable, the others are not."""
-        return [f"{exc} — {year} is unavailable until the file is fixed (papi data check)"
+    def warnings(self) -> list[tuple[int, str]]:
+        """(year, line) per year file that failed validation: that year is unavailable, the others are not."""
+        return [(year, f"{exc} — {year} is unavailable until the file is fixed (papi data check)")
                 for year, exc in sorted(self.unavailable.items())]
 
     @property
@@ -234,8 +234,12 @@ def _read_gaps(path: Path, provinces: ProvinceRegistry, new) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(df.columns))
 
 
-def load(data_dir: str | Path | None = None) -> PapiData:
-    """Load and validate a PAPI data directory (see ``paths.find_papi_dir`` for the search)."""
+def load(data_dir: str | Path | None = None, strict: bool = False) -> PapiData:
+    """Load and validate a PAPI data directory (see ``paths.find_papi_dir`` for the search).
+
+    A year file that fails validation makes only its year unavailable (``PapiData.unavailable``: asking for
+    that year raises its error; ``warnings()`` names it); with ``strict`` it raises. A reference file
+    (provinces, labels, gaps) that fails validation always raises: every year reads it."""
     directory = find_papi_dir(data_dir)
     for name in REQUIRED_FILES:
         if not (directory / name).is_file():
@@ -265,6 +269,8 @@ def load(data_dir: str | Path | None = None) -> PapiData:
             units, frame = _read_year(path, year, codebook, provinces, gaps, new() if needs_new else None)
             frames[units].append(frame)
         except DataValidationError as exc:  # this year is unavailable; the others are read
+            if strict:
+                raise
             unavailable[year] = exc
     if not frames[UNITS_63]:
         if unavailable:

@@ -190,6 +190,9 @@ def plan_run(options: RunOptions, log: Callable[[str], None] | None = None) -> P
                                          f"{', '.join(unknown)} (expected: {', '.join(expected)})")
 
     data = load(options.data_dir)
+    for y, line in data.warnings():  # a bad year file blocks only its year
+        if log is not None and y != options.year:
+            log(f"warning: {line}")
     year = data.latest_year if options.year is None else data.check_year(int(options.year))
     if options.comparison_year is not None:
         data.check_year(int(options.comparison_year))
