@@ -128,7 +128,10 @@ _CACHE: dict[tuple, YearUncertainty | None] = {}
 
 
 def year_uncertainty(data: PapiData, year: int) -> YearUncertainty | None:
-    """The uncertainty of ``year`` (cached per data version); None without the 2019 indicator file."""
+    """The uncertainty of ``year`` (cached per data version); None without the 2019 indicator file, and for a
+    year on the 34 (the 2019 survey errors are the 63 former provinces')."""
+    if int(year) in data.years34:
+        return None
     key = (str(data.directory), data.version, int(year))
     if key not in _CACHE:
         _CACHE[key] = _compute(data, int(year))

@@ -44,9 +44,11 @@ class UnitBriefing(Briefing):
     """The briefing of a new province: ``card`` is its ``units.UnitScorecard``."""
 
     def title(self) -> str:
-        return t("un_title", self.lang, province=self.province.name(self.lang), year=self.year)
+        return t(_k(self.card, "un_title"), self.lang, province=self.province.name(self.lang), year=self.year)
 
     def figure_keys(self) -> dict[str, tuple[str, str]]:
+        if self.card.official:  # PAPI's own figures: the trend's earlier years are the estimates
+            return {**UNIT_FIGURE_TEXT, "trend": ("y34_un_cap_fig_trend", "y34_un_alt_fig_trend")}
         return UNIT_FIGURE_TEXT
 
     def to_record(self) -> dict:
@@ -63,7 +65,9 @@ class UnitBriefing(Briefing):
                 "region_rank": None if c.region_rank is None else int(c.region_rank),
                 "n_region_ranked": None if c.region_rank is None else int(c.n_region_ranked),
                 "members": list(c.unit.members), "coverage": _num(c.coverage),
-                "data_version": self.data.version, "title": unit_title_facts(c, self.data, self.lang)}
+                "official": bool(c.official),
+                "data_version": self.data.version_for(self.year, "unit"),
+                "title": unit_title_facts(c, self.data, self.lang)}
 
 
     def _figure(self, name: str):
@@ -74,6 +78,8 @@ class UnitBriefing(Briefing):
         if name == "profile":
             return figures.dimension_profile(card.dimension_table(), lang=lang, label=self.province.name(lang))
         if name == "components":
+            if card.official:  # no parts: the province's own figures (nothing to draw)
+                return None
             return figures.change_bars(component_gap_frame(card, lang), x="gap", y="label", lang=lang)
         if name == "trend":
             return figures.score_trend(unit_trend_frame(self.data, card.unit.code, self.year), lang=lang,
@@ -82,12 +88,17 @@ class UnitBriefing(Briefing):
         raise ParameterError("name", f"unknown figure {name!r}; choose from {', '.join(UNIT_FIGURES)}")
 
 
+def _k(card: UnitScorecard, key: str) -> str:
+    """The catalogue key of a sentence: its ``y34_`` form in a year on the 34 (PAPI's own figures, no "estimate")."""
+    return f"y34_{key}" if card.official else key
+
+
 def unit_title_facts(card: UnitScorecard, data: PapiData, lang: str) -> dict[str, str]:
     """The title block and footer sentences of a new province's briefing (``province.title_facts``'s keys):
     estimate, rank among the 34 and in the region, change since the previous estimate, former provinces."""
     name = card.province.name(lang)
     if card.total is not None:
-        score = t("un_score_line", lang, total=fmt_num(card.total, lang), max=card.total_max, rank=card.rank,
+        score = t(_k(card, "un_score_line"), lang, total=fmt_num(card.total, lang), max=card.total_max, rank=card.rank,
                   n=card.ys.n_ranked, group=group_name(card.group, lang), region_rank=card.region_rank,
                   n_region=card.n_region_ranked)
         score = score[:1].upper() + score[1:]
@@ -95,16 +106,19 @@ def unit_title_facts(card: UnitScorecard, data: PapiData, lang: str) -> dict[str
         score = t("un_no_total_line", lang, year=card.year)
     pv = card.previous if card.total is not None else None
     members = ", ".join(data.provinces.by_code(m).name(lang) for m in card.unit.members)
-    return {**title_common(lang, card.year), "doc_type": t("un_doc_type", lang),
-            "title": t("un_title", lang, province=name, year=card.year), "region": card.province.region(lang),
+    return {**title_common(lang, card.year), "doc_type": t(_k(card, "un_doc_type"), lang),
+            "title": t(_k(card, "un_title"), lang, province=name, year=card.year), "region": card.province.region(lang),
             "score_line": score, "change_line": change_line(lang, pv, None if pv is None else card.total - pv["total"]),
-            "merged": t("un_title_members", lang, members=members), "contents_note": t("un_estimate_note", lang)}
+            "merged": t("un_title_members", lang, members=members),
+            "contents_note": t("y34_official_note" if card.official else "un_estimate_note", lang)
+            + (" " + t("y34_against_estimate", lang, year=pv["year"], province=name) if pv and pv.get("estimate")
+               else "")}
 
 
 def unit_trend_frame(data: PapiData, code: str, year: int) -> pd.DataFrame:
     """The new province's estimated total and the references among the 34 for every year of the regime."""
     rows = []
-    for y in data.years:
+    for y in data.all_years:  # the estimates through 2024, then the 34's own figures
         if not same_regime(y, year) or y > year:
             continue
         ys = unit_year_scores(data, y).ys
@@ -153,7 +167,7 @@ def build_unit(province: str, year: int | None = None, lang: str = "vi", target:
                       "priorities": priorities_section(b, priorities), "target": target_section(b, priorities),
                       "peers": peers_section(b, priorities), "notes": notes_section(b)}
     for key in ("profile", "subdimensions"):
-        b.sections[key].note(t("un_estimate_note", lang))
+        b.sections[key].note(t("y34_official_note" if card.official else "un_estimate_note", lang))
     b.keep_warnings(caught)
     return b
 
@@ -166,7 +180,7 @@ def headline_section(b: UnitBriefing) -> Section:
     name = b.province.name(lang)
     ys = c.ys
     s = Section("headline", t("br_h_headline", lang))
-    s.note(t("un_estimate_note", lang), warning=True)
+    s.note(t("y34_official_note", lang) if c.official else t("un_estimate_note", lang), warning=not c.official)
     members = join_words([b.data.provinces.by_code(m).name(lang) for m in c.unit.members], lang)
     if c.unit.merged:
         s.md(t("un_members", lang, province=name, members=members, n=len(c.unit.members)))
@@ -175,17 +189,17 @@ def headline_section(b: UnitBriefing) -> Section:
     if c.status == "complete":
         tone = TONE[c.group]
         s.add("tiles", items=[
-            {"label": t("un_tile_total", lang), "value": fmt_num(c.total, lang),
+            {"label": t(_k(c, "un_tile_total"), lang), "value": fmt_num(c.total, lang),
              "sub": t("br_tile_total_sub", lang, max=c.total_max, median=fmt_num(ys.national.at["total", "median"], lang)),
              "tone": tone},
             {"label": t("br_tile_rank", lang), "value": rank_text(c.rank, ys.n_ranked, lang),
-             "sub": t("un_tile_rank_sub", lang, n=ys.n_ranked), "tone": tone},
+             "sub": t(_k(c, "un_tile_rank_sub"), lang, n=ys.n_ranked), "tone": tone},
             {"label": t("br_tile_group", lang), "value": t(f"br_group_{c.group}", lang),
              "sub": t("un_tile_group_sub", lang), "tone": tone},
             {"label": t("un_tile_region_rank", lang), "value": rank_text(c.region_rank, c.n_region_ranked, lang),
              "sub": b.province.region(lang), "tone": "neutral"},
         ])
-        s.md(t("un_headline", lang, year=b.year, province=name, total=fmt_num(c.total, lang), max=c.total_max,
+        s.md(t(_k(c, "un_headline"), lang, year=b.year, province=name, total=fmt_num(c.total, lang), max=c.total_max,
                rank=c.rank, n=ys.n_ranked, group=group_name(c.group, lang), region=b.province.region(lang),
                region_rank=c.region_rank, n_region=c.n_region_ranked))
         left = c.left_out()
@@ -198,6 +212,8 @@ def headline_section(b: UnitBriefing) -> Section:
             key = "br_total_up" if d > 0 else "br_total_down" if d < 0 else "br_total_same"
             s.md(t(key, lang, a=pv["year"], delta=fmt_num(abs(d), lang), before=fmt_num(pv["total"], lang),
                    after=fmt_num(c.total, lang)) + " " + t("un_prev_rank", lang, rank=pv["rank"], n=pv["n_ranked"]))
+            if pv.get("estimate"):  # a year on the 34 against the former provinces' estimate
+                s.note(t("y34_against_estimate", lang, year=pv["year"], province=name), warning=True)
         if ys.rule.basis == "computed":
             s.note(t("br_group_computed_note", lang, year=b.year))
     else:
@@ -205,7 +221,7 @@ def headline_section(b: UnitBriefing) -> Section:
         s.note(t("un_no_estimate_headline", lang, province=name, year=b.year,
                  members=join_words([_left_out_name(b, m) for m in left], lang),
                  share=fmt_num(100 * c.coverage, lang, 1), min=fmt_num(100 * MIN_COVERAGE, lang, 0)), warning=True)
-        s.add("tiles", items=[{"label": t("un_tile_total", lang), "value": "–", "sub": t("br_tile_no_total", lang),
+        s.add("tiles", items=[{"label": t(_k(c, "un_tile_total"), lang), "value": "–", "sub": t("br_tile_no_total", lang),
                                "tone": "neutral"}] + ([{
             "label": t("un_tile_last_total", lang, year=c.previous["year"]), "value": fmt_num(c.previous["total"], lang),
             "sub": rank_text(c.previous["rank"], c.previous["n_ranked"], lang), "tone": "neutral"}] if c.previous else []))
@@ -213,8 +229,18 @@ def headline_section(b: UnitBriefing) -> Section:
             pv = c.previous
             s.md(t("un_last_estimate", lang, province=name, year=pv["year"], total=fmt_num(pv["total"], lang),
                    max=c.total_max, rank=pv["rank"], n=pv["n_ranked"], group=group_name(pv["group"], lang)))
-    s.md(weight_source(c.uy, lang))
+    s.md(weight_source(_estimate_year(b) or c.uy, lang) if c.official and _estimate_year(b) else
+         weight_source(c.uy, lang) if not c.official else "")
     return s
+
+
+def _estimate_year(b: UnitBriefing):
+    """For a year on the 34: the estimates of the year it is compared with (None when it is a year on the 34
+    too, or there is none)."""
+    pv = b.card.previous
+    if not b.card.official or pv is None or not pv.get("estimate"):
+        return None
+    return unit_year_scores(b.data, pv["year"])
 
 
 def _left_out_name(b: UnitBriefing, code: str) -> str:
@@ -228,8 +254,12 @@ def _left_out_name(b: UnitBriefing, code: str) -> str:
 def components_section(b: UnitBriefing) -> Section:
     """Each former province's weight, total and dimension scores, and which one lags on which dimension."""
     lang, c = b.lang, b.card
-    s = Section("components", t("un_h_components", lang))
+    s = Section("components", t(_k(c, "un_h_components"), lang))
     comp = c.components().set_index("code")
+    if c.official:  # PAPI's own figures: the former provinces make only the estimated history
+        members = join_words([b.data.provinces.by_code(m).name(lang) for m in c.unit.members], lang)
+        s.md(t("y34_components", lang, province=b.province.name(lang), members=members, year=b.year))
+        return s
     dims = c.component_dimensions()
     if not c.unit.merged:
         s.md(t("un_components_single", lang, province=b.province.name(lang)))
@@ -309,6 +339,9 @@ def change_section(b: UnitBriefing) -> Section:
         s.md(t("br_change_down_most", lang, dims=join_words([t("br_dim_gap", lang, name=dim_name(n, lang),
                                                           gap=signed(x, lang)) for x, n in down], lang)))
     s.table(pd.DataFrame(rows), caption=t("br_cap_change", lang, a=a, b=b.year))
+    if pv.get("estimate"):
+        s.note(t("y34_against_estimate", lang, year=a, province=b.province.name(lang)), warning=True)
+        return s
     used = lambda uy: set(uy.components[(uy.components["unit"] == code) & uy.components["used"]]["code"])  # noqa: E731
     if used(before) != used(c.uy):
         s.note(t("un_change_members", lang, a=a, b=b.year), warning=True)
@@ -319,6 +352,10 @@ def drivers_section(b: UnitBriefing) -> Section:
     """An unchanged province keeps the drivers section of its own briefing (models fitted on the 63);
     a merged one is pointed to its former provinces' briefings."""
     lang, c = b.lang, b.card
+    if c.official:  # the models are fitted on the 63-province panel (2011–2024); none is fitted on the 34 yet
+        s = Section("drivers", t("br_h_drivers", lang))
+        s.note(t("y34_drivers", lang, year=b.year))
+        return s
     if not c.unit.merged:
         from papi_research.briefing.province import build
         own = build(c.unit.members[0], year=b.year, lang=lang, target=b.target_spec, data=b.data)
@@ -431,11 +468,15 @@ def notes_section(b: UnitBriefing) -> Section:
     lang, c = b.lang, b.card
     s = Section("notes", t("br_h_notes", lang))
     s.md(t("un_notes_method", lang, share=fmt_num(100 * MIN_COVERAGE, lang, 0)))
-    s.md(weight_source(c.uy, lang))
+    if c.official:
+        s.md(t("y34_official_note", lang))
+    est = _estimate_year(b) if c.official else c.uy
+    if est is not None:
+        s.md(weight_source(est, lang))
     s.md(t(f"br_notes_regime_{regime_of(b.year).key}", lang, year=b.year))
     s.md(t("un_notes_region", lang))
     s.md(t("map_credit", lang))
     s.md(t("boundaries_note", lang))
     s.md(t("citation", lang, year=b.year) + " " + t("un_notes_gso", lang))
-    s.md(t("br_notes_versions", lang, version=__version__, data_version=b.data.version))
+    s.md(t("br_notes_versions", lang, version=__version__, data_version=b.data.version_for(b.year, "unit")))
     return s

@@ -15,7 +15,7 @@ import ast
 import json
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -178,6 +178,9 @@ def plan_run(options: RunOptions, log: Callable[[str], None] | None = None) -> P
     from papi_research.pipeline.executors import get_executor
     get_executor(options.executor, options.scheduler)  # validates name and --scheduler
     from papi_research.pipeline import scopes
+    data = load(options.data_dir)
+    if options.year is not None and int(options.year) in data.years34 and not options.national:
+        options = replace(options, units="2025")  # a year on the 34: its briefings are the 34's
     scoped = scopes.is_scoped(options)
     scopes.check_scope(options)
     expected = scopes.scope_parameters(options) if scoped else NOTEBOOK_PARAMETERS
@@ -189,11 +192,12 @@ def plan_run(options: RunOptions, log: Callable[[str], None] | None = None) -> P
         raise ParameterError("notebook", f"the parameters cell of {notebook} does not declare "
                                          f"{', '.join(unknown)} (expected: {', '.join(expected)})")
 
-    data = load(options.data_dir)
     for y, line in data.warnings():  # a bad year file blocks only its year
         if log is not None and y != options.year:
             log(f"warning: {line}")
-    year = data.latest_year if options.year is None else data.check_year(int(options.year))
+    year = data.latest_year if options.year is None else int(options.year)
+    if year not in data.years34:
+        data.check_year(year)
     if options.comparison_year is not None:
         data.check_year(int(options.comparison_year))
         if options.comparison_year >= year:
@@ -220,7 +224,11 @@ def plan_run(options: RunOptions, log: Callable[[str], None] | None = None) -> P
     out_dir = Path(options.out) if options.out else default_out()
     out_dir = out_dir.resolve()
     check_writable(out_dir)
-    ys = year_scores(data, year)
+    if year in data.years34:  # the 34's own figures
+        from papi_research.analysis.units import unit_year_scores
+        ys = unit_year_scores(data, year).ys
+    else:
+        ys = year_scores(data, year)
     statuses = ys.provinces["status"]
     if not options.national:  # the target, as each job's notebook will read it (the 34 rank among themselves)
         from papi_research.analysis.targets import parse_target
