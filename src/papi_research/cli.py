@@ -237,7 +237,14 @@ def run_cmd(province, all_, region, year, comparison_year, target, langs, format
 def drivers_cmd(province, year, comparison_year, target, lang, as_json, data_dir):
     """What drives a province's score: change, variance shares, models, priorities, target plan."""
     from papi_research.analysis.drivers import drivers_report, drivers_text
-    report = drivers_report(_data(data_dir, year=year), province, year=year, target=target, comparison_year=comparison_year)
+    data = _data(data_dir, year=year)
+    if year is not None and data.units_of(year) == "34":  # a new province in a year on the 34
+        from papi_research.analysis.year34 import drivers34, drivers34_text
+        report = drivers34(data, province, year, target)
+        click.echo(json.dumps(report, ensure_ascii=False, indent=2, allow_nan=False) if as_json
+                   else drivers34_text(report, lang))
+        return
+    report = drivers_report(data, province, year=year, target=target, comparison_year=comparison_year)
     if as_json:
         _dump(report.to_dict())
     else:

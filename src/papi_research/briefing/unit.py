@@ -370,32 +370,9 @@ def drivers_section(b: UnitBriefing) -> Section:
 # --- priorities, target, peers (among the 34) -------------------------------------------------------
 
 def unit_priorities(card: UnitScorecard, target: str) -> pd.DataFrame:
-    """Sub-dimensions in priority order among the 34: below the median or the target group's level first,
-    then by the gap to the target level in standard deviations (estimates carry no trend or model terms)."""
-    ys, code = card.ys, card.unit.code
-    spec = parse_target(target, ys)
-    members = spec.members(ys)
-    st = ys.structure.set_index("code")
-    rows = []
-    for sc in st.index:
-        col = ys.subdimensions[sc].dropna()
-        score = ys.subdimensions.at[code, sc]
-        if pd.isna(score) or col.empty:
-            continue
-        med, sd = float(col.median()), float(col.std()) or 1.0
-        tgt = float(ys.subdimensions.loc[members, sc].median()) if members else np.nan
-        rows.append({"code": sc, "dimension": int(st.at[sc, "dimension"]), "label_vi": st.at[sc, "label_vi"],
-                     "label_en": st.at[sc, "label_en"], "score": float(score), "national_median": med,
-                     "target_level": tgt, "gap_to_median": med - float(score),
-                     "gap_to_target": None if np.isnan(tgt) else tgt - float(score),
-                     "priority": max(med - float(score), 0) / sd + (0 if np.isnan(tgt) else max(tgt - float(score), 0) / sd)})
-    out = pd.DataFrame(rows)
-    if out.empty:
-        return out
-    out["below"] = out["score"] < out[["national_median", "target_level"]].max(axis=1)
-    out = out.sort_values(["below", "priority", "code"], ascending=[False, False, True], kind="mergesort")
-    out.attrs["spec"] = spec
-    return out.reset_index(drop=True)
+    """Sub-dimensions in priority order among the 34 (``year34.priorities_among_34``)."""
+    from papi_research.analysis.year34 import priorities_among_34
+    return priorities_among_34(card.ys, card.unit.code, target)
 
 
 def priorities_section(b: UnitBriefing, pr: pd.DataFrame) -> Section:
