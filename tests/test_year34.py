@@ -104,3 +104,90 @@ def test_gap_table_accepts_the_34_and_suggests_a_code_for_a_name(tmp_path):
     gaps.write_text(text.rstrip("\n") + "\n2019,Sơn La,Son La,all blank,not published,none,none,test\n", encoding="utf-8")
     code, _, err = cli("data", "check", "--data-dir", str(folder))
     assert code == 2 and "write P09" in err
+
+
+def test_drivers_of_a_new_province_in_a_34_year(with2025):
+    code, out, err = cli("drivers", "Hưng Yên", "--year", "2025", "--json", "--data-dir", str(with2025))
+    assert code == 0, err
+    r = json.loads(out)
+    assert r["province"]["code"] == "33" and r["n_ranked"] == 34 and r["models"] is None
+    ch = r["change"]
+    assert ch["from_year"] == 2024 and ch["before_is_estimate"] is True
+    assert abs(sum(d["change"] for d in ch["dimensions"]) - ch["total_change"]) < 1e-9  # exact by dimension
+    assert {n["key"] for n in r["notes"]} == {"y34_drivers", "y34_against_estimate"}
+    assert r["target"]["n_ranked"] == 34
+    code, out, _ = cli("drivers", "Hưng Yên", "--year", "2025", "--lang", "en", "--data-dir", str(with2025))
+    assert code == 0 and "fitted on the 63-province panel" in out and "is an estimate" in out
+
+
+@pytest.mark.parametrize("how, words", [
+    ("drop_sc83", ["required column 'SC83' is missing", "2025.csv"]),
+    ("semicolons", ["semicolons", "2025.csv"]),
+    ("na", ["missing marker", "leave the cell empty", "2025.csv"]),
+    ("header_only", ["header but no rows", "2025.csv"]),
+    ("unknown_name", ["unknown province code or name", "did you mean", "2025.csv"]),
+    ("missing_rows", ["no official reason recorded", "missing_official_status.csv", "33 Hưng Yên"]),
+])
+def test_a_bad_2025_names_itself_and_blocks_only_2025(tmp_path, how, words):
+    folder = copy_data(tmp_path)
+    path = write_year34(folder)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    if how == "drop_sc83":
+        lines = [",".join(r.split(",")[:-1]) for r in lines]
+    elif how == "semicolons":
+        lines = [r.replace(",", ";") for r in lines]
+    elif how == "na":
+        cells = lines[5].split(",")
+        cells[3] = "NA"
+        lines[5] = ",".join(cells)
+    elif how == "header_only":
+        lines = lines[:1]
+    elif how == "unknown_name":
+        lines[1] = "Ha Noii" + lines[1][lines[1].index(","):]
+    elif how == "missing_rows":
+        lines = [r for r in lines if not r.startswith("33,")]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    code, out, err = cli("data", "check", "--data-dir", str(folder))
+    assert code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    for w in words:
+        assert w in err, (w, err)
+    code, out, err = cli("scores", "Sơn La", "--year", "2024", "--json", "--data-dir", str(folder))
+    assert code == 0 and json.loads(out)["year"] == 2024 and "2025.csv" in err
+
+
+@pytest.mark.slow
+def test_run_national_and_site_on_a_34_year(with2025, tmp_path):
+    out = tmp_path / "reports"
+    for args in (("run", "Hưng Yên", "--year", "2025"), ("run", "--national", "--year", "2025")):
+        code, _, err = cli(*args, "--format", "html", "-j", "1", "--out", str(out), "--data-dir", str(with2025))
+        assert code == 0, err
+    import nbformat
+
+    from papi_research.render.prepare import read_record
+    unit = out / "2025" / "units-2025" / "hung-yen" / "hung-yen-2025.vi.ipynb"
+    rec = read_record(nbformat.read(unit, as_version=4), unit)
+    assert rec["official"] is True and rec["n_ranked"] == 34 and rec["comparison_year"] == 2024
+    html = (out / "2025" / "units-2025" / "hung-yen" / "hung-yen-2025.vi.html").read_text(encoding="utf-8")
+    assert "Số liệu năm 2024 của Hưng Yên là ước tính" in html  # the change is against an estimate, said so
+    assert "Tổng điểm ước tính" not in html  # the 2025 figure is PAPI's own
+    nat = (out / "2025" / "national" / "vietnam-2025.vi.html").read_text(encoding="utf-8")
+    assert 'id="fig-map"' in nat and "34 tỉnh, thành phố từ ngày 01/7/2025" in nat
+    code, stdout, err = cli("site", "--out", str(out))
+    assert code == 0 and "(2 briefings)" in stdout, err
+
+
+@pytest.mark.slow
+def test_adding_2025_leaves_a_cached_2021_briefing_cached(tmp_path):
+    folder = copy_data(tmp_path)
+    out = tmp_path / "reports"
+    args = ("run", "Sơn La", "--year", "2021", "--format", "ipynb", "-j", "1", "--out", str(out),
+            "--data-dir", str(folder))
+    code, _, err = cli(*args)
+    assert code == 0, err
+    write_year34(folder)
+    code, stdout, err = cli(*args, "--dry-run", "--json")
+    assert code == 0, err
+    assert [j["action"] for j in json.loads(stdout)["jobs"]] == ["cached"]
+    (folder / "2024.csv").write_bytes((folder / "2024.csv").read_bytes() + b"\n")  # a file it reads
+    code, stdout, err = cli(*args, "--dry-run", "--json")
+    assert [j["action"] for j in json.loads(stdout)["jobs"]] == ["run"]
