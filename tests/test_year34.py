@@ -75,7 +75,8 @@ def test_adding_2025_leaves_earlier_years_and_their_keys_as_they_were(with2025):
         assert files_version(files_for(with2025, year)) == files_version(files_for(PAPI, year))
     assert "2025.csv" in files_for(with2025, 2025) and "2025.csv" not in files_for(with2025, 2024)
     for args in (("scores", "Sơn La", "--year", "2024", "--json"), ("scores", "--all", "--year", "2019", "--json"),
-                 ("scores", "Hưng Yên", "--year", "2024", "--units", "2025", "--json")):
+                 ("scores", "Hưng Yên", "--year", "2024", "--units", "2025", "--json"),
+                 ("drivers", "Sơn La", "--year", "2024", "--json")):
         assert cli(*args, "--data-dir", str(PAPI))[1] == cli(*args, "--data-dir", str(with2025))[1]
 
 
