@@ -62,7 +62,8 @@ class PapiGroup(click.Group):
 @click.group(cls=PapiGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="papi")
 def main():
-    """PAPI scorecards, score drivers and provincial briefings (63 pre-2025 provinces, 2011–2024)."""
+    """PAPI scorecards, score drivers and provincial briefings (the 63 former provinces 2011–2024; the 34
+    provinces since 1 July 2025 for years PAPI reports on them)."""
 
 
 data_dir_option = click.option("--data-dir", type=click.Path(file_okay=False), default=None,
