@@ -48,7 +48,8 @@ class UnitBriefing(Briefing):
 
     def figure_keys(self) -> dict[str, tuple[str, str]]:
         if self.card.official:  # PAPI's own figures: the trend's earlier years are the estimates
-            return {**UNIT_FIGURE_TEXT, "trend": ("y34_un_cap_fig_trend", "y34_un_alt_fig_trend")}
+            return {**UNIT_FIGURE_TEXT, "trend": ("y34_un_cap_fig_trend", "y34_un_alt_fig_trend"),
+                    "profile": ("y34_un_cap_fig_profile", "y34_un_alt_fig_profile")}
         return UNIT_FIGURE_TEXT
 
     def to_record(self) -> dict:
@@ -382,7 +383,7 @@ def priorities_section(b: UnitBriefing, pr: pd.DataFrame) -> Section:
     if top.empty:
         s.note(t("un_priorities_none", lang, year=b.year))
         return s
-    s.md(t("un_priorities_intro", lang, k=len(top), n=b.card.ys.n_ranked))
+    s.md(t(_k(b.card, "un_priorities_intro"), lang, k=len(top), n=b.card.ys.n_ranked))
     label = f"label_{lang}"
     s.table(pd.DataFrame({
         t("subdimension", lang): [f"{r['dimension']}. {r[label]}" for r in top.to_dict("records")],
@@ -390,8 +391,8 @@ def priorities_section(b: UnitBriefing, pr: pd.DataFrame) -> Section:
         t("un_col_median34", lang): [fmt_num(x, lang) for x in top["national_median"]],
         t("br_col_gap_short", lang): [signed(-x, lang) for x in top["gap_to_median"]],
         t("un_col_target_level", lang): [fmt_num(x, lang) for x in top["target_level"]],
-    }), caption=t("un_cap_priorities", lang, year=b.year))
-    s.md(t("un_priorities_how", lang))
+    }), caption=t(_k(b.card, "un_cap_priorities"), lang, year=b.year))
+    s.md(t(_k(b.card, "un_priorities_how"), lang))
     return s
 
 
@@ -409,7 +410,7 @@ def target_section(b: UnitBriefing, pr: pd.DataFrame) -> Section:
     report = SimpleNamespace(target=plan, models=SimpleNamespace(momentum=SimpleNamespace(
         table=pd.DataFrame(columns=["outcome"]))))
     s = province_target_section(replace(b, report=report))
-    s.note(t("un_target_among", b.lang, n=c.ys.n_ranked, year=b.year))
+    s.note(t(_k(b.card, "un_target_among"), b.lang, n=c.ys.n_ranked, year=b.year))
     return s
 
 
@@ -444,7 +445,7 @@ def peers_section(b: UnitBriefing, pr: pd.DataFrame) -> Section:
 def notes_section(b: UnitBriefing) -> Section:
     lang, c = b.lang, b.card
     s = Section("notes", t("br_h_notes", lang))
-    s.md(t("un_notes_method", lang, share=fmt_num(100 * MIN_COVERAGE, lang, 0)))
+    s.md(t(_k(c, "un_notes_method"), lang, share=fmt_num(100 * MIN_COVERAGE, lang, 0)))
     if c.official:
         s.md(t("y34_official_note", lang))
     est = _estimate_year(b) if c.official else c.uy
