@@ -192,3 +192,18 @@ def test_adding_2025_leaves_a_cached_2021_briefing_cached(tmp_path):
     (folder / "2024.csv").write_bytes((folder / "2024.csv").read_bytes() + b"\n")  # a file it reads
     code, stdout, err = cli(*args, "--dry-run", "--json")
     assert [j["action"] for j in json.loads(stdout)["jobs"]] == ["run"]
+
+
+def test_names_as_papi_writes_them_resolve_and_a_former_province_is_named(tmp_path):
+    folder = copy_data(tmp_path)
+    path = write_year34(folder)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    swap = {"79": "Thành phố Hồ Chí Minh", "46": "Thừa Thiên Huế", "01": "Ha Noi"}  # Huế kept its boundaries
+    lines = [swap[r[:2]] + r[2:] if r[:2] in swap else r for r in lines]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    data = load(folder)
+    assert data.years34 == [2025] and {"79", "46", "01"} <= set(data.panel34["code"])
+    lines = [("Thái Bình" + r[2:]) if r.startswith("33,") else r for r in lines]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    code, _, err = cli("data", "check", "--data-dir", str(folder))
+    assert code == 2 and "P22 Thái Bình" in err and "part of 33 Hưng Yên" in err

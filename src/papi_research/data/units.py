@@ -50,6 +50,7 @@ class NewProvinces:
         for u in units:
             for alias in (u.code, u.name_vi, u.name_en, u.slug):
                 self._keys.setdefault(lookup_key(alias), u)
+                self._keys.setdefault(_bare(lookup_key(alias)), u)
 
     @classmethod
     def from_csv(cls, path: Path) -> "NewProvinces":
@@ -82,8 +83,19 @@ class NewProvinces:
     def by_code(self, code: str) -> NewProvince:
         return self._by_code[code]
 
-    def find(self, text: str) -> NewProvince | None:
-        return self._keys.get(lookup_key(text))
+    def find(self, text: str, provinces=None) -> NewProvince | None:
+        """The new province a code or name means ("TP. Hồ Chí Minh", "Ho Chi Minh", "thanh pho Hue" …); with
+        ``provinces`` (the 63), also a former province whose boundaries did not change ("Thừa Thiên Huế")."""
+        key = lookup_key(text)
+        hit = self._keys.get(key) or self._keys.get(_bare(key))
+        if hit is None and provinces is not None and not key.isdigit():
+            try:
+                old = provinces.lookup(text)
+            except UnknownProvinceError:
+                return None
+            same = [u for u in self._list if u.members == (old.code,)]
+            hit = same[0] if same else None
+        return hit
 
     def lookup(self, query: str) -> NewProvince:
         hit = self.find(str(query).strip())
@@ -93,6 +105,23 @@ class NewProvinces:
         scored = sorted((-max(difflib.SequenceMatcher(None, key, lookup_key(a)).ratio()
                               for a in (u.name_vi, u.name_en, u.slug)), u.code, u) for u in self._list)
         raise UnknownProvinceError(str(query).strip(), [f"{u.name_vi} ({u.code})" for _, _, u in scored[:3]])
+
+
+PREFIXES = ("thanhpho", "tp", "tinh")  # "Thành phố …", "TP. …", "Tỉnh …" (lookup keys)
+SUFFIXES = ("city", "province")
+
+
+def _bare(key: str) -> str:
+    """A lookup key without the administrative prefix or suffix its name may be written with."""
+    for p in PREFIXES:
+        if key.startswith(p) and len(key) > len(p) + 2:
+            key = key[len(p):]
+            break
+    for x in SUFFIXES:
+        if key.endswith(x) and len(key) > len(x) + 2:
+            key = key[:-len(x)]
+            break
+    return key
 
 
 def load_new_provinces(papi_dir: Path) -> NewProvinces | None:
@@ -152,10 +181,16 @@ def resolve_codes(path: Path, year: int, cells: list[tuple[int, str]], provinces
                                   "join_34.csv was found (set PAPI_GEO_DIR)", file=path)
     codes = []
     for i, v in values:
-        hit = _find63(provinces, v) if units == UNITS_63 else new.find(v)
+        hit = _find63(provinces, v) if units == UNITS_63 else new.find(v, provinces)
         if hit is None:
             other = new.find(v) if units == UNITS_63 and new is not None else (
                 _find63(provinces, v) if units == UNITS_34 else None)
+            if other is not None and units == UNITS_34:
+                into = [u for u in new if other.code in u.members]
+                where = f"; since 1 July 2025 it is part of {into[0].code} {into[0].name_vi}" if into else ""
+                raise DataValidationError(f"a former province ({other.code} {other.name_vi}) in a file on the 34 "
+                                          f"provinces{where}: a year on the 34 has one row per new province",
+                                          file=path, row=i, column="Province", value=v)
             if other is not None:
                 raise DataValidationError(f"a province of the {'34' if units == UNITS_63 else '63'} in a file on the "
                                           f"{units} ({other.code} {other.name_vi}); a year file is on one set",
