@@ -67,7 +67,8 @@ class PapiData:
         year = int(year)
         if year in self.years34:
             return UNITS_34
-        return UNITS_63 if self.check_year(year) else UNITS_63
+        self.check_year(year)
+        return UNITS_63
 
     def warnings(self) -> list[tuple[int, str]]:
         """(year, line) per year file that failed validation: that year is unavailable, the others are not."""
@@ -297,11 +298,9 @@ def _first_cells(path: Path) -> list[str]:
 def _panel(frames: list[pd.DataFrame], codebook: Codebook) -> pd.DataFrame:
     """The tidy panel of some year files' records, with each sub-dimension's label and maximum."""
     long = pd.concat(frames, ignore_index=True)
-    years = sorted(long["year"].unique().tolist()) if len(long) else sorted({int(f["year"].iloc[0]) for f in frames
-                                                                             if len(f)})
-    labels = pd.concat([codebook.table(y) for y in years], ignore_index=True) if years else None
-    if labels is None:
-        return long
+    years = sorted(long["year"].unique().tolist())
+    labels = pd.concat([codebook.table(y) for y in years], ignore_index=True) if years else pd.DataFrame(
+        columns=["year", "code", "dimension", "position", "label_vi", "label_en", "max"])
     panel = long.merge(labels.rename(columns={"code": "subcode"}), on=["year", "subcode"], how="left")
     panel = panel[["year", "code", "dimension", "subcode", "position", "label_vi", "label_en", "max", "score"]]
     return panel.sort_values(["year", "code", "dimension", "position"]).reset_index(drop=True)
