@@ -206,7 +206,7 @@ def run_cmd(province, all_, region, year, comparison_year, target, langs, format
                          notebook=Path(notebook) if notebook else None, data_dir=data_dir, target=target,
                          comparison_year=comparison_year, fresh=fresh_kernels, execution_timeout=timeout,
                          units=units, national=national, map_dimension=map_dimension)
-    plan = plan_run(options, log=lambda s: click.echo(s, err=True))
+    plan = plan_run(options)
     if dry_run:
         if as_json:
             _dump(plan.to_dict())

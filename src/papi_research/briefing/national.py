@@ -298,7 +298,7 @@ class NationalBriefing(NationalOverview):
     map_dimension: int | None = None
 
     def figure_keys(self) -> dict[str, tuple[str, str]]:
-        if _on34(self.data, self.year):  # one map: the 34's own groups
+        if getattr(self, "data", None) is not None and _on34(self.data, self.year):  # one map: the 34's own groups
             return {**MAP_FIGURE_TEXT, "map": ("y34_map_cap", "y34_map_alt"), **NATIONAL_FIGURE_TEXT}
         return {**MAP_FIGURE_TEXT, **NATIONAL_FIGURE_TEXT}
 

@@ -47,7 +47,8 @@ class UnitBriefing(Briefing):
         return t(_k(self.card, "un_title"), self.lang, province=self.province.name(self.lang), year=self.year)
 
     def figure_keys(self) -> dict[str, tuple[str, str]]:
-        if self.card.official:  # PAPI's own figures: the trend's earlier years are the estimates
+        card = getattr(self, "card", None)  # figure_keys(None): the keys of every figure (tests)
+        if card is not None and card.official:  # PAPI's own figures: the trend's earlier years are the estimates
             return {**UNIT_FIGURE_TEXT, "trend": ("y34_un_cap_fig_trend", "y34_un_alt_fig_trend"),
                     "profile": ("y34_un_cap_fig_profile", "y34_un_alt_fig_profile")}
         return UNIT_FIGURE_TEXT

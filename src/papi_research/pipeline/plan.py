@@ -15,6 +15,7 @@ import ast
 import json
 import os
 import re
+import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
@@ -192,9 +193,12 @@ def plan_run(options: RunOptions, log: Callable[[str], None] | None = None) -> P
         raise ParameterError("notebook", f"the parameters cell of {notebook} does not declare "
                                          f"{', '.join(unknown)} (expected: {', '.join(expected)})")
 
-    for y, line in data.warnings():  # a bad year file blocks only its year
-        if log is not None and y != options.year:
-            log(f"warning: {line}")
+    for y, line in data.warnings():  # a bad year file blocks only its year (asking for it is the error)
+        if y != options.year:
+            if log is not None:
+                log(f"warning: {line}")
+            else:
+                print(f"warning: {line}", file=sys.stderr)
     year = data.latest_year if options.year is None else int(options.year)
     if year not in data.years34:
         data.check_year(year)
