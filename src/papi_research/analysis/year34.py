@@ -86,7 +86,8 @@ def priorities_among_34(ys, code: str, target: str) -> pd.DataFrame:
                      "label_en": st.at[sc, "label_en"], "score": float(score), "national_median": med,
                      "target_level": tgt, "gap_to_median": med - float(score),
                      "gap_to_target": None if np.isnan(tgt) else tgt - float(score),
-                     "priority": max(med - float(score), 0) / sd + (0 if np.isnan(tgt) else max(tgt - float(score), 0) / sd)})
+                     "priority": max(med - float(score), 0) / sd
+                     + (0 if np.isnan(tgt) else max(tgt - float(score), 0) / sd)})
     out = pd.DataFrame(rows)
     if out.empty:
         return out
@@ -159,8 +160,10 @@ def drivers34_text(report: dict, lang: str) -> str:
                       f"{fmt_num(ch['total_after'], lang)} ({'+' if ch['total_change'] >= 0 else '−'}"
                       f"{fmt_num(abs(ch['total_change']), lang)})"]
         for d in ch["dimensions"]:
-            delta = "–" if d["change"] is None else (("+" if d["change"] >= 0 else "−") + fmt_num(abs(d["change"]), lang))
-            lines.append(f"  {d['dimension']} {dimensions()[int(d['dimension'])].name(lang, short=True):<30} {fmt_num(d['before'], lang):>6} → "
+            x = d["change"]
+            delta = "–" if x is None else ("+" if x >= 0 else "−") + fmt_num(abs(x), lang)
+            name = dimensions()[int(d["dimension"])].name(lang, short=True)
+            lines.append(f"  {d['dimension']} {name:<30} {fmt_num(d['before'], lang):>6} → "
                          f"{fmt_num(d['after'], lang):>6}  {delta}")
     if report["priorities"]:
         lines += ["", t("y34_priorities_head", lang)]

@@ -223,7 +223,8 @@ def headline_section(b: UnitBriefing) -> Section:
         s.note(t("un_no_estimate_headline", lang, province=name, year=b.year,
                  members=join_words([_left_out_name(b, m) for m in left], lang),
                  share=fmt_num(100 * c.coverage, lang, 1), min=fmt_num(100 * MIN_COVERAGE, lang, 0)), warning=True)
-        s.add("tiles", items=[{"label": t(_k(c, "un_tile_total"), lang), "value": "–", "sub": t("br_tile_no_total", lang),
+        s.add("tiles", items=[{"label": t(_k(c, "un_tile_total"), lang), "value": "–",
+                               "sub": t("br_tile_no_total", lang),
                                "tone": "neutral"}] + ([{
             "label": t("un_tile_last_total", lang, year=c.previous["year"]), "value": fmt_num(c.previous["total"], lang),
             "sub": rank_text(c.previous["rank"], c.previous["n_ranked"], lang), "tone": "neutral"}] if c.previous else []))

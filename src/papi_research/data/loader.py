@@ -135,8 +135,8 @@ def _read_year(path: Path, year: int, codebook: Codebook, provinces: ProvinceReg
     """One year's file, checked on its own (a bad file names itself): its unit set ("63" or "34",
     :func:`~papi_research.data.units.resolve_codes`), every cell, and every province.
 
-    Each province of the file's set (the 63, or the 34 since 1 July 2025) has one row holding every dimension of the year, each dimension whole (all
-    its sub-dimensions or none); a missing, blank or partial row is accepted only where
+    Each province of the file's set (the 63, or the 34 since 1 July 2025) has one row holding every
+    dimension of the year, each dimension whole (all its sub-dimensions or none); a missing, blank or partial row is accepted only where
     ``missing_official_status.csv`` records that province-year (PAPI did not publish it).
     """
     header, rows = read_rows(path, ("Province",), whole_lines=True)

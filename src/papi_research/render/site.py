@@ -56,7 +56,8 @@ class SiteRow:
     html: str | None
     pdf: str | None
     search: str
-    kind: str = "province"  # province | unit (one of the 34 since 1 July 2025: estimates) | unit34 (a year on the 34) | national
+    # province | unit (one of the 34 since 1 July 2025: estimates) | unit34 (a year on the 34) | national
+    kind: str = "province"
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -181,7 +182,7 @@ def _row(out_dir: Path, run: dict, i: int) -> tuple[SiteRow, object]:
         html=_link(out_dir, outputs.get("html")), pdf=_link(out_dir, outputs.get("pdf")),
         search=" ".join(sorted({fold(p["name_vi"]), fold(p["name_en"]), p["slug"], p["code"].lower()}
                                | ({kind} if kind != "province" else set()))),
-        kind="unit34" if kind == "unit" and rec and rec.get("official") else kind), nb  # a year on the 34: not an estimate
+        kind="unit34" if kind == "unit" and rec and rec.get("official") else kind), nb  # a year on the 34
 
 
 @lru_cache(maxsize=1)
