@@ -91,6 +91,9 @@ def test_a_broken_2026_blocks_only_itself(with2025, tmp_path):
         assert code == 0 and "2026.csv" in err and json.loads(out)["year"] == int(year)
     code, _, err = cli("provinces", "--data-dir", str(folder))
     assert code == 0
+    code, out, err = cli("run", "Sơn La", "--year", "2021", "--dry-run", "--out", str(tmp_path / "reports"),
+                         "--data-dir", str(folder))
+    assert code == 0 and "2021/son-la/vi" in out and err.count("2026.csv") == 1, err
     code, _, err = cli("scores", "Hưng Yên", "--year", "2026", "--data-dir", str(folder))
     assert code == 2 and "2026.csv" in err and "Traceback" not in err
 
