@@ -96,7 +96,7 @@ def test_unknown_province_code(broken):
     df.loc[4, "Province"] = "P99"
     df.to_csv(broken / "2019.csv", index=False)
     with pytest.raises(DataValidationError) as e:
-        data_mod.load(broken)
+        data_mod.load(broken, strict=True)
     err = e.value
     assert err.file.endswith("2019.csv") and err.row == 6 and err.column == "Province" and err.value == "P99"
     assert "unknown province code" in str(err)
@@ -107,14 +107,14 @@ def test_duplicated_province(broken):
     df.loc[10, "Province"] = "P01"
     df.to_csv(broken / "2016.csv", index=False)
     with pytest.raises(DataValidationError, match="listed twice") as e:
-        data_mod.load(broken)
+        data_mod.load(broken, strict=True)
     assert e.value.row == 12 and e.value.value == "P01" and e.value.file.endswith("2016.csv")
 
 
 def test_non_numeric_cell(broken):
     row = _edit_cell(broken / "2022.csv", "P09", "SC43", "1,23")
     with pytest.raises(DataValidationError, match="not a number") as e:
-        data_mod.load(broken)
+        data_mod.load(broken, strict=True)
     assert (e.value.row, e.value.column, e.value.value) == (row, "SC43", "1,23")
 
 
@@ -127,21 +127,21 @@ def test_non_numeric_cell(broken):
 def test_score_outside_its_range(broken, year, column, value):
     row = _edit_cell(broken / f"{year}.csv", "P09", column, value)
     with pytest.raises(DataValidationError, match="score outside") as e:
-        data_mod.load(broken)
+        data_mod.load(broken, strict=True)
     assert (e.value.row, e.value.column, e.value.value) == (row, column, value)
 
 
 def test_position_absent_that_year(broken):
     row = _edit_cell(broken / "2022.csv", "P09", "SC52", "2.0")  # SC52 dropped from 2021
     with pytest.raises(DataValidationError, match="no sub-dimension in this position") as e:
-        data_mod.load(broken)
+        data_mod.load(broken, strict=True)
     assert (e.value.row, e.value.column) == (row, "SC52")
 
 
 def test_missing_required_file(broken):
     (broken / "labels_official_2011_2019.csv").unlink()
     with pytest.raises(DataValidationError, match="required file is missing") as e:
-        data_mod.load(broken)
+        data_mod.load(broken, strict=True)
     assert e.value.file.endswith("labels_official_2011_2019.csv")
 
 
@@ -149,7 +149,7 @@ def test_missing_required_column(broken):
     df = pd.read_csv(broken / "provinces.csv", dtype=str)
     df.drop(columns=["region_vi"]).to_csv(broken / "provinces.csv", index=False)
     with pytest.raises(DataValidationError, match="region_vi") as e:
-        data_mod.load(broken)
+        data_mod.load(broken, strict=True)
     assert e.value.column == "region_vi" and e.value.file.endswith("provinces.csv")
 
 
@@ -158,7 +158,7 @@ def test_unexpected_column(broken):
     df["SC99"] = ""
     df.to_csv(broken / "2020.csv", index=False)
     with pytest.raises(DataValidationError, match="unexpected column") as e:
-        data_mod.load(broken)
+        data_mod.load(broken, strict=True)
     assert e.value.column == "SC99"
 
 
@@ -167,7 +167,7 @@ def test_gap_file_unknown_code(broken):
     df.loc[0, "code"] = "P77"
     df.to_csv(broken / "missing_official_status.csv", index=False)
     with pytest.raises(DataValidationError, match="unknown province code") as e:
-        data_mod.load(broken)
+        data_mod.load(broken, strict=True)
     assert (e.value.row, e.value.column, e.value.value) == (2, "code", "P77")
 
 
@@ -176,5 +176,5 @@ def test_labels_file_bad_year(broken):
     df.loc[3, "year"] = "20x1"
     df.to_csv(broken / "labels_official_2011_2019.csv", index=False)
     with pytest.raises(DataValidationError, match="not an integer") as e:
-        data_mod.load(broken)
+        data_mod.load(broken, strict=True)
     assert (e.value.row, e.value.column, e.value.value) == (5, "year", "20x1")

@@ -27,16 +27,27 @@ FILES = ["2024.csv", "2023.csv", "2018.csv", "2014.csv", "provinces.csv", "missi
 COMMANDS = (("data", "check"), ("scores", "Sơn La", "--json"), ("scores", "Bắc Giang", "--year", "2022", "--json"))
 
 
-def results(data_dir: Path) -> list[tuple[int, str]]:
-    """Each command's exit status and output, with what names the folder or the files' bytes taken out."""
+def results(data_dir: Path, warnings: list | None = None) -> list[tuple[int, str]]:
+    """Each command's exit status and output, with what names the folder or the files' bytes taken out;
+    the warnings of a year file that blocks only its year (issue 22) go to ``warnings``, one list per command."""
     out = []
     for command in COMMANDS:
         r = CliRunner().invoke(main, [*command, "--data-dir", str(data_dir)])
         text = r.output.replace(str(data_dir), "<DATA>")
         text = re.sub(r"data version: \w+", "data version: <V>", text)
         text = re.sub(r'"data_version": "\w+"', '"data_version": "<V>"', text)
-        out.append((r.exit_code, text, r.exception))
+        lines = text.splitlines(keepends=True)
+        if warnings is not None:
+            warnings.append([ln for ln in lines if ln.startswith("warning: ")])
+        out.append((r.exit_code, "".join(ln for ln in lines if not ln.startswith("warning: ")), r.exception))
     return out
+
+
+def year_only(name: str, warned: list[str], command: tuple[str, ...]) -> bool:
+    """A bad year file blocks only its year: a command that gives other results did so because it asked for
+    no year (the latest with a valid file is used) and said so in one warning naming the file."""
+    return (name[:4].isdigit() and "--year" not in command and len(warned) == 1
+            and f"{name}" in warned[0] and "is unavailable until the file is fixed" in warned[0])
 
 
 BASELINE = None
@@ -98,12 +109,13 @@ def test_mutated_data_gives_the_same_results_or_one_clear_error(name, kind, a, b
         path = data_dir / name
         path.chmod(0o644)
         path.write_bytes(mutate(path.read_bytes(), kind, a, b, text))
-        got = results(data_dir)
-    for (code, text_out, exc), (code0, text0) in zip(got, expected):
+        warned: list = []
+        got = results(data_dir, warned)
+    for (code, text_out, exc), (code0, text0), w, command in zip(got, expected, warned, COMMANDS):
         assert "Traceback" not in text_out and "internal error" not in text_out, text_out
         assert exc is None or isinstance(exc, SystemExit), repr(exc)
         if code == 0:
-            assert text_out == text0, f"{name} {kind}: exit 0 with other results"
+            assert text_out == text0 or year_only(name, w, command), f"{name} {kind}: exit 0 with other results"
         else:
             assert code == 2, (code, text_out)
             assert text_out.startswith("error: ") and len(text_out.strip().splitlines()) == 1, text_out
@@ -117,7 +129,10 @@ def test_a_file_cut_in_its_last_number_is_refused(name, tmp_path):
     path = data_dir / name
     path.chmod(0o644)
     path.write_bytes(path.read_bytes()[:-3])
-    got = results(data_dir)
-    for (code, text, _), (code0, text0) in zip(got, baseline()):
-        assert (code == 2 and "ends in the middle of a row" in text) or (code == 0 and text == text0), text
+    warned: list = []
+    got = results(data_dir, warned)
+    for (code, text, _), (code0, text0), w, command in zip(got, baseline(), warned, COMMANDS):
+        assert (code == 2 and "ends in the middle of a row" in text) or (
+            code == 0 and (text == text0 or year_only(name, w, command))), text
+        assert all("ends in the middle of a row" in line for line in w), w
     assert any(code == 2 for code, _, _ in got)  # at least one command reads the file

@@ -59,7 +59,9 @@ def test_a_row_cut_short_is_refused(broken):
     rows[i] = ",".join(rows[i].split(",")[:7])  # Province and six scores
     write(broken / "2024.csv", rows)
     refused(broken, "2024.csv", f"row {i + 1}", "7 fields where the header has 30")
-    refused(broken, "7 fields", command=("scores", "Sơn La"))  # every command reads through the same check
+    refused(broken, "7 fields", command=("scores", "Sơn La", "--year", "2024"))  # the year's commands read it too
+    other = CliRunner().invoke(main, ["scores", "Sơn La", "--year", "2023", "--data-dir", str(broken)])
+    assert other.exit_code == 0 and "2024.csv" in other.stderr  # the other years work, with one warning
 
 
 def test_a_row_with_an_extra_field_is_refused(broken):

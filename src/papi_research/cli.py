@@ -17,9 +17,16 @@ LANG = click.Choice(LANGS)
 RENDERER = click.Choice(["auto", *names("renderer")])
 
 
-def _data(data_dir):
+def _data(data_dir, warn: bool = True, year: int | None = None):
+    """The loaded data; each year file that failed validation is one warning line (that year only is
+    unavailable), except the ``year`` asked for: asking for it is the error that names the file."""
     from papi_research.data.loader import load
-    return load(data_dir)
+    data = load(data_dir)
+    if warn:
+        for y, line in data.warnings():
+            if y != year:
+                click.echo(f"warning: {line}", err=True)
+    return data
 
 
 def _dump(obj) -> None:
@@ -55,7 +62,8 @@ class PapiGroup(click.Group):
 @click.group(cls=PapiGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="papi")
 def main():
-    """PAPI scorecards, score drivers and provincial briefings (63 pre-2025 provinces, 2011–2024)."""
+    """PAPI scorecards, score drivers and provincial briefings (the 63 former provinces 2011–2024; the 34
+    provinces since 1 July 2025 for years PAPI reports on them)."""
 
 
 data_dir_option = click.option("--data-dir", type=click.Path(file_okay=False), default=None,
@@ -65,10 +73,22 @@ data_dir_option = click.option("--data-dir", type=click.Path(file_okay=False), d
 
 @main.command()
 @data_dir_option
+@click.option("--year", type=int, default=None, help="The provinces of this year's data (the 34 from 2025).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def provinces(data_dir, as_json):
-    """List the 63 provinces (code, names, slug, GSO code, region, post-2025 province)."""
-    reg = _data(data_dir).provinces
+def provinces(data_dir, year, as_json):
+    """List the 63 provinces (code, names, slug, GSO code, region, post-2025 province), or a year's units."""
+    data = _data(data_dir, year=year)
+    if year is not None and data.units_of(year) == "34":
+        from papi_research.analysis.units import load_units
+        units = load_units(data)
+        if as_json:
+            _dump([{"code": u.code, "name_vi": u.name_vi, "name_en": u.name_en, "slug": u.slug, "type": u.type,
+                    "members": list(u.members)} for u in units])
+            return
+        for u in units:
+            click.echo(f"{u.code}  {u.name_vi:<18} {u.name_en:<18} {u.slug:<18} {'+'.join(u.members)}")
+        return
+    reg = data.provinces
     if as_json:
         _dump([p.to_dict() for p in reg])
         return
@@ -87,7 +107,11 @@ def data_group():
 def data_check(data_dir):
     """Validate every data file; list years, provinces per year and official gaps."""
     from papi_research.analysis.report import data_check_text
-    data = _data(data_dir)
+    data = _data(data_dir, warn=False)
+    if data.unavailable:  # a bad year file is an error here (the other commands work on the other years)
+        for year, exc in sorted(data.unavailable.items()):
+            click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
     click.echo(data_check_text(data))
 
 
@@ -111,8 +135,10 @@ def scores(province, year, all_, lang, as_json, units, data_dir):
     from papi_research.errors import ParameterError
     if bool(province) == bool(all_):
         raise ParameterError("PROVINCE", "give one province, or --all")
-    data = _data(data_dir)
+    data = _data(data_dir, year=year)
     everyone, card_of = data.provinces, scorecard
+    if year is not None and data.units_of(year) == "34":
+        units = "2025"  # a year on the 34: its units are the 34
     if units == "2025":  # the 34 new provinces: estimates from the former ones
         from papi_research.analysis.units import load_units, unit_scorecard
         everyone, card_of = load_units(data), unit_scorecard
@@ -218,7 +244,14 @@ def run_cmd(province, all_, region, year, comparison_year, target, targets_file,
 def drivers_cmd(province, year, comparison_year, target, lang, as_json, data_dir):
     """What drives a province's score: change, variance shares, models, priorities, target plan."""
     from papi_research.analysis.drivers import drivers_report, drivers_text
-    report = drivers_report(_data(data_dir), province, year=year, target=target, comparison_year=comparison_year)
+    data = _data(data_dir, year=year)
+    if year is not None and data.units_of(year) == "34":  # a new province in a year on the 34
+        from papi_research.analysis.year34 import drivers34, drivers34_text
+        report = drivers34(data, province, year, target)
+        click.echo(json.dumps(report, ensure_ascii=False, indent=2, allow_nan=False) if as_json
+                   else drivers34_text(report, lang))
+        return
+    report = drivers_report(data, province, year=year, target=target, comparison_year=comparison_year)
     if as_json:
         _dump(report.to_dict())
     else:

@@ -34,11 +34,30 @@ def data_check_text(data: PapiData) -> str:
         for code, row in ys.provinces[ys.provinces["status"] != "complete"].iterrows():
             p = data.provinces.by_code(code)
             lines.append(f"  {y} {code} {p.name_vi} ({p.name_en}): {row['status']} — {data.gap_reason(y, code)}")
+    if data.years34:
+        from papi_research.analysis.year34 import official_year
+        lines += ["", "Years on the 34 provinces since 1 July 2025 (PAPI's own figures):",
+                  "year  complete  partial  missing  ranked  groups (best/high/low/poor)  basis"]
+        for y in data.years34:
+            ys = official_year(data, y).ys
+            st, g = ys.provinces["status"].value_counts(), ys.group_counts()
+            lines.append(f"{y}  {st.get('complete', 0):>8}  {st.get('partial', 0):>7}  {st.get('missing', 0):>7}  "
+                         f"{ys.n_ranked:>6}  {g['best']}/{g['high_average']}/{g['low_average']}/{g['poor']:<22}  "
+                         f"{ys.rule.basis}")
+            for code, row in ys.provinces[ys.provinces["status"] != "complete"].iterrows():
+                u = data.new_provinces.by_code(code)
+                lines.append(f"  {y} {code} {u.name_vi} ({u.name_en}): {row['status']} — {data.gap_reason(y, code)}")
+    if data.unavailable:
+        lines += ["", "Year files that fail validation (each year unavailable until its file is fixed):"]
+        lines += [f"  ERROR {exc}" for _, exc in sorted(data.unavailable.items())]
     lines += ["", "Comparability:"] + [f"  - {n}" for n in comparability_notes("en")]
     edited = overrides()
     lines += ["", "Edited reference tables and catalogue files in use (instead of the packaged ones):"]
     lines += [f"  - {path}" for path in edited] or ["  none"]
-    lines += [""] + ([f"WARNING: {d}" for d in differ] or ["OK: all files valid."])
+    if data.unavailable:
+        lines += ["", f"ERROR: {len(data.unavailable)} year file(s) fail validation (see above); the other years work"]
+    else:
+        lines += [""] + ([f"WARNING: {d}" for d in differ] or ["OK: all files valid."])
     return "\n".join(lines)
 
 
@@ -65,12 +84,15 @@ def scorecard_text(card: Scorecard, lang: str) -> str:
         if card.previous:
             pv = card.previous
             lines.append(f"{pv['year']}: {fmt_num(pv['total'], lang)}/{card.total_max}, "
-                         f"{t('rank', lang).lower()} {t('rank_of', lang, rank=pv['rank'], n=pv['n_ranked'])}")
+                         f"{t('rank', lang).lower()} {t('rank_of', lang, rank=pv['rank'], n=pv['n_ranked'])}"
+                         + (f" — {t('y34_previous_estimate', lang)}" if pv.get("estimate") else ""))
     else:
         reason = (card.data.gap_summary(card.year, p.code, lang) if card.data is not None else None) \
             or card.missing_reason  # the official status in the reader's language
         lines.append(f"{t('status', lang)}: {t('status_' + card.status, lang)} — {reason}")
-    if hasattr(card, "components"):  # a new province (units.UnitScorecard): an estimate, with its parts
+    if getattr(card, "official", False):  # a year on the 34: the province's own figures
+        lines.append(t("y34_official_note", lang))
+    elif hasattr(card, "components"):  # a new province (units.UnitScorecard): an estimate, with its parts
         from papi_research.analysis.units import component_lines
         lines += component_lines(card, lang)
     lines.append("")

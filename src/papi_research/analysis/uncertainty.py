@@ -184,7 +184,9 @@ _CACHE: dict[tuple, YearUncertainty | None] = {}
 
 def year_uncertainty(data: PapiData, year: int, rule: str = RULE) -> YearUncertainty | None:
     """The uncertainty of ``year`` under ``rule`` (cached per data version); None without the 2019
-    indicator file."""
+    indicator file, and for a year on the 34 (the 2019 survey errors are the 63 former provinces')."""
+    if int(year) in data.years34:
+        return None
     key = (str(data.directory), data.version, int(year), rule)
     if key not in _CACHE:
         _CACHE[key] = _compute(data, int(year), rule)

@@ -214,6 +214,7 @@ class UnitYear:
     coverage: pd.Series
     population_year: int
     uncertainty: pd.DataFrame | None = None
+    official: bool = False  # a year on the 34 (PAPI's own figures, ``year34.py``), not an estimate
 
 
 _CACHE: dict[tuple, UnitYear] = {}
@@ -317,7 +318,11 @@ def _estimate_uncertainty(data: PapiData, ys, comps: pd.DataFrame) -> pd.DataFra
 
 
 def unit_year_scores(data: PapiData, year: int, geo_dir: str | Path | None = None) -> UnitYear:
-    """Estimates, ranks and groups of the 34 new provinces in ``year`` (cached per data version and year)."""
+    """Estimates, ranks and groups of the 34 new provinces in ``year`` (cached per data version and year);
+    for a year on the 34 their own figures (``year34.official_year``)."""
+    if int(year) in data.years34:
+        from papi_research.analysis.year34 import official_year
+        return official_year(data, int(year))
     year = data.check_year(int(year))
     units = load_units(data, geo_dir)
     key = (str(data.directory), data.version, str(units.source), year)
@@ -419,8 +424,17 @@ class UnitScorecard(Scorecard):
         """No sensitivity rule: it concerns the survey errors of the 63 provinces' own scores."""
         return None
 
+    @property
+    def official(self) -> bool:
+        """A year on the 34: the province's own PAPI figures, not an estimate."""
+        return self.uy.official
+
     def components(self) -> pd.DataFrame:
-        """One row per former province: code, names, population, weight, total, status, used, reason."""
+        """One row per former province: code, names, population, weight, total, status, used, reason
+        (none in a year on the 34: the figures are the province's own)."""
+        if self.official:
+            return pd.DataFrame(columns=["unit", "code", "name_vi", "name_en", "population", "population_year",
+                                         "weight", "population_share", "total", "status", "used", "missing_reason"])
         comp = self.uy.components[self.uy.components["unit"] == self.unit.code].copy()
         comp["name_vi"] = [self.data.provinces.by_code(c).name_vi for c in comp["code"]]
         comp["name_en"] = [self.data.provinces.by_code(c).name_en for c in comp["code"]]
@@ -451,6 +465,10 @@ class UnitScorecard(Scorecard):
                             "region_en": self.province.region_en, "members": list(u.members)}
         base["units"] = "2025"
         base["boundaries"] = "34 provinces from 1 July 2025"
+        if self.official:  # PAPI's own figures; only the history before the merger is estimated
+            base["estimate"] = False
+            base["source"] = "PAPI's own figures for the 34 provinces"
+            return base
         base["estimate"] = True
         base["estimate_note"] = t("un_estimate_note", "en")
         base["estimate_note_vi"] = t("un_estimate_note", "vi")
@@ -470,8 +488,9 @@ class UnitScorecard(Scorecard):
 
 
 def unit_previous_year(data: PapiData, code: str, year: int) -> int | None:
-    """The latest earlier year of the same regime in which the new province has a whole (ranked) estimate."""
-    for y in sorted((y for y in data.years if y < year and same_regime(y, year)), reverse=True):
+    """The latest earlier year of the same regime in which the new province has a whole (ranked) figure: its
+    own in a year on the 34, else a whole estimate."""
+    for y in sorted((y for y in data.all_years if y < year and same_regime(y, year)), reverse=True):
         if pd.notna(unit_year_scores(data, y).ys.provinces.at[code, "rank"]):
             return y
     return None
@@ -479,7 +498,9 @@ def unit_previous_year(data: PapiData, code: str, year: int) -> int | None:
 
 def unit_scorecard(data: PapiData, unit: Unit | str, year: int | None = None) -> UnitScorecard:
     """The scorecard of one new province (a ``Unit``, its name or code, or a former province's name)."""
-    year = data.latest_year if year is None else data.check_year(int(year))
+    year = data.latest_year if year is None else int(year)
+    if year not in data.years34:
+        data.check_year(year)
     uy = unit_year_scores(data, year)
     u = unit if isinstance(unit, Unit) else uy.units.lookup(unit, data.provinces)
     prev = unit_previous_year(data, u.code, year)
@@ -489,9 +510,13 @@ def unit_scorecard(data: PapiData, unit: Unit | str, year: int | None = None) ->
         pr = pys.provinces.loc[u.code]
         previous = {"year": prev, "total": float(pr["total"]), "rank": int(pr["rank"]), "n_ranked": pys.n_ranked,
                     "group": pr["group"]}
+        if uy.official and prev not in data.years34:  # the history before the merger is an estimate
+            previous["estimate"] = True
     status = uy.ys.provinces.at[u.code, "status"]
     reason = None
-    if status != "complete":
+    if status != "complete" and uy.official:
+        reason = data.gap_reason(year, u.code) or "not published (no official reason recorded)"
+    elif status != "complete":
         reason = t("un_no_estimate", "en", share=fmt_num(100 * MIN_COVERAGE, "en", 0))
     return UnitScorecard(province=unit_province(u, uy), year=year, ys=uy.ys, previous=previous,
                          missing_reason=reason, unit=u, uy=uy, data=data)

@@ -83,9 +83,9 @@ class NationalOverview(SectionAccess):
 
 def league_frame(data: PapiData, year: int, lang: str) -> pd.DataFrame:
     """Ranked provinces, best first: code, name, region, total, rank, group."""
-    r = year_scores(data, year).ranked()
-    return pd.DataFrame({"code": r.index, "name": [data.provinces.by_code(c).name(lang) for c in r.index],
-                         "region": [data.provinces.by_code(c).region(lang) for c in r.index],
+    r = _ys(data, year, year).ranked()
+    return pd.DataFrame({"code": r.index, "name": [_place(data, c, year).name(lang) for c in r.index],
+                         "region": [_place(data, c, year).region(lang) for c in r.index],
                          "total": r["total"].astype(float).to_numpy(), "rank": r["rank"].astype(int).to_numpy(),
                          "group": r["group"].to_numpy()})
 
@@ -94,11 +94,11 @@ def dimension_trend_frame(data: PapiData, year: int, lang: str) -> pd.DataFrame:
     """National median of every dimension by year up to ``year``, with a segment id that changes at
     each method break (2016 for dimensions 1, 3, 5; the 2018 regime change for all)."""
     rows = []
-    years = [y for y in data.years if y <= year]
+    years = [y for y in _years(data, year) if y <= year]
     for d in range(1, 9):
         seg, prev = 0, None
         for y in years:
-            ys = year_scores(data, y)
+            ys = _ys(data, y, year)
             if d not in ys.dimensions.columns:
                 continue
             if prev is not None and d not in comparable_dimensions(prev, y) or (prev is not None
@@ -108,6 +108,32 @@ def dimension_trend_frame(data: PapiData, year: int, lang: str) -> pd.DataFrame:
                          "median": float(ys.national.at[d, "median"]), "segment": seg})
             prev = y
     return pd.DataFrame(rows)
+
+
+def _on34(data: PapiData, year: int) -> bool:
+    return int(year) in data.years34
+
+
+def _ys(data: PapiData, y: int, of_year: int):
+    """The scores of year ``y`` as a briefing of ``of_year`` compares them: the 63's own before the merger,
+    or, in a briefing of a year on the 34, the 34's (their own figures, or estimates for years before 2025)."""
+    if _on34(data, of_year):
+        from papi_research.analysis.units import unit_year_scores
+        return unit_year_scores(data, y).ys
+    return year_scores(data, y)
+
+
+def _years(data: PapiData, of_year: int) -> list[int]:
+    """The years a briefing of ``of_year`` looks back over (the 34's: the estimates, then their own years)."""
+    return data.all_years if _on34(data, of_year) else data.years
+
+
+def _place(data: PapiData, code: str, of_year: int):
+    """A province (of the 63) or a new province (of the 34) as a ``Province``, by code."""
+    if code in data.provinces:
+        return data.provinces.by_code(code)
+    from papi_research.analysis.units import load_units, unit_province, unit_year_scores
+    return unit_province(load_units(data).by_code(code), unit_year_scores(data, of_year))
 
 
 def build_national(year: int | None = None, lang: str = "vi", data_dir: str | None = None,
@@ -120,7 +146,7 @@ def build_national(year: int | None = None, lang: str = "vi", data_dir: str | No
         year = data.latest_year
     if isinstance(year, bool) or not isinstance(year, (int, np.integer)):
         raise ParameterError("year", f"must be a year such as {data.latest_year} or None; got {year!r}")
-    year = data.check_year(int(year))
+    year = int(year) if int(year) in data.years34 else data.check_year(int(year))
     o = NationalOverview(year=year, lang=lang, data=data)
     o.sections = {"overview": _nat_overview(o), "league": _nat_league(o), "groups": _nat_groups(o),
                   "trends": _nat_trends(o), "notes": _nat_notes(o)}
@@ -128,21 +154,21 @@ def build_national(year: int | None = None, lang: str = "vi", data_dir: str | No
 
 
 def _previous_regime_year(data: PapiData, year: int) -> int | None:
-    earlier = [y for y in data.years if y < year and same_regime(y, year)]
+    earlier = [y for y in _years(data, year) if y < year and same_regime(y, year)]
     return max(earlier) if earlier else None
 
 
 def _nat_overview(o: NationalOverview) -> Section:
-    lang, ys = o.lang, year_scores(o.data, o.year)
+    lang, ys = o.lang, _ys(o.data, o.year, o.year)
     s = Section("overview", o.title(), level=1)
     nat = ys.national.loc["total"]
-    best = o.data.provinces.by_code(nat["best"]).name(lang)
+    best = _place(o.data, nat["best"], o.year).name(lang)
     low_code = ys.provinces["total"].idxmin()
-    low = o.data.provinces.by_code(low_code).name(lang)
+    low = _place(o.data, low_code, o.year).name(lang)
     counts = ys.group_counts()
     s.add("tiles", items=[
         {"label": t("br_nat_tile_ranked", lang), "value": str(ys.n_ranked),
-         "sub": t("br_nat_tile_ranked_sub", lang, n=len(o.data.provinces)), "tone": "neutral"},
+         "sub": t("br_nat_tile_ranked_sub", lang, n=len(ys.provinces)), "tone": "neutral"},
         {"label": t("br_nat_tile_median", lang), "value": fmt_num(nat["median"], lang),
          "sub": t("br_nat_tile_of", lang, max=ys.regime.total_max), "tone": "neutral"},
         {"label": t("br_nat_tile_best", lang), "value": fmt_num(nat["max"], lang), "sub": best, "tone": "good"},
@@ -154,7 +180,7 @@ def _nat_overview(o: NationalOverview) -> Section:
            c_low=counts["low_average"], c_poor=counts["poor"]))
     prev = _previous_regime_year(o.data, o.year)
     if prev is not None:
-        pm = year_scores(o.data, prev).national.at["total", "median"]
+        pm = _ys(o.data, prev, o.year).national.at["total", "median"]
         d = float(nat["median"]) - float(pm)
         key = "br_nat_median_up" if d > 0 else "br_nat_median_down" if d < 0 else "br_nat_median_same"
         s.md(t(key, lang, a=prev, delta=fmt_num(abs(d), lang), before=fmt_num(pm, lang)))
@@ -163,15 +189,15 @@ def _nat_overview(o: NationalOverview) -> Section:
 
 
 def _nat_league(o: NationalOverview) -> Section:
-    lang, ys, data = o.lang, year_scores(o.data, o.year), o.data
+    lang, ys, data = o.lang, _ys(o.data, o.year, o.year), o.data
     s = Section("league", t("br_nat_h_league", lang))
     prev = _previous_regime_year(data, o.year)
-    pys = year_scores(data, prev) if prev is not None else None
+    pys = _ys(data, prev, o.year) if prev is not None else None
     rows = []
     order = list(ys.ranked().index) + [c for c in ys.provinces.index if pd.isna(ys.provinces.at[c, "total"])]
     for code in order:
         r = ys.provinces.loc[code]
-        p = data.provinces.by_code(code)
+        p = _place(data, code, o.year)
         has = pd.notna(r["total"])
         ch = None
         if has and pys is not None and pd.notna(pys.provinces.at[code, "total"]):
@@ -185,12 +211,14 @@ def _nat_league(o: NationalOverview) -> Section:
         row[t("br_nat_col_merged", lang)] = (p.merged_into_vi if lang == "vi" else p.merged_into_en) or "–"
         rows.append(row)
     s.md(t("br_nat_league_intro", lang, year=o.year, n=ys.n_ranked, max=ys.regime.total_max))
+    if pys is not None and _on34(data, o.year) and not _on34(data, prev):
+        s.note(t("y34_movers_estimate", lang, a=prev, b=o.year))
     s.table(pd.DataFrame(rows), caption=t("br_nat_cap_league", lang, year=o.year))
     return s
 
 
 def _nat_groups(o: NationalOverview) -> Section:
-    lang, ys, data = o.lang, year_scores(o.data, o.year), o.data
+    lang, ys, data = o.lang, _ys(o.data, o.year, o.year), o.data
     s = Section("groups", t("br_nat_h_groups", lang))
     cut = ys.cutoffs["total"]
     counts = ys.group_counts()
@@ -221,8 +249,8 @@ def _nat_trends(o: NationalOverview) -> Section:
     s = Section("trends", t("br_nat_h_trends", lang))
     s.md(t("br_nat_trends_intro", lang))
     rows = []
-    for y in [y for y in data.years if y <= o.year]:
-        ys = year_scores(data, y)
+    for y in [y for y in _years(data, o.year) if y <= o.year]:
+        ys = _ys(data, y, o.year)
         rows.append({t("year", lang): str(y), t("br_nat_col_ranked", lang): str(ys.n_ranked),
                      t("br_nat_col_median", lang): fmt_num(ys.national.at["total", "median"], lang),
                      t("br_col_max", lang): str(ys.regime.total_max),
@@ -234,14 +262,14 @@ def _nat_trends(o: NationalOverview) -> Section:
 
 
 def _nat_notes(o: NationalOverview) -> Section:
-    lang, ys = o.lang, year_scores(o.data, o.year)
+    lang, ys = o.lang, _ys(o.data, o.year, o.year)
     s = Section("notes", t("br_h_notes", lang))
     s.md(t(f"br_notes_regime_{regime_of(o.year).key}", lang, year=o.year))
     s.md("\n".join("- " + line for line in comparability_notes(lang)))
     gaps = ys.provinces[ys.provinces["status"] != "complete"]
     if len(gaps):
         s.md(t("br_notes_gaps", lang, year=o.year, n=len(gaps), ranked=ys.n_ranked))
-        s.table(pd.DataFrame([{t("province", lang): o.data.provinces.by_code(c).name(lang),
+        s.table(pd.DataFrame([{t("province", lang): _place(o.data, c, o.year).name(lang),
                                t("status", lang): t("status_" + r["status"], lang),
                                t("br_col_official", lang): o.data.gap_summary(o.year, c, lang) or t("br_no_reason", lang)}
                               for c, r in gaps.iterrows()]), caption=t("br_cap_gaps", lang, year=o.year))
@@ -249,7 +277,7 @@ def _nat_notes(o: NationalOverview) -> Section:
         s.md(t("br_notes_no_gaps", lang, year=o.year, ranked=ys.n_ranked))
     s.md(t("boundaries_note", lang))
     s.md(t("citation", lang, year=o.year))
-    s.md(versions_line(lang, o.data.version))  # package version, commit, data version
+    s.md(versions_line(lang, o.data.version_for(o.year, "national")))  # package version, commit, data version
     return s
 
 
@@ -270,25 +298,33 @@ class NationalBriefing(NationalOverview):
     map_dimension: int | None = None
 
     def figure_keys(self) -> dict[str, tuple[str, str]]:
+        if getattr(self, "data", None) is not None and _on34(self.data, self.year):  # one map: the 34's own groups
+            return {**MAP_FIGURE_TEXT, "map": ("y34_map_cap", "y34_map_alt"), **NATIONAL_FIGURE_TEXT}
         return {**MAP_FIGURE_TEXT, **NATIONAL_FIGURE_TEXT}
 
     def to_record(self) -> dict:
         """The briefing record (``base.record``, kind ``national_briefing``). It has no single
         province: ``province`` is the country (:func:`national_subject`); ``total``, ``rank`` and ``group``
         are null; ``n_ranked`` and ``median`` describe the year's league."""
-        ys = year_scores(self.data, self.year)
+        ys = _ys(self.data, self.year, self.year)
         prev = _previous_regime_year(self.data, self.year)
         return {"schema": RECORD_SCHEMA, "kind": "national_briefing", "province": national_subject(),
                 "year": int(self.year), "lang": self.lang, "comparison_year": prev, "target": None,
                 "status": "complete", "total": None, "total_max": int(ys.regime.total_max), "rank": None,
                 "n_ranked": int(ys.n_ranked), "group": None, "median": _num(ys.national.at["total", "median"]),
                 "map_dimension": None if self.map_dimension is None else int(self.map_dimension),
-                "data_version": self.data.version, "title": national_title_facts(self)}
+                "data_version": self.data.version_for(self.year, "national"), "title": national_title_facts(self)}
 
     def _figure(self, name: str):
         from papi_research.analysis.units import unit_year_scores
         from papi_research.briefing import maps
         lang, year = self.lang, self.year
+        if year in self.data.years34:  # a year on the 34: one map, of their own figures
+            if name == "map":
+                return maps.choropleth(maps.group_frame(unit_year_scores(self.data, year).ys), units="2025",
+                                       lang=lang, papi_dir=self.data.directory)
+            if name == "map_34":
+                return None
         if name == "map":
             return maps.choropleth(maps.group_frame(year_scores(self.data, year)), lang=lang,
                                    papi_dir=self.data.directory)
@@ -299,7 +335,8 @@ class NationalBriefing(NationalOverview):
             if self.map_dimension is None:
                 return None
             d = int(self.map_dimension)
-            return maps.choropleth(maps.group_frame(year_scores(self.data, year), dimension=d), lang=lang,
+            return maps.choropleth(maps.group_frame(_ys(self.data, year, year), dimension=d), lang=lang,
+                                   **({"units": "2025"} if _on34(self.data, year) else {}),
                                    legend_title=f"{d}. {dim_name(d, lang)}", papi_dir=self.data.directory)
         return super()._figure(name)
 
@@ -314,10 +351,10 @@ def national_title_facts(o: NationalBriefing) -> dict[str, str]:
     """The title block and footer sentences of the national briefing (``province.title_facts``'s keys):
     provinces ranked and the median total, against the previous year of the same regime."""
     lang, year = o.lang, o.year
-    ys = year_scores(o.data, year)
+    ys = _ys(o.data, year, year)
     prev = _previous_regime_year(o.data, year)
     change = (t("nat_change_line", lang, a=prev, max=ys.regime.total_max,
-                before=fmt_num(year_scores(o.data, prev).national.at["total", "median"], lang))
+                before=fmt_num(_ys(o.data, prev, o.year).national.at["total", "median"], lang))
               if prev is not None else t("rd_no_comparison", lang))
     return {**title_common(lang, year), "doc_type": t("br_nat_title", lang, year=year),
             "title": t("nat_title_doc", lang, year=year), "region": t("nat_region", lang),
@@ -332,7 +369,7 @@ def build_national_briefing(year: int | None = None, lang: str = "vi", data_dir:
     """Every section of the national briefing of ``year`` (None: the latest year with data)."""
     o = build_national(year, lang=lang, data_dir=data_dir, data=data)
     if map_dimension is not None:
-        ys = year_scores(o.data, o.year)
+        ys = _ys(o.data, o.year, o.year)
         if isinstance(map_dimension, bool) or int(map_dimension) not in ys.dimensions.columns:
             raise ParameterError("map_dimension", f"{o.year} has dimensions 1–{ys.regime.n_dimensions}; "
                                                   f"got {map_dimension!r}")
@@ -348,6 +385,9 @@ def maps_section(o: NationalBriefing) -> Section:
     """What the two maps show (the figures follow in the notebook)."""
     lang = o.lang
     s = Section("maps", t("nat_h_maps", lang))
+    if o.year in o.data.years34:
+        s.note(t("y34_official_note", lang))
+        return s
     s.md(t("nat_maps_intro", lang, year=o.year))
     s.note(t("un_estimate_note", lang))
     s.md(t("map_credit", lang))
@@ -360,7 +400,7 @@ def movers_frame(data: PapiData, year: int) -> pd.DataFrame:
     prev = _previous_regime_year(data, year)
     if prev is None:
         return pd.DataFrame(columns=["code", "before", "after", "change", "rank_before", "rank_after"])
-    a, b = year_scores(data, prev).provinces, year_scores(data, year).provinces
+    a, b = _ys(data, prev, year).provinces, _ys(data, year, year).provinces
     both = a.index[a["total"].notna() & b["total"].notna()]
     out = pd.DataFrame({"code": list(both), "before": a.loc[both, "total"].astype(float).to_numpy(),
                         "after": b.loc[both, "total"].astype(float).to_numpy(),
@@ -379,11 +419,11 @@ def movers_section(o: NationalBriefing) -> Section:
         s.note(t("nat_movers_none", lang, year=o.year))
         return s
     prev = mv.attrs["previous_year"]
-    n_prev, n_now = year_scores(data, prev).n_ranked, year_scores(data, o.year).n_ranked
+    n_prev, n_now = _ys(data, prev, o.year).n_ranked, _ys(data, o.year, o.year).n_ranked
 
     def table(frame: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame({
-            t("province", lang): [data.provinces.by_code(c).name(lang) for c in frame["code"]],
+            t("province", lang): [_place(data, c, o.year).name(lang) for c in frame["code"]],
             str(prev): [f"{fmt_num(x, lang)} ({rank_text(r, n_prev, lang)})" for x, r in zip(frame["before"], frame["rank_before"])],
             str(o.year): [f"{fmt_num(x, lang)} ({rank_text(r, n_now, lang)})" for x, r in zip(frame["after"], frame["rank_after"])],
             t("br_col_change", lang): [signed(x, lang) for x in frame["change"]],
@@ -392,6 +432,8 @@ def movers_section(o: NationalBriefing) -> Section:
     down = mv[mv["change"] < 0].sort_values(["change", "code"], kind="mergesort").head(N_MOVERS)
     s.md(t("nat_movers_intro", lang, a=prev, b=o.year, n=len(mv), up=int((mv["change"] > 0).sum()),
            down=int((mv["change"] < 0).sum())))
+    if o.year in data.years34 and prev not in data.years34:  # the 34's own figures against their estimates
+        s.note(t("y34_movers_estimate", lang, a=prev, b=o.year), warning=True)
     if len(up):
         s.table(table(up), caption=t("nat_cap_movers_up", lang, a=prev, b=o.year))
     if len(down):

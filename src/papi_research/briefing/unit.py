@@ -44,9 +44,13 @@ class UnitBriefing(Briefing):
     """The briefing of a new province: ``card`` is its ``units.UnitScorecard``."""
 
     def title(self) -> str:
-        return t("un_title", self.lang, province=self.province.name(self.lang), year=self.year)
+        return t(_k(self.card, "un_title"), self.lang, province=self.province.name(self.lang), year=self.year)
 
     def figure_keys(self) -> dict[str, tuple[str, str]]:
+        card = getattr(self, "card", None)  # figure_keys(None): the keys of every figure (tests)
+        if card is not None and card.official:  # PAPI's own figures: the trend's earlier years are the estimates
+            return {**UNIT_FIGURE_TEXT, "trend": ("y34_un_cap_fig_trend", "y34_un_alt_fig_trend"),
+                    "profile": ("y34_un_cap_fig_profile", "y34_un_alt_fig_profile")}
         return UNIT_FIGURE_TEXT
 
     def to_record(self) -> dict:
@@ -63,7 +67,9 @@ class UnitBriefing(Briefing):
                 "region_rank": None if c.region_rank is None else int(c.region_rank),
                 "n_region_ranked": None if c.region_rank is None else int(c.n_region_ranked),
                 "members": list(c.unit.members), "coverage": _num(c.coverage),
-                "data_version": self.data.version, "title": unit_title_facts(c, self.data, self.lang)}
+                "official": bool(c.official),
+                "data_version": self.data.version_for(self.year, "unit"),
+                "title": unit_title_facts(c, self.data, self.lang)}
 
 
     def _figure(self, name: str):
@@ -74,12 +80,19 @@ class UnitBriefing(Briefing):
         if name == "profile":
             return figures.dimension_profile(card.dimension_table(), lang=lang, label=self.province.name(lang))
         if name == "components":
+            if card.official:  # no parts: the province's own figures (nothing to draw)
+                return None
             return figures.change_bars(component_gap_frame(card, lang), x="gap", y="label", lang=lang)
         if name == "trend":
             return figures.score_trend(unit_trend_frame(self.data, card.unit.code, self.year), lang=lang,
                                        label=self.province.name(lang),
                                        ylabel=t("br_fig_total_of", lang, max=card.total_max))
         raise ParameterError("name", f"unknown figure {name!r}; choose from {', '.join(UNIT_FIGURES)}")
+
+
+def _k(card: UnitScorecard, key: str) -> str:
+    """The catalogue key of a sentence: its ``y34_`` form in a year on the 34 (PAPI's own figures, no "estimate")."""
+    return f"y34_{key}" if card.official else key
 
 
 def unit_title_facts(card: UnitScorecard, data: PapiData, lang: str) -> dict[str, str]:
@@ -91,7 +104,7 @@ def unit_title_facts(card: UnitScorecard, data: PapiData, lang: str) -> dict[str
                   share=fmt_num(100 * card.coverage, lang, 1))
         score = score[:1].upper() + score[1:]
     elif card.total is not None:
-        score = t("un_score_line", lang, total=fmt_num(card.total, lang), max=card.total_max, rank=card.rank,
+        score = t(_k(card, "un_score_line"), lang, total=fmt_num(card.total, lang), max=card.total_max, rank=card.rank,
                   n=card.ys.n_ranked, group=group_name(card.group, lang), region_rank=card.region_rank,
                   n_region=card.n_region_ranked)
         score = score[:1].upper() + score[1:]
@@ -99,16 +112,19 @@ def unit_title_facts(card: UnitScorecard, data: PapiData, lang: str) -> dict[str
         score = t("un_no_total_line", lang, year=card.year)
     pv = card.previous if card.total is not None else None
     members = ", ".join(data.provinces.by_code(m).name(lang) for m in card.unit.members)
-    return {**title_common(lang, card.year), "doc_type": t("un_doc_type", lang),
-            "title": t("un_title", lang, province=name, year=card.year), "region": card.province.region(lang),
+    return {**title_common(lang, card.year), "doc_type": t(_k(card, "un_doc_type"), lang),
+            "title": t(_k(card, "un_title"), lang, province=name, year=card.year), "region": card.province.region(lang),
             "score_line": score, "change_line": change_line(lang, pv, None if pv is None else card.total - pv["total"]),
-            "merged": t("un_title_members", lang, members=members), "contents_note": t("un_estimate_note", lang)}
+            "merged": t("un_title_members", lang, members=members),
+            "contents_note": t("y34_official_note" if card.official else "un_estimate_note", lang)
+            + (" " + t("y34_against_estimate", lang, year=pv["year"], province=name) if pv and pv.get("estimate")
+               else "")}
 
 
 def unit_trend_frame(data: PapiData, code: str, year: int) -> pd.DataFrame:
     """The new province's estimated total and the references among the 34 for every year of the regime."""
     rows = []
-    for y in data.years:
+    for y in data.all_years:  # the estimates through 2024, then the 34's own figures
         if not same_regime(y, year) or y > year:
             continue
         ys = unit_year_scores(data, y).ys
@@ -163,7 +179,7 @@ def build_unit(province: str, year: int | None = None, lang: str = "vi", target:
         from papi_research.briefing.unit_action import unit_action_section
         b.sections = {"action": unit_action_section(b, priorities), **b.sections}
     for key in ("profile", "subdimensions"):
-        b.sections[key].note(t("un_estimate_note", lang))
+        b.sections[key].note(t("y34_official_note" if card.official else "un_estimate_note", lang))
     b.keep_warnings(caught)
     return b
 
@@ -176,7 +192,7 @@ def headline_section(b: UnitBriefing) -> Section:
     name = b.province.name(lang)
     ys = c.ys
     s = Section("headline", t("br_h_headline", lang))
-    s.note(t("un_estimate_note", lang), warning=True)
+    s.note(t("y34_official_note", lang) if c.official else t("un_estimate_note", lang), warning=not c.official)
     members = join_words([b.data.provinces.by_code(m).name(lang) for m in c.unit.members], lang)
     if c.unit.merged:
         s.md(t("un_members", lang, province=name, members=members, n=len(c.unit.members)))
@@ -194,18 +210,18 @@ def headline_section(b: UnitBriefing) -> Section:
     elif c.status == "complete":
         tone = TONE[c.group]
         s.add("tiles", items=[
-            {"label": t("un_tile_total", lang), "value": fmt_num(c.total, lang),
+            {"label": t(_k(c, "un_tile_total"), lang), "value": fmt_num(c.total, lang),
              "sub": t("un_tile_total_sub", lang, max=c.total_max, n=ys.n_ranked,
                       median=fmt_num(ys.national.at["total", "median"], lang)),  # the median of the 34, named so
              "tone": tone},
             {"label": t("br_tile_rank", lang), "value": rank_text(c.rank, ys.n_ranked, lang),
-             "sub": t("un_tile_rank_sub", lang, n=ys.n_ranked), "tone": tone},
+             "sub": t(_k(c, "un_tile_rank_sub"), lang, n=ys.n_ranked), "tone": tone},
             {"label": t("br_tile_group", lang), "value": t(f"br_group_{c.group}", lang),
              "sub": t("un_tile_group_sub", lang), "tone": tone},
             {"label": t("un_tile_region_rank", lang), "value": rank_text(c.region_rank, c.n_region_ranked, lang),
              "sub": b.province.region(lang), "tone": "neutral"},
         ])
-        s.md(t("un_headline", lang, year=b.year, province=name, total=fmt_num(c.total, lang), max=c.total_max,
+        s.md(t(_k(c, "un_headline"), lang, year=b.year, province=name, total=fmt_num(c.total, lang), max=c.total_max,
                rank=c.rank, n=ys.n_ranked, group=group_name(c.group, lang), region=b.province.region(lang),
                region_rank=c.region_rank, n_region=c.n_region_ranked))
         u = c.uncertainty()
@@ -223,6 +239,8 @@ def headline_section(b: UnitBriefing) -> Section:
             key = "br_total_up" if d > 0 else "br_total_down" if d < 0 else "br_total_same"
             s.md(t(key, lang, a=pv["year"], delta=fmt_num(abs(d), lang), before=fmt_num(pv["total"], lang),
                    after=fmt_num(c.total, lang)) + " " + t("un_prev_rank", lang, rank=pv["rank"], n=pv["n_ranked"]))
+            if pv.get("estimate"):  # a year on the 34 against the former provinces' estimate
+                s.note(t("y34_against_estimate", lang, year=pv["year"], province=name), warning=True)
         if ys.rule.basis == "computed":
             s.note(t("br_group_computed_note", lang, year=b.year))
     else:
@@ -230,7 +248,8 @@ def headline_section(b: UnitBriefing) -> Section:
         s.note(t("un_no_estimate_headline", lang, province=name, year=b.year,
                  members=join_words([_left_out_name(b, m) for m in left], lang),
                  share=fmt_num(100 * c.coverage, lang, 1), min=fmt_num(100 * MIN_COVERAGE, lang, 0)), warning=True)
-        s.add("tiles", items=[{"label": t("un_tile_total", lang), "value": "–", "sub": t("br_tile_no_total", lang),
+        s.add("tiles", items=[{"label": t(_k(c, "un_tile_total"), lang), "value": "–",
+                               "sub": t("br_tile_no_total", lang),
                                "tone": "neutral"}] + ([{
             "label": t("un_tile_last_total", lang, year=c.previous["year"]), "value": fmt_num(c.previous["total"], lang),
             "sub": rank_text(c.previous["rank"], c.previous["n_ranked"], lang), "tone": "neutral"}] if c.previous else []))
@@ -238,8 +257,18 @@ def headline_section(b: UnitBriefing) -> Section:
             pv = c.previous
             s.md(t("un_last_estimate", lang, province=name, year=pv["year"], total=fmt_num(pv["total"], lang),
                    max=c.total_max, rank=pv["rank"], n=pv["n_ranked"], group=group_name(pv["group"], lang)))
-    s.md(weight_source(c.uy, lang))
+    s.md(weight_source(_estimate_year(b) or c.uy, lang) if c.official and _estimate_year(b) else
+         weight_source(c.uy, lang) if not c.official else "")
     return s
+
+
+def _estimate_year(b: UnitBriefing):
+    """For a year on the 34: the estimates of the year it is compared with (None when it is a year on the 34
+    too, or there is none)."""
+    pv = b.card.previous
+    if not b.card.official or pv is None or not pv.get("estimate"):
+        return None
+    return unit_year_scores(b.data, pv["year"])
 
 
 def _left_out_name(b: UnitBriefing, code: str) -> str:
@@ -253,8 +282,12 @@ def _left_out_name(b: UnitBriefing, code: str) -> str:
 def components_section(b: UnitBriefing) -> Section:
     """Each former province's weight, total and dimension scores, and which one lags on which dimension."""
     lang, c = b.lang, b.card
-    s = Section("components", t("un_h_components", lang))
+    s = Section("components", t(_k(c, "un_h_components"), lang))
     comp = c.components().set_index("code")
+    if c.official:  # PAPI's own figures: the former provinces make only the estimated history
+        members = join_words([b.data.provinces.by_code(m).name(lang) for m in c.unit.members], lang)
+        s.md(t("y34_components", lang, province=b.province.name(lang), members=members, year=b.year))
+        return s
     dims = c.component_dimensions()
     if not c.unit.merged:
         s.md(t("un_components_single", lang, province=b.province.name(lang)))
@@ -334,6 +367,9 @@ def change_section(b: UnitBriefing) -> Section:
         s.md(t("br_change_down_most", lang, dims=join_words([t("br_dim_gap", lang, name=dim_name(n, lang),
                                                           gap=signed(x, lang)) for x, n in down], lang)))
     s.table(pd.DataFrame(rows), caption=t("br_cap_change", lang, a=a, b=b.year))
+    if pv.get("estimate"):
+        s.note(t("y34_against_estimate", lang, year=a, province=b.province.name(lang)), warning=True)
+        return s
     used = lambda uy: set(uy.components[(uy.components["unit"] == code) & uy.components["used"]]["code"])  # noqa: E731
     if used(before) != used(c.uy):
         s.note(t("un_change_members", lang, a=a, b=b.year), warning=True)
@@ -344,6 +380,10 @@ def drivers_section(b: UnitBriefing) -> Section:
     """An unchanged province keeps the drivers section of its own briefing (models fitted on the 63);
     a merged one is pointed to its former provinces' briefings."""
     lang, c = b.lang, b.card
+    if c.official:  # the models are fitted on the 63-province panel (2011–2024); none is fitted on the 34 yet
+        s = Section("drivers", t("br_h_drivers", lang))
+        s.note(t("y34_drivers", lang, year=b.year))
+        return s
     if not c.unit.merged:
         from papi_research.briefing.province import build
         own = build(c.unit.members[0], year=b.year, lang=lang, target=b.target_spec, data=b.data)
@@ -358,33 +398,9 @@ def drivers_section(b: UnitBriefing) -> Section:
 # --- priorities, target, peers (among the 34) -------------------------------------------------------
 
 def unit_priorities(card: UnitScorecard, target: str) -> pd.DataFrame:
-    """Sub-dimensions in priority order among the 34: below the median or the target group's level first,
-    then by the gap to the target level in standard deviations (estimates carry no trend or model terms)."""
-    ys, code = card.ys, card.unit.code
-    spec = parse_target(target, ys)
-    members = spec.members(ys)
-    st = ys.structure.set_index("code")
-    rows = []
-    for sc in st.index:
-        col = ys.subdimensions[sc].dropna()
-        score = ys.subdimensions.at[code, sc]
-        if pd.isna(score) or col.empty:
-            continue
-        med, sd = float(col.median()), float(col.std()) or 1.0
-        tgt = float(ys.subdimensions.loc[members, sc].median()) if members else np.nan
-        rows.append({"code": sc, "dimension": int(st.at[sc, "dimension"]), "label_vi": st.at[sc, "label_vi"],
-                     "label_en": st.at[sc, "label_en"], "score": float(score), "national_median": med,
-                     "target_level": tgt, "gap_to_median": med - float(score),
-                     "gap_to_target": None if np.isnan(tgt) else tgt - float(score),
-                     "priority": max(med - float(score), 0) / sd + (0 if np.isnan(tgt) else max(tgt - float(score), 0) / sd)})
-    out = pd.DataFrame(rows)
-    if out.empty:
-        return out
-    # below as printed (2 decimals): a score that prints like the median is level, never "+0,00" below
-    out["below"] = out["score"].round(2) < out[["national_median", "target_level"]].max(axis=1).round(2)
-    out = out.sort_values(["below", "priority", "code"], ascending=[False, False, True], kind="mergesort")
-    out.attrs["spec"] = spec
-    return out.reset_index(drop=True)
+    """Sub-dimensions in priority order among the 34 (``year34.priorities_among_34``)."""
+    from papi_research.analysis.year34 import priorities_among_34
+    return priorities_among_34(card.ys, card.unit.code, target)
 
 
 def priorities_section(b: UnitBriefing, pr: pd.DataFrame) -> Section:
@@ -394,7 +410,7 @@ def priorities_section(b: UnitBriefing, pr: pd.DataFrame) -> Section:
     if top.empty:
         s.note(t("un_priorities_none", lang, year=b.year))
         return s
-    s.md(t("un_priorities_intro", lang, k=len(top), n=b.card.ys.n_ranked))
+    s.md(t(_k(b.card, "un_priorities_intro"), lang, k=len(top), n=b.card.ys.n_ranked))
     label = f"label_{lang}"
     s.table(pd.DataFrame({
         t("ab_col_no", lang): [str(i) for i in range(1, len(top) + 1)],  # the priority's rank, nothing else
@@ -404,8 +420,8 @@ def priorities_section(b: UnitBriefing, pr: pd.DataFrame) -> Section:
         t("un_col_median34", lang): [fmt_num(x, lang) for x in top["national_median"]],
         t("br_col_gap_short", lang): [signed(-x, lang) for x in top["gap_to_median"]],
         t("un_col_target_level", lang): [fmt_num(x, lang) for x in top["target_level"]],
-    }), caption=t("un_cap_priorities", lang, year=b.year))
-    s.md(t("un_priorities_how", lang))
+    }), caption=t(_k(b.card, "un_cap_priorities"), lang, year=b.year))
+    s.md(t(_k(b.card, "un_priorities_how"), lang))
     return s
 
 
@@ -429,7 +445,7 @@ def target_section(b: UnitBriefing, pr: pd.DataFrame) -> Section:
     report = SimpleNamespace(target=plan, models=SimpleNamespace(momentum=SimpleNamespace(
         table=pd.DataFrame(columns=["outcome"]))))
     s = province_target_section(replace(b, report=report))
-    s.note(t("un_target_among", b.lang, n=c.ys.n_ranked, year=b.year))
+    s.note(t(_k(b.card, "un_target_among"), b.lang, n=c.ys.n_ranked, year=b.year))
     return s
 
 
@@ -464,12 +480,16 @@ def peers_section(b: UnitBriefing, pr: pd.DataFrame) -> Section:
 def notes_section(b: UnitBriefing) -> Section:
     lang, c = b.lang, b.card
     s = Section("notes", t("br_h_notes", lang))
-    s.md(t("un_notes_method", lang, share=fmt_num(100 * MIN_COVERAGE, lang, 0)))
-    s.md(weight_source(c.uy, lang))
+    s.md(t(_k(c, "un_notes_method"), lang, share=fmt_num(100 * MIN_COVERAGE, lang, 0)))
+    if c.official:
+        s.md(t("y34_official_note", lang))
+    est = _estimate_year(b) if c.official else c.uy
+    if est is not None:
+        s.md(weight_source(est, lang))
     s.md(t(f"br_notes_regime_{regime_of(b.year).key}", lang, year=b.year))
     s.md(t("un_notes_region", lang))
     s.md(t("map_credit", lang))
     s.md(t("boundaries_note", lang))
     s.md(t("citation", lang, year=b.year) + " " + t("un_notes_gso", lang))
-    s.md(versions_line(lang, b.data.version))  # package version, commit, data version
+    s.md(versions_line(lang, b.data.version_for(b.year, "unit")))  # package version, commit, data version
     return s

@@ -15,7 +15,8 @@ import ast
 import json
 import os
 import re
-from dataclasses import dataclass
+import sys
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -183,6 +184,9 @@ def plan_run(options: RunOptions, log: Callable[[str], None] | None = None) -> P
     from papi_research.pipeline.executors import get_executor
     get_executor(options.executor, options.scheduler)  # validates name and --scheduler
     from papi_research.pipeline import scopes
+    data = load(options.data_dir)
+    if options.year is not None and int(options.year) in data.years34 and not options.national:
+        options = replace(options, units="2025")  # a year on the 34: its briefings are the 34's
     scoped = scopes.is_scoped(options)
     scopes.check_scope(options)
     expected = scopes.scope_parameters(options) if scoped else NOTEBOOK_PARAMETERS
@@ -194,8 +198,15 @@ def plan_run(options: RunOptions, log: Callable[[str], None] | None = None) -> P
         raise ParameterError("notebook", f"the parameters cell of {notebook} does not declare "
                                          f"{', '.join(unknown)} (expected: {', '.join(expected)})")
 
-    data = load(options.data_dir)
-    year = data.latest_year if options.year is None else data.check_year(int(options.year))
+    for y, line in data.warnings():  # a bad year file blocks only its year (asking for it is the error)
+        if y != options.year:
+            if log is not None:
+                log(f"warning: {line}")
+            else:
+                print(f"warning: {line}", file=sys.stderr)
+    year = data.latest_year if options.year is None else int(options.year)
+    if year not in data.years34:
+        data.check_year(year)
     if options.comparison_year is not None:
         data.check_year(int(options.comparison_year))
         if options.comparison_year >= year:
@@ -223,7 +234,11 @@ def plan_run(options: RunOptions, log: Callable[[str], None] | None = None) -> P
     out_dir = Path(options.out) if options.out else default_out()
     out_dir = out_dir.resolve()
     check_writable(out_dir)
-    ys = year_scores(data, year)
+    if year in data.years34:  # the 34's own figures
+        from papi_research.analysis.units import unit_year_scores
+        ys = unit_year_scores(data, year).ys
+    else:
+        ys = year_scores(data, year)
     statuses = ys.provinces["status"]
     if not options.national and options.target is not None:  # as each job's notebook will read it (the 34
         from papi_research.analysis.targets import parse_target   # rank among themselves)
@@ -235,7 +250,8 @@ def plan_run(options: RunOptions, log: Callable[[str], None] | None = None) -> P
     previous = read_manifest(out_dir, **({"warn": log} if log else {})) if out_dir.is_dir() else None
     base_inputs = {
         "notebook": sha256_file(notebook),
-        "data": data.version,
+        "data": data.version_for(year, "national" if options.national else
+                                 "unit" if options.units == "2025" else "province"),  # the files it reads
         "companion": companion_hash(_companion(data.directory)),
         "geo": companion_hash(_geo(data.directory)),  # boundaries and 2025 membership (maps, --units 2025)
         "source": source_hash(),

@@ -87,13 +87,12 @@ def _units(options, data, year: int):
 def scoped_jobs(options, data, year: int, notebook: Path, out_dir: Path, base_inputs: dict, versions: dict,
                 data_dir_param: str | None, nb_label: str, formats: tuple[str, ...], previous, langs) -> list:
     """The planned jobs of a ``--units 2025`` or ``--national`` run (cache decided as for provinces)."""
-    from papi_research.analysis.scores import year_scores
     from papi_research.pipeline.manifest import cache_action, sha256_json
     from papi_research.pipeline.plan import PlannedJob
 
     if options.national:
         targets = [(NATIONAL_CODE, NATIONAL_SLUG, NATIONAL_DIR, None)]
-        n_dims = len(year_scores(data, year).dimensions.columns)
+        n_dims = len(data.codebook.structure(year))  # the year's dimensions (on the 63 or the 34)
         if options.map_dimension is not None and not 1 <= int(options.map_dimension) <= n_dims:
             raise ParameterError("map-dimension", f"{year} has dimensions 1–{n_dims}; got {options.map_dimension}")
     else:

@@ -57,7 +57,8 @@ class SiteRow:
     pdf: str | None
     docx: str | None
     search: str
-    kind: str = "province"  # province | unit (one of the 34 since 1 July 2025: estimates) | national
+    # province | unit (one of the 34 since 1 July 2025: estimates) | unit34 (a year on the 34) | national
+    kind: str = "province"
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -180,7 +181,8 @@ def _row(out_dir: Path, run: dict, i: int) -> tuple[SiteRow, object]:
         rank=rec["rank"] if rec else None, n_ranked=rec["n_ranked"] if complete else None,
         group=rec["group"] if rec else None,
         html=_link(out_dir, outputs.get("html")), pdf=_link(out_dir, outputs.get("pdf")),
-        docx=_link(out_dir, outputs.get("docx")), search=search_text(p, kind), kind=kind), nb
+        docx=_link(out_dir, outputs.get("docx")), search=search_text(p, kind),
+        kind="unit34" if kind == "unit" and rec and rec.get("official") else kind), nb  # a year on the 34
 
 
 def search_text(p: dict, kind: str) -> str:
@@ -204,7 +206,7 @@ def words() -> dict[str, dict[str, str]]:
     """The site's words (``rd_site_*`` keys and shared ones) in both languages."""
     cat = catalogue()
     out = {k: v for k, v in cat.items() if k.startswith("rd_site_")}
-    for k in ("citation", "boundaries_note", "map_credit", "rd_site_maps", "rd_site_kind_unit",
+    for k in ("citation", "boundaries_note", "map_credit", "rd_site_maps", "rd_site_kind_unit", "rd_site_kind_unit34",
               "rd_site_kind_national"):
         out[k] = cat[k]
     out["groups"] = {g: {lang: group_name(g, lang) for lang in LANGS} for g in GROUPS}
