@@ -174,6 +174,9 @@ def test_run_national_and_site_on_a_34_year(with2025, tmp_path):
     html = (out / "2025" / "units-2025" / "hung-yen" / "hung-yen-2025.vi.html").read_text(encoding="utf-8")
     assert "Số liệu năm 2024 của Hưng Yên là ước tính" in html  # the change is against an estimate, said so
     assert "Tổng điểm ước tính" not in html  # the 2025 figure is PAPI's own
+    brief = html[html.index("Tóm tắt cho lãnh đạo"):html.index("Kết quả chung") if "Kết quả chung" in html else None]
+    assert "Đây là số ước tính" not in brief and "vị trí ước tính" not in brief  # nor in the action brief
+    assert "Số liệu năm 2024 của Hưng Yên là ước tính" in brief
     nat = (out / "2025" / "national" / "vietnam-2025.vi.html").read_text(encoding="utf-8")
     assert 'id="fig-map"' in nat and "34 tỉnh, thành phố từ ngày 01/7/2025" in nat
     code, stdout, err = cli("site", "--out", str(out))

@@ -417,8 +417,11 @@ class UnitScorecard(Scorecard):
 
     @property
     def partial(self) -> bool:
-        """An estimate from former provinces holding less than the whole population (not ranked)."""
-        return self.total is not None and bool(self.ys.provinces.at[self.unit.code, "partial"])
+        """An estimate from former provinces holding less than the whole population (not ranked); never in a
+        year on the 34, whose figures are the province's own."""
+        if self.total is None or self.official:
+            return False
+        return bool(self.ys.provinces.at[self.unit.code, "partial"])
 
     def sensitivity(self) -> dict | None:
         """No sensitivity rule: it concerns the survey errors of the 63 provinces' own scores."""

@@ -26,7 +26,8 @@ def unit_action_section(b, pr: pd.DataFrame) -> Section:
     """The action brief of the new-province briefing ``b`` (a ``unit.UnitBriefing``) with its priorities ``pr``."""
     lang, c = b.lang, b.card
     s = Section("action", t("ab_h_action", lang))
-    s.md(t("un_ab_intro", lang))
+    from papi_research.briefing.unit import _k
+    s.md(t(_k(c, "un_ab_intro"), lang))
     s.add("heading", text=t("ab_h_standing", lang), level=3)
     head = b.sections["headline"]
     for blk in [x for x in head.blocks if x.kind == "tiles"]:  # the headline numbers open the brief
@@ -43,10 +44,14 @@ def unit_action_section(b, pr: pd.DataFrame) -> Section:
         s.md(t("un_partial_headline", lang, year=b.year, province=name, total=fmt_num(c.total, lang),
                max=c.total_max, lo=lo, hi=hi, share=fmt_num(100 * c.coverage, lang, 1)))
     else:
-        s.md(t("un_headline", lang, year=b.year, province=name, total=fmt_num(c.total, lang), max=c.total_max,
-               rank=c.rank, n=ys.n_ranked, group=group_name(c.group, lang), region=b.province.region(lang),
-               region_rank=c.region_rank, n_region=c.n_region_ranked))
-    s.md(t("un_ab_estimate", lang, lo=lo, hi=hi) if u else t("un_ab_estimate_no_interval", lang))
+        s.md(t(_k(c, "un_headline"), lang, year=b.year, province=name, total=fmt_num(c.total, lang),
+               max=c.total_max, rank=c.rank, n=ys.n_ranked, group=group_name(c.group, lang),
+               region=b.province.region(lang), region_rank=c.region_rank, n_region=c.n_region_ranked))
+    if c.official:  # PAPI's own figure; only the year it is compared with is an estimate
+        if c.previous is not None:
+            s.md(t("y34_against_estimate", lang, year=c.previous["year"], province=name))
+    else:
+        s.md(t("un_ab_estimate", lang, lo=lo, hi=hi) if u else t("un_ab_estimate_no_interval", lang))
     _falls(b, s)
     _plan(b, s, pr)
     _target(b, s, pr)
