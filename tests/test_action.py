@@ -169,3 +169,27 @@ def test_new_province_briefing_opens_with_its_action_brief(papi):
     assert plan.columns.tolist() == ["TT", "Việc ưu tiên", "Lý do", "Cơ quan chủ trì", "Cơ quan phối hợp", "Cần đạt"]
     assert 3 <= len(plan) <= 5 and (plan["Cơ quan chủ trì"] != "–").all()
     assert "Tỉnh đã đạt mục tiêu: tổng điểm 44,61" in text
+
+
+@pytest.mark.parametrize("year,lang", [(2021, "vi"), (2024, "en")])
+def test_national_briefing_opens_with_its_action_brief(papi, year, lang):
+    """The national briefing's first page: the country's standing, the group thresholds (the year's own
+    cut-offs, worded by its tie rule), where the national median rose and fell, and who moved most; no
+    jargon; the evidence follows under its own heading (the brief is half a page: no page break)."""
+    from papi_research.analysis.scores import year_scores
+    from papi_research.briefing.national import NATIONAL_BRIEFING_SECTIONS, build_national_briefing, movers_frame
+    b = build_national_briefing(year, lang=lang, data=papi)
+    assert NATIONAL_BRIEFING_SECTIONS[0] == "action" and tuple(b.sections) == NATIONAL_BRIEFING_SECTIONS
+    text = b.action.text()
+    assert not JARGON.search(text), JARGON.search(text).group(0)
+    assert "pagebreak" not in [x.kind for x in b.action.blocks]
+    assert any(x.kind == "tiles" for x in b.action.blocks) and not any(x.kind == "tiles" for x in b.overview.blocks)
+    ys = year_scores(papi, year)
+    cut = {k: fmt_num(v, lang) for k, v in ys.cutoffs["total"].items()}
+    if ys.rule.tie_rule == "at_or_above":  # 2021: a province on a cut-off is in the higher group
+        assert f"từ {cut['p75']} điểm trở lên thuộc nhóm đạt điểm cao nhất" in text
+    else:  # 2024: PAPI put a province on a cut-off in the lower group
+        assert f"a total above {cut['p75']} put a province among the best performers" in text
+    mv = movers_frame(papi, year)
+    top, bottom = mv.iloc[0], mv.sort_values("change").iloc[0]
+    assert fmt_num(top["change"], lang) in text and fmt_num(-bottom["change"], lang) in text

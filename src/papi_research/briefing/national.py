@@ -283,7 +283,7 @@ def _nat_notes(o: NationalOverview) -> Section:
 
 # --- the national briefing: overview, maps and movers --------------------------------------------
 
-NATIONAL_BRIEFING_SECTIONS = ("overview", "maps", "league", "groups", "movers", "trends", "notes")
+NATIONAL_BRIEFING_SECTIONS = ("action", "overview", "maps", "league", "groups", "movers", "trends", "notes")
 MAP_FIGURES = ("map", "map_34", "map_dimension")
 MAP_FIGURE_TEXT = {"map": ("map_cap_national", "map_alt_national"), "map_34": ("map_cap_national_34", "map_alt_national_34"),
                    "map_dimension": ("nat_cap_map_dimension", "map_alt_dimension")}
@@ -377,6 +377,9 @@ def build_national_briefing(year: int | None = None, lang: str = "vi", data_dir:
     sections = dict(o.sections)
     sections["maps"] = maps_section(nb)
     sections["movers"] = movers_section(nb)
+    nb.sections = sections
+    from papi_research.briefing.national_action import national_action_section
+    sections["action"] = national_action_section(nb)  # after the overview, whose tiles open the brief
     nb.sections = {k: sections[k] for k in NATIONAL_BRIEFING_SECTIONS}
     return nb
 
