@@ -153,8 +153,48 @@ def test_new_province_briefing_names_its_reference_and_ranks(papi):
     assert f"trung vị {n} tỉnh, thành phố mới 43,50" in text  # not the 63's median (43,48) under its name
     table = b.priorities.tables()[0]
     assert table["TT"].tolist() == [str(i) for i in range(1, len(table) + 1)]
-    for score, median in zip(table["Điểm"], table["Trung vị 34 tỉnh"]):
-        assert score != median  # a score that prints like the median is not a priority ("+0,00")
+    num = lambda x: float(x.replace(",", "."))  # noqa: E731
+    for score, median, level in zip(table["Điểm"], table["Trung vị các tỉnh, thành phố mới"], table["Mức nhóm mục tiêu"]):
+        # a score that prints like the median is a priority only for its gap to the target group's level
+        assert score != median or num(level) > num(score)
+
+
+def test_new_province_priorities_are_beyond_the_estimates_noise(papi):
+    """An estimate's priorities follow the province rule (issue 21): each is beyond the estimate's own margin
+    on its gap (to the median or the target level) or on its fall since the previous estimate; a line below
+    but within the margin is on the watch list, never in the plan; each reason says which it is."""
+    import math
+
+    from papi_research.analysis.units import unit_scorecard, unit_year_scores
+    from papi_research.briefing.unit import build_unit, unit_priorities
+    from papi_research.briefing.unit_action import watch_lines
+    for name in ("Hưng Yên", "Sơn La"):
+        card = unit_scorecard(papi, name, 2024)
+        pr = unit_priorities(card, "group:best")
+        top = pr[pr["below"]]
+        assert len(top) and (top["gap_beyond_noise"] | top["loss_beyond_noise"]).all()
+        ref = top[["national_median", "target_level"]].max(axis=1) - top["score"]
+        assert ((ref > top["margin"]) | (top["change"] < -top["change_margin"])).all()
+        watch = pr[pr["watch"]]
+        assert len(watch) and not (watch["gap_beyond_noise"] | watch["loss_beyond_noise"]).any()
+        # the margin of a sub-dimension estimate: 1.96 √Σ wᵢ² SEᵢ² over the former provinces
+        uy = unit_year_scores(papi, 2024)
+        comp = uy.components[(uy.components["unit"] == card.unit.code) & uy.components["used"]]
+        from papi_research.analysis.uncertainty import year_uncertainty
+        u = year_uncertainty(papi, 2024)
+        sc = top["code"].iloc[0]
+        se = math.sqrt(sum((w * u.sub_se.at[c, sc]) ** 2 for c, w in zip(comp["code"], comp["weight"])))
+        assert top["margin"].iloc[0] == pytest.approx(1.96 * se, rel=1e-3)
+    b = build_unit("Sơn La", year=2024, lang="vi", data=papi)
+    text = b.action.text()
+    plan = next(x for x in b.action.blocks if x.kind == "table").frame
+    for why in plan["Lý do"]:
+        assert "vượt phạm vi sai số" in why  # every line says what is beyond the noise
+    w = watch_lines(unit_priorities(b.card, b.target_spec))
+    assert len(w) and "Cần theo dõi (chưa đến mức ưu tiên)" in text
+    assert all(lab not in " ".join(plan["Việc ưu tiên"]) for lab in w["label_vi"])
+    assert "không nội dung nào giảm vượt phạm vi sai số" in text and "Tăng rõ rệt" in text
+    assert "thực tế có thể từ hạng" in text and "khả năng thực sự thuộc nhóm này" in text
 
 
 def test_new_province_briefing_opens_with_its_action_brief(papi):
@@ -189,7 +229,25 @@ def test_national_briefing_opens_with_its_action_brief(papi, year, lang):
     if ys.rule.tie_rule == "at_or_above":  # 2021: a province on a cut-off is in the higher group
         assert f"từ {cut['p75']} điểm trở lên thuộc nhóm đạt điểm cao nhất" in text
     else:  # 2024: PAPI put a province on a cut-off in the lower group
-        assert f"a total above {cut['p75']} put a province among the best performers" in text
+        assert f"A total above {cut['p75']} out of 80 put a province among the best performers" in text
+        assert "ranked (out of" not in text  # issue 20: "61 provinces were ranked (out of 80)"
     mv = movers_frame(papi, year)
     top, bottom = mv.iloc[0], mv.sort_values("change").iloc[0]
     assert fmt_num(top["change"], lang) in text and fmt_num(-bottom["change"], lang) in text
+
+
+@pytest.mark.parametrize("year,code", [(2021, "P22"), (2021, "P24"), (2024, "P15"), (2024, "P02")])
+def test_every_plan_line_says_what_is_beyond_the_noise(papi, year, code):
+    """A line is in the plan because something about it is beyond the survey noise (issue 21, 6); its reason
+    says what: a fall, the gap to the median, the gap to the target group's level (these provinces are level
+    with the median on a line whose gap to the target level is what counts) or a tested trend. Before, such
+    a line read "Level with the national median (2.01)." and nothing else."""
+    from papi_research.briefing.action import plan_frame
+    from papi_research.briefing.province import build
+    b = build(code, year=year, lang="en", data=papi)
+    lines = b.report.priorities.lines
+    assert lines and all(ln["gap_beyond_noise"] or ln["decline_beyond_noise"] for ln in lines)
+    frame = plan_frame(b)
+    for why in frame["Why"]:
+        assert "beyond" in why or "more than the survey margin" in why, why
+        assert not why.startswith("Level with the national median")

@@ -204,7 +204,9 @@ class UnitYear:
     * ``components``: one row per former province: ``unit``, ``code``, ``population``, ``population_year``,
       ``weight`` (its share in the unit's total estimate, 0 when left out), ``total``, ``status``;
     * ``coverage``: per unit, the population share of the former provinces with a total;
-    * ``population_year``: the yearbook year the weights come from.
+    * ``population_year``: the yearbook year the weights come from;
+    * ``dim_se``, ``sub_se``: new code × dimension / sub-dimension, the survey SE of each estimate
+      (:func:`_component_se`; None without intervals and in a year on the 34).
     """
 
     year: int
@@ -215,6 +217,8 @@ class UnitYear:
     population_year: int
     uncertainty: pd.DataFrame | None = None
     official: bool = False  # a year on the 34 (PAPI's own figures, ``year34.py``), not an estimate
+    dim_se: pd.DataFrame | None = None
+    sub_se: pd.DataFrame | None = None
 
 
 _CACHE: dict[tuple, UnitYear] = {}
@@ -249,6 +253,20 @@ def _weighted(frame: pd.DataFrame, members: dict[str, tuple[str, ...]], pop: pd.
         est[unit] = value.where(share >= MIN_COVERAGE - 1e-12)
         cov[unit] = share
     return pd.DataFrame(est).T, pd.DataFrame(cov).T
+
+
+def _component_se(frame: pd.DataFrame, se: pd.DataFrame, members: dict[str, tuple[str, ...]],
+                  pop: pd.Series) -> pd.DataFrame:
+    """SE of each estimate of :func:`_weighted` (``frame``: former provinces × columns; ``se``: the same
+    shape, each score's survey SE): √Σ wᵢ² SEᵢ² with the weights :func:`_weighted` gives the former
+    provinces with a value (their surveys are independent); NaN where there is no estimate."""
+    out = {}
+    for unit, codes in members.items():
+        block = frame.loc[list(codes)]
+        w = block.notna().mul(pop.loc[list(codes)], axis=0)
+        w = w / w.sum().replace(0, np.nan)
+        out[unit] = np.sqrt((w * se.loc[list(codes), block.columns]).pow(2).sum(min_count=1))
+    return pd.DataFrame(out).T
 
 
 UNIT_DRAW_STREAM = 34  # the seed stream of the joint draws for the 34 (``uncertainty.SEED``, year, 34)
@@ -366,8 +384,17 @@ def unit_year_scores(data: PapiData, year: int, geo_dir: str | Path | None = Non
                          "total": ys63.provinces.at[c, "total"], "status": ys63.provinces.at[c, "status"],
                          "used": bool(used)})
     comps = pd.DataFrame(rows)
+    from papi_research.analysis.uncertainty import year_uncertainty
+    dim_se = sub_se = None
+    u = year_uncertainty(data, year)
+    if u is not None:  # each dimension's and sub-dimension's SE, weighted as the estimates are
+        d_se = pd.DataFrame({d: u.dim_se for d in ys63.dimensions.columns})
+        dim_se = _component_se(ys63.dimensions, d_se, members, pop).reindex(index=codes).where(dims.notna())
+        sub_se = _component_se(ys63.subdimensions, u.sub_se.reindex(columns=ys63.subdimensions.columns),
+                               members, pop).reindex(index=codes).where(sub.notna())
     out = UnitYear(year=year, units=units, ys=ys, components=comps, coverage=cov["total"].reindex(codes),
-                   population_year=pop_year, uncertainty=_estimate_uncertainty(data, ys, comps))
+                   population_year=pop_year, uncertainty=_estimate_uncertainty(data, ys, comps),
+                   dim_se=dim_se, sub_se=sub_se)
     _CACHE[key] = out
     return out
 

@@ -66,35 +66,91 @@ def official_year(data: PapiData, year: int):
     return out
 
 
-def priorities_among_34(ys, code: str, target: str) -> pd.DataFrame:
+def sub_changes_34(data: PapiData, code: str, year: int, before_year: int) -> pd.DataFrame:
+    """Each sub-dimension's change for new province ``code`` from ``before_year`` to ``year`` (the
+    sub-dimension matched by label and maximum, ``series.subdimension_years``) and the change's 95 % noise
+    margin 1.96 √(SE₁² + SE₂²) from the two years' estimate SEs (NaN where a year has none: PAPI's own
+    figures on the 34 carry no interval here). Index: the sub-dimension codes of ``year``."""
+    from papi_research.analysis.series import subdimension_years
+    from papi_research.analysis.uncertainty import difference_noise
+    from papi_research.analysis.units import unit_year_scores
+    now, then = unit_year_scores(data, year), unit_year_scores(data, before_year)
+    rows = {}
+    for sc in now.ys.subdimensions.columns:
+        try:
+            prev = subdimension_years(data, year, sc).get(before_year)
+        except (KeyError, ValueError):
+            prev = None
+        x1 = now.ys.subdimensions.at[code, sc]
+        x0 = then.ys.subdimensions.at[code, prev] if prev in then.ys.subdimensions.columns else np.nan
+        if pd.isna(x0) or pd.isna(x1):
+            continue
+        se1 = None if now.sub_se is None else now.sub_se.at[code, sc]
+        se0 = None if then.sub_se is None else then.sub_se.at[code, prev]
+        noise = (difference_noise(float(se1), float(se0))
+                 if se1 is not None and se0 is not None and pd.notna(se1) and pd.notna(se0) else np.nan)
+        rows[sc] = {"change": float(x1 - x0), "before": float(x0), "change_margin": noise}
+    return pd.DataFrame.from_dict(rows, orient="index", columns=["change", "before", "change_margin"])
+
+
+def priorities_among_34(ys, code: str, target: str, sub_se: pd.Series | None = None,
+                        changes: pd.DataFrame | None = None) -> pd.DataFrame:
     """Sub-dimensions of new province ``code`` in priority order among the 34 (``ys``: estimates or a year on
-    the 34): below the median or the target group's level first, then by the gap to the target level in
-    standard deviations (no trend or model terms: the models are fitted on the 63)."""
+    the 34), by the gap to the median and to the target group's level in standard deviations, plus this
+    year's loss where it is beyond the noise (no trend or model terms: the models are fitted on the 63).
+
+    With the estimate's SEs (``sub_se``: sub-dimension → SE; ``changes``: :func:`sub_changes_34`) the rule
+    is the province briefing's: a line is a priority (``below``) when its gap to the median or the target
+    level exceeds its 95 % margin (``gap_beyond_noise``) or it fell by more than the change's margin
+    (``loss_beyond_noise``); a line below as printed with neither is on the ``watch`` list. Without SEs
+    (PAPI's own figures on the 34, which carry no interval here) a line is a priority when it is below as
+    printed (2 decimals), never "+0,00" below."""
+    from papi_research.analysis.priorities import CAP
     from papi_research.analysis.targets import parse_target
+    from papi_research.analysis.uncertainty import Z95
     spec = parse_target(target, ys)
     members = spec.members(ys)
     st = ys.structure.set_index("code")
+    noise = sub_se is not None
     rows = []
     for sc in st.index:
         col = ys.subdimensions[sc].dropna()
         score = ys.subdimensions.at[code, sc]
         if pd.isna(score) or col.empty:
             continue
+        score = float(score)
         med, sd = float(col.median()), float(col.std()) or 1.0
         tgt = float(ys.subdimensions.loc[members, sc].median()) if members else np.nan
+        gap_ref = max(med - score, -np.inf if np.isnan(tgt) else tgt - score)
+        se = sub_se.get(sc, np.nan) if noise else np.nan
+        margin = Z95 * float(se) if pd.notna(se) else np.nan
+        ch = changes.loc[sc] if changes is not None and sc in changes.index else None
+        loss = float(ch["change"]) if ch is not None else np.nan
+        loss_margin = float(ch["change_margin"]) if ch is not None else np.nan
+        loss_beyond = bool(pd.notna(loss_margin) and loss < -loss_margin)
         rows.append({"code": sc, "dimension": int(st.at[sc, "dimension"]), "label_vi": st.at[sc, "label_vi"],
-                     "label_en": st.at[sc, "label_en"], "score": float(score), "national_median": med,
-                     "target_level": tgt, "gap_to_median": med - float(score),
-                     "gap_to_target": None if np.isnan(tgt) else tgt - float(score),
-                     "priority": max(med - float(score), 0) / sd
-                     + (0 if np.isnan(tgt) else max(tgt - float(score), 0) / sd)})
+                     "label_en": st.at[sc, "label_en"], "score": score, "national_median": med,
+                     "target_level": tgt, "gap_to_median": med - score,
+                     "gap_to_target": None if np.isnan(tgt) else tgt - score,
+                     "margin": margin, "change": loss, "change_margin": loss_margin,
+                     "gap_beyond_noise": bool(pd.notna(margin) and gap_ref > margin),
+                     "loss_beyond_noise": loss_beyond,
+                     "priority": max(med - score, 0) / sd + (0 if np.isnan(tgt) else max(tgt - score, 0) / sd)
+                     + (min(-loss / sd, CAP) if loss_beyond else 0.0)})
     out = pd.DataFrame(rows)
     if out.empty:
         return out
     # below as printed (2 decimals): a score that prints like the median is level, never "+0,00" below
-    out["below"] = out["score"].round(2) < out[["national_median", "target_level"]].max(axis=1).round(2)
+    printed_below = out["score"].round(2) < out[["national_median", "target_level"]].max(axis=1).round(2)
+    if noise:
+        out["below"] = out["gap_beyond_noise"] | out["loss_beyond_noise"]
+        out["watch"] = printed_below & ~out["below"]
+    else:
+        out["below"] = printed_below
+        out["watch"] = False
     out = out.sort_values(["below", "priority", "code"], ascending=[False, False, True], kind="mergesort")
     out.attrs["spec"] = spec
+    out.attrs["noise"] = noise
     return out.reset_index(drop=True)
 
 
@@ -137,7 +193,7 @@ def drivers34(data: PapiData, province: str, year: int, target: str = "group:hig
                      "boundaries": "34 provinces from 1 July 2025", "status": card.status,
                      "data_version": data.version_for(card.year, "unit"), "total": card.total, "rank": card.rank,
                      "n_ranked": ys.n_ranked, "group": card.group, "change": change,
-                     "priorities": pr.head(N_PRIORITIES)[["code", "dimension", "label_vi", "label_en", "score",
+                     "priorities": pr[pr["below"]].head(N_PRIORITIES)[["code", "dimension", "label_vi", "label_en", "score",
                                                           "national_median", "target_level"]].to_dict("records")
                      if len(pr) else [],
                      "target": plan.to_dict(), "models": None, "notes": notes})

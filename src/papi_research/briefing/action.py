@@ -309,6 +309,14 @@ def _gap_beyond(b, line: dict) -> bool | None:
     return line["gap_to_median"] > noise
 
 
+def _target_driven(b, line: dict) -> bool:
+    """Whether the line is beyond the noise on its gap to the target group's level while its gap to the
+    national median is within the margin (then the reason and what it takes name the target level)."""
+    gt = line.get("gap_to_target")
+    return bool(line.get("gap_beyond_noise")) and gt is not None and gt >= SHOWN \
+        and line.get("target_level") is not None and _gap_beyond(b, line) is False
+
+
 def reason_sentence(b, line: dict) -> str:
     """The line's reason in one sentence (its two most important reasons)."""
     lang = b.lang
@@ -322,6 +330,10 @@ def reason_sentence(b, line: dict) -> str:
             parts.append(t("ab_reason_loss", lang, loss=fmt_num(-loss, lang), a=b.comparison_year))
         elif why == "gap":
             gap = _printed_gap(line)
+            if _target_driven(b, line):  # the gap that counts is the one to the target group's level
+                parts.append(t("ab_reason_target_beyond", lang, gap=fmt_num(round_up(line["gap_to_target"]), lang),
+                               target=target))
+                continue
             if gap is None:
                 parts.append(t("ab_reason_at_median", lang, score=fmt_num(line["score"], lang)))
                 continue
@@ -348,7 +360,7 @@ def takes(b, line: dict) -> str:
     if score is None:
         return "–"
     gap = _printed_gap(line)
-    if gap is not None:
+    if gap is not None and not _target_driven(b, line):
         return t("ab_takes_median", lang, score=fmt_num(score, lang), median=fmt_num(line["national_median"], lang),
                  gap=fmt_num(gap, lang))
     gt = line.get("gap_to_target")

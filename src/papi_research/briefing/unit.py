@@ -209,22 +209,25 @@ def headline_section(b: UnitBriefing) -> Section:
                  share=fmt_num(100 * c.coverage, lang, 1)), warning=True)
     elif c.status == "complete":
         tone = TONE[c.group]
+        u = c.uncertainty()
+        rr, pk = u.get("rank_range"), u.get("p_keep_group")
         s.add("tiles", items=[
             {"label": t(_k(c, "un_tile_total"), lang), "value": fmt_num(c.total, lang),
              "sub": t("un_tile_total_sub", lang, max=c.total_max, n=ys.n_ranked,
                       median=fmt_num(ys.national.at["total", "median"], lang)),  # the median of the 34, named so
              "tone": tone},
             {"label": t("br_tile_rank", lang), "value": rank_text(c.rank, ys.n_ranked, lang),
-             "sub": t(_k(c, "un_tile_rank_sub"), lang, n=ys.n_ranked), "tone": tone},
+             "sub": t("un_tile_rank_range", lang, n=ys.n_ranked, best=rr[0], worst=rr[1]) if rr
+             else t(_k(c, "un_tile_rank_sub"), lang, n=ys.n_ranked), "tone": tone},
             {"label": t("br_tile_group", lang), "value": t(f"br_group_{c.group}", lang),
-             "sub": t("un_tile_group_sub", lang), "tone": tone},
+             "sub": t("un_tile_group_p", lang, p=fmt_num(100 * pk, lang, 0)) if pk is not None
+             else t(_k(c, "un_tile_group_sub"), lang, n=ys.n_ranked), "tone": tone},
             {"label": t("un_tile_region_rank", lang), "value": rank_text(c.region_rank, c.n_region_ranked, lang),
              "sub": b.province.region(lang), "tone": "neutral"},
         ])
         s.md(t(_k(c, "un_headline"), lang, year=b.year, province=name, total=fmt_num(c.total, lang), max=c.total_max,
                rank=c.rank, n=ys.n_ranked, group=group_name(c.group, lang), region=b.province.region(lang),
                region_rank=c.region_rank, n_region=c.n_region_ranked))
-        u = c.uncertainty()
         if u.get("rank_range"):
             s.md(t("un_ci_line", lang, lo=fmt_num(u["ci_low"], lang), hi=fmt_num(u["ci_high"], lang), n=ys.n_ranked,
                    best=u["rank_range"][0], worst=u["rank_range"][1]))
@@ -398,21 +401,28 @@ def drivers_section(b: UnitBriefing) -> Section:
 # --- priorities, target, peers (among the 34) -------------------------------------------------------
 
 def unit_priorities(card: UnitScorecard, target: str) -> pd.DataFrame:
-    """Sub-dimensions in priority order among the 34 (``year34.priorities_among_34``)."""
-    from papi_research.analysis.year34 import priorities_among_34
-    return priorities_among_34(card.ys, card.unit.code, target)
+    """Sub-dimensions in priority order among the 34 (``year34.priorities_among_34``), judged against the
+    estimate's survey margins where it has them (the gap, and the loss since the previous estimate)."""
+    from papi_research.analysis.year34 import priorities_among_34, sub_changes_34
+    code, uy = card.unit.code, card.uy
+    sub_se = None if uy.sub_se is None or card.total is None else uy.sub_se.loc[code]
+    changes = None
+    if sub_se is not None and card.previous is not None:
+        changes = sub_changes_34(card.data, code, card.year, card.previous["year"])
+    return priorities_among_34(card.ys, code, target, sub_se=sub_se, changes=changes)
 
 
 def priorities_section(b: UnitBriefing, pr: pd.DataFrame) -> Section:
     lang = b.lang
     s = Section("priorities", t("br_h_priorities", lang))
     top = pr[pr["below"]].head(N_PRIORITIES) if len(pr) else pr
+    noise = bool(len(pr)) and bool(pr.attrs.get("noise"))
     if top.empty:
-        s.note(t("un_priorities_none", lang, year=b.year))
+        s.note(t("un_priorities_none_noise" if noise else "un_priorities_none", lang, year=b.year))
         return s
     s.md(t(_k(b.card, "un_priorities_intro"), lang, k=len(top), n=b.card.ys.n_ranked))
     label = f"label_{lang}"
-    s.table(pd.DataFrame({
+    table = {
         t("ab_col_no", lang): [str(i) for i in range(1, len(top) + 1)],  # the priority's rank, nothing else
         t("subdimension", lang): [t("ab_priority_label", lang, label=r[label], dimension=dim_name(r["dimension"], lang))
                                   for r in top.to_dict("records")],
@@ -420,7 +430,11 @@ def priorities_section(b: UnitBriefing, pr: pd.DataFrame) -> Section:
         t("un_col_median34", lang): [fmt_num(x, lang) for x in top["national_median"]],
         t("br_col_gap_short", lang): [signed(-x, lang) for x in top["gap_to_median"]],
         t("un_col_target_level", lang): [fmt_num(x, lang) for x in top["target_level"]],
-    }), caption=t(_k(b.card, "un_cap_priorities"), lang, year=b.year))
+    }
+    if noise:  # the margin each gap is judged against, and this year's change (a fall beyond its own margin counts)
+        table[t("un_col_margin", lang)] = [fmt_num(x, lang) for x in top["margin"]]
+        table[t("br_col_change", lang)] = ["–" if pd.isna(x) else signed(x, lang) for x in top["change"]]
+    s.table(pd.DataFrame(table), caption=t(_k(b.card, "un_cap_priorities"), lang, year=b.year))
     s.md(t(_k(b.card, "un_priorities_how"), lang))
     return s
 

@@ -9,6 +9,7 @@ Numbers come from :mod:`papi_research.briefing.unit` (the estimate, its prioriti
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from papi_research.analysis.scores import group_name
@@ -60,6 +61,9 @@ def unit_action_section(b, pr: pd.DataFrame) -> Section:
 
 
 def _falls(b, s: Section) -> None:
+    """What fell since the previous estimate: with the estimates' margins, the dimensions that fell beyond
+    their margin (else the largest falls, said to be within it) and the clear gains; without, the largest falls."""
+    from papi_research.analysis.uncertainty import difference_noise
     from papi_research.analysis.units import unit_year_scores
     lang, c = b.lang, b.card
     pv = c.previous
@@ -68,22 +72,100 @@ def _falls(b, s: Section) -> None:
         s.md(t("ab_no_comparison", lang, year=b.year))
         return
     a = pv["year"]
-    before = unit_year_scores(b.data, a).ys.dimensions
+    then = unit_year_scores(b.data, a)
+    before = then.ys.dimensions
     code = c.unit.code
     ok = set(comparable_dimensions(a, b.year))
-    moves = []
+    moves = []  # (change, dimension, noise or None)
     for d in c.ys.dimensions.columns:
         if int(d) in ok and d in before.columns and pd.notna(before.at[code, d]) and pd.notna(c.ys.dimensions.at[code, d]):
-            moves.append((float(c.ys.dimensions.at[code, d] - before.at[code, d]), int(d)))
+            noise = None
+            if c.uy.dim_se is not None and then.dim_se is not None and d in then.dim_se.columns:
+                se1, se0 = c.uy.dim_se.at[code, d], then.dim_se.at[code, d]
+                if pd.notna(se1) and pd.notna(se0):
+                    noise = difference_noise(float(se1), float(se0))
+            moves.append((float(c.ys.dimensions.at[code, d] - before.at[code, d]), int(d), noise))
     d = c.total - pv["total"]
     key = "br_total_up" if d > 0 else "br_total_down" if d < 0 else "br_total_same"
     s.md(t(key, lang, a=a, delta=fmt_num(abs(d), lang), before=fmt_num(pv["total"], lang), after=fmt_num(c.total, lang)))
-    falls = sorted(m for m in moves if round(m[0], 2) < 0)[:MAX_FALLS]
-    if falls:
-        s.md(t("un_ab_falls", lang, a=a, dims=join_words(
-            [t("ab_dim_delta", lang, name=dim_name(n, lang), delta=signed(x, lang)) for x, n in falls], lang)))
+
+    def named(items) -> str:
+        return join_words([t("ab_dim_delta", lang, name=dim_name(n, lang), delta=signed(x, lang)) for x, n, _ in items],
+                          lang)
+    falls = sorted(m for m in moves if round(m[0], 2) < 0)
+    if moves and all(m[2] is not None for m in moves):  # every change has its margin: judge each by its own
+        noise = max(m[2] for m in moves)  # the same for every dimension unless a former province lacks one
+        beyond = [m for m in falls if m[0] < -m[2]]
+        if beyond:
+            s.md(t("un_ab_falls_beyond", lang, a=a, noise=fmt_num(noise, lang), dims=named(beyond)))
+        else:
+            s.md(t("ab_losses_none", lang, a=a, noise=fmt_num(noise, lang)))
+            if falls:
+                s.md(t("ab_losses_largest_within", lang, dims=named(falls[:MAX_FALLS])))
+        gains = sorted((m for m in moves if m[0] > m[2]), key=lambda m: (-m[0], m[1]))
+        if gains:
+            s.md(t("ab_gains_beyond", lang, dims=named(gains)))
+    elif falls:
+        s.md(t("un_ab_falls", lang, a=a, dims=named(falls[:MAX_FALLS])))
     else:
         s.md(t("un_ab_no_falls", lang, a=a))
+
+
+def _median_gap(r: dict) -> float:
+    """The gap to the median of the new provinces as printed (2 decimals)."""
+    return round(round(r["national_median"], 2) - round(r["score"], 2), 2)
+
+
+def _target_driven(r: dict) -> bool:
+    """A line beyond the noise on its gap to the target group's level while its gap to the median is within
+    the estimate's margin (then the reason and what it takes name the target level)."""
+    return bool(r.get("gap_beyond_noise")) and pd.notna(r["target_level"]) and r["target_level"] - r["score"] >= 0.005 \
+        and pd.notna(r.get("margin", np.nan)) and not r["gap_to_median"] > r["margin"]
+
+
+def _reason(b, r: dict, label: str, n: int) -> str:
+    """The line's reason in one sentence: a fall beyond the margin, then the gap that makes it a priority (to
+    the median of the new provinces, beyond or within the margin where the estimate has one, or to the target
+    group's level), else the gap to the target level."""
+    lang, parts = b.lang, []
+    gap = _median_gap(r)
+    if r.get("loss_beyond_noise"):
+        parts.append(t("un_ab_reason_loss", lang, loss=fmt_num(-r["change"], lang), a=b.card.previous["year"]))
+    if _target_driven(r):
+        parts.append(t("ab_reason_target_beyond", lang, gap=fmt_num(round_up(r["target_level"] - r["score"]), lang),
+                       target=label))
+    elif gap >= 0.01:
+        args = dict(n=n, gap=fmt_num(gap, lang), score=fmt_num(r["score"], lang), median=fmt_num(r["national_median"], lang))
+        if pd.isna(r.get("margin", np.nan)):
+            parts.append(t("un_ab_reason_median", lang, **args).rstrip("."))
+        else:
+            parts.append(t("un_ab_reason_gap_beyond" if r["gap_to_median"] > r["margin"] else "un_ab_reason_gap_within",
+                           lang, **args))
+    elif pd.notna(r["target_level"]) and r["target_level"] - r["score"] >= 0.005 and not parts:
+        parts.append(t("ab_reason_target", lang, gap=fmt_num(round_up(r["target_level"] - r["score"]), lang),
+                       target=label))
+    if not parts:
+        parts.append(t("ab_reason_at_median", lang, score=fmt_num(r["score"], lang)))
+    text = "; ".join(parts[:2])
+    return text[:1].upper() + text[1:] + "."
+
+
+def _takes(b, r: dict, label: str, n: int) -> str:
+    """What reaching the median of the new provinces (else the target group's level) takes; for a line that is
+    there for its fall alone, winning the fall back."""
+    lang, score = b.lang, r["score"]
+    gap = _median_gap(r)
+    if gap >= 0.01 and not _target_driven(r):
+        return t("un_ab_takes_median", lang, n=n, score=fmt_num(score, lang), median=fmt_num(r["national_median"], lang),
+                 gap=fmt_num(gap, lang))
+    tgt = r["target_level"]
+    if pd.notna(tgt) and tgt - score >= 0.005:
+        return t("ab_takes_target", lang, score=fmt_num(score, lang), level=fmt_num(tgt, lang),
+                 gap=fmt_num(round_up(tgt - score), lang), target=label)
+    if r.get("loss_beyond_noise"):
+        return t("ab_takes_recover", lang, loss=fmt_num(-r["change"], lang), score=fmt_num(score, lang),
+                 before=fmt_num(score - r["change"], lang))
+    return t("ab_takes_hold", lang, score=fmt_num(score, lang))
 
 
 def plan_frame(b, pr: pd.DataFrame) -> pd.DataFrame:
@@ -93,34 +175,31 @@ def plan_frame(b, pr: pd.DataFrame) -> pd.DataFrame:
     lang = b.lang
     top = pr[pr["below"]].head(N_PRIORITIES) if len(pr) else pr
     agencies = lead_agencies()
-    target = b.target_spec
-    label = pr.attrs["spec"].label(lang) if "spec" in pr.attrs else target
+    label = pr.attrs["spec"].label(lang) if "spec" in pr.attrs else b.target_spec
     n = b.card.ys.n_ranked
     rows = []
     for i, r in enumerate(top.to_dict("records"), 1):
         ag = agencies.get(lookup_key(r["label_en"]))
-        score, med, tgt = r["score"], r["national_median"], r["target_level"]
-        gap = round(round(med, 2) - round(score, 2), 2)
-        if gap >= 0.01:
-            why = t("un_ab_reason_median", lang, n=n, gap=fmt_num(gap, lang), score=fmt_num(score, lang),
-                    median=fmt_num(med, lang))
-            takes = t("un_ab_takes_median", lang, n=n, score=fmt_num(score, lang), median=fmt_num(med, lang),
-                      gap=fmt_num(gap, lang))
-        else:
-            gt = max(round_up(tgt - score), 0.01)
-            why = t("ab_reason_target", lang, gap=fmt_num(gt, lang), target=label)
-            why = why[:1].upper() + why[1:] + "."
-            takes = t("ab_takes_target", lang, score=fmt_num(score, lang), level=fmt_num(tgt, lang),
-                      gap=fmt_num(gt, lang), target=label)
         rows.append({t("ab_col_no", lang): str(i),
                      t("ab_col_priority", lang): t("ab_priority_label", lang, label=r[f"label_{lang}"],
                                                    dimension=dim_name(r["dimension"], lang)),
-                     t("ab_col_reason", lang): why,
+                     t("ab_col_reason", lang): _reason(b, r, label, n),
                      t("ab_col_lead", lang): (ag.lead_vi if lang == "vi" else ag.lead_en) if ag else "–",
                      t("ab_col_support", lang): ((ag.support_vi if lang == "vi" else ag.support_en) or "–").replace(";", ",")
                      if ag else "–",
-                     t("ab_col_takes", lang): takes})
+                     t("ab_col_takes", lang): _takes(b, r, label, n)})
     return pd.DataFrame(rows)
+
+
+def watch_lines(pr: pd.DataFrame) -> pd.DataFrame:
+    """The lines the ranking alone would have made priorities (the first few below as printed) whose gap and
+    fall are both within the estimate's margin: the list to watch."""
+    from papi_research.briefing.unit import N_PRIORITIES
+    if not len(pr) or "watch" not in pr or not pr.attrs.get("noise"):
+        return pr.iloc[0:0]
+    first = pr[pr["below"] | pr["watch"]].sort_values(["priority", "code"], ascending=[False, True],
+                                                      kind="mergesort").head(N_PRIORITIES)
+    return first[first["watch"]]
 
 
 def _plan(b, s: Section, pr: pd.DataFrame) -> None:
@@ -128,10 +207,14 @@ def _plan(b, s: Section, pr: pd.DataFrame) -> None:
     s.add("heading", text=t("ab_h_priorities", lang), level=3)
     frame = plan_frame(b, pr)
     if frame.empty:
-        s.md(t("un_priorities_none", lang, year=b.year))
-        return
-    s.md(t("ab_priorities_intro", lang, k=len(frame)))
-    s.table(frame, caption=t("ab_cap_plan", lang, province=b.province.name(lang), year=b.year), widths=PLAN_WIDTHS)
+        noise = bool(len(pr)) and pr.attrs.get("noise")
+        s.md(t("un_priorities_none_noise" if noise else "un_priorities_none", lang, year=b.year))
+    else:
+        s.md(t("ab_priorities_intro", lang, k=len(frame)))
+        s.table(frame, caption=t("ab_cap_plan", lang, province=b.province.name(lang), year=b.year), widths=PLAN_WIDTHS)
+    watch = watch_lines(pr)
+    if len(watch):
+        s.md(t("ab_watch", lang, items=join_words(list(watch[f"label_{lang}"]), lang)))
 
 
 def _target(b, s: Section, pr: pd.DataFrame) -> None:
