@@ -310,11 +310,12 @@ def _gap_beyond(b, line: dict) -> bool | None:
 
 
 def _target_driven(b, line: dict) -> bool:
-    """Whether the line is beyond the noise on its gap to the target group's level while its gap to the
-    national median is within the margin (then the reason and what it takes name the target level)."""
+    """Whether the line is in the plan for its gap to the target group's level alone: beyond the noise on
+    that gap, within it on the gap to the national median, and no fall beyond the margin this year (then the
+    reason and what it takes name the target level; a line with such a fall keeps the median as its aim)."""
     gt = line.get("gap_to_target")
     return bool(line.get("gap_beyond_noise")) and gt is not None and gt >= SHOWN \
-        and line.get("target_level") is not None and _gap_beyond(b, line) is False
+        and line.get("target_level") is not None and _gap_beyond(b, line) is False and not _loss(b, line)[1]
 
 
 def reason_sentence(b, line: dict) -> str:

@@ -117,10 +117,12 @@ def _median_gap(r: dict) -> float:
 
 
 def _target_driven(r: dict) -> bool:
-    """A line beyond the noise on its gap to the target group's level while its gap to the median is within
-    the estimate's margin (then the reason and what it takes name the target level)."""
-    return bool(r.get("gap_beyond_noise")) and pd.notna(r["target_level"]) and r["target_level"] - r["score"] >= 0.005 \
-        and pd.notna(r.get("margin", np.nan)) and not r["gap_to_median"] > r["margin"]
+    """A line in the plan for its gap to the target group's level alone: beyond the noise on that gap, within
+    the estimate's margin on the gap to the median, and no fall beyond the margin (then the reason and what it
+    takes name the target level; a line with such a fall keeps the median as its aim)."""
+    return bool(r.get("gap_beyond_noise")) and not r.get("loss_beyond_noise") and pd.notna(r["target_level"]) \
+        and r["target_level"] - r["score"] >= 0.005 and pd.notna(r.get("margin", np.nan)) \
+        and not r["gap_to_median"] > r["margin"]
 
 
 def _reason(b, r: dict, label: str, n: int) -> str:
