@@ -84,6 +84,33 @@ def test_runner_parameters_match_the_briefing_notebook(tmp_path, data):
     assert injected == job.parameters
 
 
+def test_parameters_are_read_as_papermill_reads_them_without_importing_it():
+    """Every committed notebook's declared parameters equal what papermill's own Python translator finds,
+    and reading them imports neither papermill nor nbformat (whose jsonschema import costs about a second
+    of every cached `papi run`)."""
+    import ast
+    import subprocess
+    import sys
+
+    from papermill.iorw import load_notebook_node
+    from papermill.translators import papermill_translators
+    for path in sorted((project_dir() / "notebooks").glob("*.ipynb")):
+        nb = load_notebook_node(str(path))
+        i = next(i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", []))
+        theirs = {}
+        for found in papermill_translators.find_translator("python3", "python").inspect(nb.cells[i]):
+            try:
+                theirs[found.name] = ast.literal_eval(found.default)
+            except (ValueError, SyntaxError):
+                theirs[found.name] = found.default
+        assert notebook_parameters(path) == theirs, path.name
+    code = ("import sys; from papi_research.pipeline.plan import default_notebook, notebook_parameters; "
+            "notebook_parameters(default_notebook()); "
+            "print(sorted(m for m in ('papermill', 'nbformat', 'jsonschema') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
 def test_committed_notebooks_carry_no_outputs():
     notebooks = sorted((project_dir() / "notebooks").glob("*.ipynb"))
     assert notebooks, "no notebooks committed"

@@ -113,23 +113,32 @@ class Plan:
 
 
 def notebook_parameters(path: Path) -> dict[str, object]:
-    """Names and default values declared in the notebook's cell tagged ``parameters``, read by
-    papermill's own translator for the notebook's language (no kernel). A default that is not a
-    Python literal is kept as its source text."""
-    from papermill.iorw import load_notebook_node
-    from papermill.translators import papermill_translators
-    from papermill.utils import find_first_tagged_cell_index
+    """Names and default values declared in the notebook's cell tagged ``parameters`` (no kernel). A default
+    that is not a Python literal is kept as its source text.
 
+    A Python notebook's cell is read with :mod:`ast` (top-level assignments, annotated or not); any other
+    language goes through papermill's translator for it. Python notebooks are read without papermill
+    because importing it imports nbformat and jsonschema, whose IRI format checker compiles its grammars
+    on import (about a second, python-jsonschema/jsonschema#1428): a ``papi run`` whose briefings are all
+    cached never needs them."""
     if not path.is_file():
         raise ParameterError("notebook", f"{path} does not exist")
     try:
-        nb = load_notebook_node(str(path))  # as papermill reads it (every cell gets its tags list)
-    except Exception as exc:  # nbformat raises several unrelated types for a broken file
+        nb = json.loads(path.read_text(encoding="utf-8"))
+        cells = nb["cells"]
+        tags = [(c.get("metadata") or {}).get("tags") or [] for c in cells]
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ParameterError("notebook", f"{path} is not a readable .ipynb file ({exc})") from None
-    index = find_first_tagged_cell_index(nb, "parameters")
+    index = next((i for i, t in enumerate(tags) if "parameters" in t), -1)
     if index < 0:
         raise ParameterError("notebook", f"{path} has no cell tagged 'parameters'")
-    language = nb.metadata.get("kernelspec", {}).get("language") or "python"
+    language = ((nb.get("metadata") or {}).get("kernelspec") or {}).get("language") or "python"
+    if language == "python":
+        source = cells[index].get("source", "")
+        return _python_parameters("".join(source) if isinstance(source, list) else str(source), path)
+    from papermill.iorw import load_notebook_node
+    from papermill.translators import papermill_translators
+    nb = load_notebook_node(str(path))  # as papermill reads it (every cell gets its tags list)
     translator = papermill_translators.find_translator(_kernel_name(path), language)
     out: dict[str, object] = {}
     for found in translator.inspect(nb.cells[index]):
@@ -137,6 +146,30 @@ def notebook_parameters(path: Path) -> dict[str, object]:
             out[found.name] = ast.literal_eval(found.default)
         except (ValueError, SyntaxError):
             out[found.name] = found.default
+    return out
+
+
+def _python_parameters(source: str, path: Path) -> dict[str, object]:
+    """``name = value`` and ``name: type = value`` at the top level of a parameters cell, in order."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError as exc:
+        raise ParameterError("notebook", f"{path}: the parameters cell is not valid Python "
+                                         f"(line {exc.lineno}: {exc.msg})") from None
+    out: dict[str, object] = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign):
+            names, value = [t.id for t in node.targets if isinstance(t, ast.Name)], node.value
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None:
+            names, value = [node.target.id], node.value
+        else:
+            continue
+        try:
+            default = ast.literal_eval(value)
+        except (ValueError, SyntaxError, TypeError):
+            default = ast.get_source_segment(source, value)
+        for name in names:
+            out[name] = default
     return out
 
 

@@ -28,12 +28,16 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import nbformat
+from typing import TYPE_CHECKING
+
 import yaml
 
 from papi_research.briefing.display import RECORD_MIME
 from papi_research.data.i18n import check_lang, t
 from papi_research.errors import PapiError, ParameterError
+
+if TYPE_CHECKING:  # nbformat is imported where a notebook is read: importing it costs about a second
+    import nbformat  # (jsonschema's format checkers compile their grammars), which a cached run never needs
 
 log = logging.getLogger(__name__)
 
@@ -260,6 +264,7 @@ def prepare(path: Path | str) -> PreparedBriefing:
     if not path.is_file():
         raise RenderError(f"executed notebook not found: {path}")
     try:
+        import nbformat
         nb = nbformat.read(path, as_version=4)
     except Exception as exc:  # nbformat raises several unrelated types
         raise RenderError(f"{path}: not a readable notebook ({exc})") from None
@@ -352,7 +357,8 @@ def prepare(path: Path | str) -> PreparedBriefing:
                 fig.number = n_fig
             blocks.append(Block("figure", figure=fig, cell_index=idx))
             figures.append({"number": fig.number, "label": fig.label, "caption": fig.caption})
-            outputs.append(nbformat.v4.new_output("display_data", data={"text/html": figure_html(fig, lang)},
+            from nbformat.v4 import new_output
+            outputs.append(new_output("display_data", data={"text/html": figure_html(fig, lang)},
                                                   metadata={"papi": {"kind": "figure"}}))
         if not outputs and not figures and not echo:
             continue
