@@ -34,7 +34,6 @@ indexed by the new codes, so every table, rank and sentence built for the 63 wor
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,7 +48,8 @@ from papi_research.data.i18n import fmt_num, t
 from papi_research.data.loader import PapiData
 from papi_research.data.paths import find_geo_dir, resource_file
 from papi_research.data.provinces import Province
-from papi_research.data.text import lookup_key, mark_literal, slugify
+from papi_research.data.text import lookup_key, mark_literal
+from papi_research.data.units import NewProvince, NewProvinces
 from papi_research.data.values import jsonable
 from papi_research.errors import DataValidationError, ParameterError, UnknownProvinceError
 
@@ -72,50 +72,16 @@ def check_units(units: str | int | None) -> str:
     return value
 
 
-@dataclass(frozen=True)
-class Unit:
-    """One of the 34 provinces since 1 July 2025 and the PAPI codes of its former provinces."""
-
-    code: str
-    name_vi: str
-    name_en: str
-    slug: str
-    type: str
-    members: tuple[str, ...]
-
-    def name(self, lang: str) -> str:
-        return self.name_vi if lang == "vi" else self.name_en
-
-    @property
-    def merged(self) -> bool:
-        return len(self.members) > 1
+Unit = NewProvince  # one of the 34 and the PAPI codes of its former provinces (``data.units``)
 
 
-class UnitRegistry:
-    """The 34 new provinces in code order, with forgiving look-up (a former province finds its new one)."""
+class UnitRegistry(NewProvinces):
+    """The 34 new provinces of the data layer (:class:`~papi_research.data.units.NewProvinces`), checked
+    against the 63, where a former province also finds the new province it went into."""
 
     def __init__(self, units: list[Unit], source: Path):
-        self._list = list(units)
-        self.source = source
-        self._by_code = {u.code: u for u in units}
+        super().__init__(units, source)
         self._of_member = {m: u for u in units for m in u.members}
-        self._keys: dict[str, Unit] = {}
-        for u in units:
-            for alias in (u.code, u.name_vi, u.name_en, u.slug):
-                self._keys.setdefault(lookup_key(alias), u)
-
-    def __iter__(self):
-        return iter(self._list)
-
-    def __len__(self) -> int:
-        return len(self._list)
-
-    @property
-    def codes(self) -> list[str]:
-        return [u.code for u in self._list]
-
-    def by_code(self, code: str) -> Unit:
-        return self._by_code[code]
 
     def of_member(self, papi_code: str) -> Unit:
         """The new province a former province (PAPI code) went into."""
@@ -133,10 +99,7 @@ class UnitRegistry:
                 return self.of_member(provinces.lookup(text).code)
             except UnknownProvinceError:
                 pass
-        key = lookup_key(text)
-        scored = sorted((-max(difflib.SequenceMatcher(None, key, lookup_key(a)).ratio()
-                              for a in (u.name_vi, u.name_en, u.slug)), u.code, u) for u in self._list)
-        raise UnknownProvinceError(text, [f"{u.name_vi} ({u.code})" for _, _, u in scored[:3]])
+        return super().lookup(text)
 
 
 def _read_csv(path: Path, required: tuple[str, ...]) -> list[dict]:
@@ -152,20 +115,16 @@ def load_units(data: PapiData, geo_dir: str | Path | None = None) -> UnitRegistr
     the reference table ``merger_2025.csv`` (:func:`check_membership`)."""
     directory = find_geo_dir(data.directory, geo_dir)
     path34 = directory / JOIN_34
-    rows = _read_csv(path34, ("code34", "name_vi", "name_en", "type", "members_papi"))
-    units, seen = [], {}
-    for i, r in enumerate(rows, start=2):
-        members = tuple(m.strip() for m in r["members_papi"].split("+") if m.strip())
-        for m in members:
+    units, seen = list(NewProvinces.from_csv(path34)), {}
+    for i, u in enumerate(units, start=2):
+        for m in u.members:
             if m not in data.provinces:
                 raise DataValidationError("unknown PAPI province code", file=path34, row=i, column="members_papi",
                                           value=m)
             if m in seen:
                 raise DataValidationError(f"former province already in new province {seen[m]}", file=path34,
                                           row=i, column="members_papi", value=m)
-            seen[m] = r["code34"]
-        units.append(Unit(code=r["code34"].strip(), name_vi=r["name_vi"].strip(), name_en=r["name_en"].strip(),
-                          slug=slugify(r["name_en"]), type=r["type"].strip(), members=members))
+            seen[m] = u.code
     missing = [c for c in data.provinces.codes if c not in seen]
     if missing:
         raise DataValidationError(f"former provinces in no new province: {', '.join(missing)}", file=path34,

@@ -256,7 +256,7 @@ def line_reasons(b, line: dict) -> list[str]:
     out = []
     if line.get("decline_beyond_noise") or _loss(b, line)[1]:
         out.append("loss")
-    if _printed_gap(line) is not None:
+    if printed_gap(line) is not None:
         out.append("gap")
     if line.get("trend") is not None and line["trend"] < 0:
         out.append("trend")
@@ -287,7 +287,7 @@ def _loss(b, line: dict) -> tuple[float | None, bool]:
     return change, noise is not None and change < -noise
 
 
-def _printed_gap(line: dict) -> float | None:
+def printed_gap(line: dict) -> float | None:
     """The gap to the national median as printed (2 decimals) when the province is below it, else None:
     a score and a median that print alike are level, never "0,00 below"."""
     score, median = line.get("score"), line.get("national_median")
@@ -330,7 +330,7 @@ def reason_sentence(b, line: dict) -> str:
                 continue
             parts.append(t("ab_reason_loss", lang, loss=fmt_num(-loss, lang), a=b.comparison_year))
         elif why == "gap":
-            gap = _printed_gap(line)
+            gap = printed_gap(line)
             if _target_driven(b, line):  # the gap that counts is the one to the target group's level
                 parts.append(t("ab_reason_target_beyond", lang, gap=fmt_num(round_up(line["gap_to_target"]), lang),
                                target=target))
@@ -360,7 +360,7 @@ def takes(b, line: dict) -> str:
     score = line.get("score")
     if score is None:
         return "–"
-    gap = _printed_gap(line)
+    gap = printed_gap(line)
     if gap is not None and not _target_driven(b, line):
         return t("ab_takes_median", lang, score=fmt_num(score, lang), median=fmt_num(line["national_median"], lang),
                  gap=fmt_num(gap, lang))

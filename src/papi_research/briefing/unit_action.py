@@ -14,6 +14,7 @@ import pandas as pd
 
 from papi_research.analysis.scores import group_name
 from papi_research.analysis.targets import round_up
+from papi_research.briefing.action import printed_gap
 from papi_research.briefing.base import Section, dim_name, join_words, signed
 from papi_research.data.codebook import comparable_dimensions
 from papi_research.data.i18n import fmt_num, t
@@ -111,11 +112,6 @@ def _falls(b, s: Section) -> None:
         s.md(t("un_ab_no_falls", lang, a=a))
 
 
-def _median_gap(r: dict) -> float:
-    """The gap to the median of the new provinces as printed (2 decimals)."""
-    return round(round(r["national_median"], 2) - round(r["score"], 2), 2)
-
-
 def _target_driven(r: dict) -> bool:
     """A line in the plan for its gap to the target group's level alone: beyond the noise on that gap, within
     the estimate's margin on the gap to the median, and no fall beyond the margin (then the reason and what it
@@ -130,13 +126,13 @@ def _reason(b, r: dict, label: str, n: int) -> str:
     the median of the new provinces, beyond or within the margin where the estimate has one, or to the target
     group's level), else the gap to the target level."""
     lang, parts = b.lang, []
-    gap = _median_gap(r)
+    gap = printed_gap(r)  # the gap to the median of the new provinces as printed; None when level or above
     if r.get("loss_beyond_noise"):
         parts.append(t("un_ab_reason_loss", lang, loss=fmt_num(-r["change"], lang), a=b.card.previous["year"]))
     if _target_driven(r):
         parts.append(t("ab_reason_target_beyond", lang, gap=fmt_num(round_up(r["target_level"] - r["score"]), lang),
                        target=label))
-    elif gap >= 0.01:
+    elif gap is not None:
         args = dict(n=n, gap=fmt_num(gap, lang), score=fmt_num(r["score"], lang), median=fmt_num(r["national_median"], lang))
         if pd.isna(r.get("margin", np.nan)):
             parts.append(t("un_ab_reason_median", lang, **args).rstrip("."))
@@ -156,8 +152,8 @@ def _takes(b, r: dict, label: str, n: int) -> str:
     """What reaching the median of the new provinces (else the target group's level) takes; for a line that is
     there for its fall alone, winning the fall back."""
     lang, score = b.lang, r["score"]
-    gap = _median_gap(r)
-    if gap >= 0.01 and not _target_driven(r):
+    gap = printed_gap(r)
+    if gap is not None and not _target_driven(r):
         return t("un_ab_takes_median", lang, n=n, score=fmt_num(score, lang), median=fmt_num(r["national_median"], lang),
                  gap=fmt_num(gap, lang))
     tgt = r["target_level"]

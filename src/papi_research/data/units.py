@@ -38,6 +38,11 @@ class NewProvince:
     def name(self, lang: str) -> str:
         return self.name_vi if lang == "vi" else self.name_en
 
+    @property
+    def merged(self) -> bool:
+        """Whether it was formed from more than one former province."""
+        return len(self.members) > 1
+
 
 class NewProvinces:
     """The 34 in code order, with look-up by code, Vietnamese or English name and slug."""
